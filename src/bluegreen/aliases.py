@@ -1,0 +1,95 @@
+"""The one home of alias reads and writes.
+
+Every write sets an absolute state (this version, this weight), so a retried task is harmless,
+and every write is conditional on the revision just read, so a change made in between by
+someone else fails the write instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from botocore.exceptions import ClientError
+
+from bluegreen.clients import lambda_client
+from bluegreen.errors import AliasDrift
+
+
+@dataclass(frozen=True)
+class AliasState:
+    function_version: str
+    # Extra versions' share of traffic, as AWS stores it: {"8": 0.1}.
+    additional_weights: dict[str, float] = field(default_factory=dict)
+    revision_id: str | None = None
+
+    @property
+    def is_split(self) -> bool:
+        return bool(self.additional_weights)
+
+    def describe(self) -> str:
+        if not self.is_split:
+            return f"100% on version {self.function_version}"
+        extra = ", ".join(f"version {v} {w:.0%}" for v, w in self.additional_weights.items())
+        return f"version {self.function_version} with {extra}"
+
+
+def read_alias(function_name: str, alias: str) -> AliasState | None:
+    """The alias as it is now, or None when it does not exist."""
+    try:
+        resp = lambda_client().get_alias(FunctionName=function_name, Name=alias)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise
+    weights = (resp.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    return AliasState(resp["FunctionVersion"], dict(weights), resp.get("RevisionId"))
+
+
+def _write(function_name: str, alias: str, version: str, weights: dict[str, float], current: AliasState) -> None:
+    kwargs = {"RevisionId": current.revision_id} if current.revision_id else {}
+    lambda_client().update_alias(
+        FunctionName=function_name,
+        Name=alias,
+        FunctionVersion=version,
+        RoutingConfig={"AdditionalVersionWeights": weights},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def shift_traffic(function_name: str, alias: str, old_version: str, new_version: str, weight: int) -> AliasState:
+    """Alias on ``old_version`` with ``weight`` percent on ``new_version``.
+
+    Allowed only from a state this deployment made: old version alone, or old plus new.
+    """
+    if not 1 <= weight <= 99:
+        raise ValueError(f"a traffic step's weight must be 1..99 percent, got {weight}")
+    if old_version == new_version or "$LATEST" in (old_version, new_version):
+        raise ValueError("a weighted alias needs two different published versions")
+    current = read_alias(function_name, alias)
+    if current is None:
+        raise AliasDrift(f"alias {alias} of {function_name} no longer exists; it was deleted during the deployment")
+    if current.function_version != old_version or not set(current.additional_weights) <= {new_version}:
+        raise AliasDrift(
+            f"alias {alias} of {function_name} is {current.describe()}, not a state this deployment "
+            f"({old_version} -> {new_version}) made: someone changed it; stopping without overwriting"
+        )
+    target = {new_version: round(weight / 100, 4)}
+    if current.additional_weights != target:
+        _write(function_name, alias, old_version, target, current)
+    return AliasState(old_version, target)
+
+
+def point_alias(function_name: str, alias: str, version: str, create: bool = False) -> AliasState:
+    """Alias 100% on ``version`` with an empty routing config (promote, or roll back).
+
+    With ``create``, a missing alias is created at ``version``; a write already in place is skipped.
+    """
+    current = read_alias(function_name, alias)
+    if current is None:
+        if not create:
+            raise AliasDrift(f"alias {alias} of {function_name} no longer exists")
+        lambda_client().create_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)
+        return AliasState(version)
+    if current.function_version != version or current.is_split:
+        _write(function_name, alias, version, {}, current)
+    return AliasState(version)

@@ -1,0 +1,31 @@
+"""boto3 clients, created once per Lambda container and only when first used.
+
+Creating a client costs tens of milliseconds; doing it lazily keeps cold starts of handlers
+that never talk to CloudWatch (say) free of that cost.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_lambda import LambdaClient
+
+# Standard retry mode backs off on throttling (TooManyRequestsException) inside the call;
+# what still fails after that surfaces to the state machine's Retry.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+@cache
+def lambda_client() -> LambdaClient:
+    return boto3.client("lambda", config=_CONFIG)
+
+
+@cache
+def cloudwatch_client() -> CloudWatchClient:
+    return boto3.client("cloudwatch", config=_CONFIG)

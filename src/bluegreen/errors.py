@@ -1,0 +1,17 @@
+"""Exceptions whose class names are the Step Functions error names.
+
+The Lambda runtime reports an unhandled exception's class name as the error type, so a
+Catch or a Fail state (and an operator reading the console) sees e.g. ``InvalidInput``.
+"""
+
+
+class BlueGreenError(Exception):
+    """Base class: something a person can act on, said in one sentence."""
+
+
+class InvalidInput(BlueGreenError):  # noqa: N818 - the name is the Step Functions error name
+    """The execution input cannot be released; nothing was changed."""
+
+
+class AliasDrift(BlueGreenError):  # noqa: N818
+    """The alias is not in the state this deployment last put it in: someone else changed it."""

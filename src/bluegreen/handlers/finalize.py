@@ -1,0 +1,21 @@
+"""Promote: the alias 100% on the new version, with an empty routing config (created if missing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bluegreen.aliases import point_alias
+from bluegreen.handlers._common import logger, parse_task, to_json
+from bluegreen.models import Outcome
+from bluegreen.tasks import FinalizeTask
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    plan = parse_task(FinalizeTask, event).plan
+    point_alias(plan.function_name, plan.alias, plan.new_version, create=plan.action == "create")
+    logger.info("promoted", extra={"version": plan.new_version})
+    return to_json(Outcome(outcome="promoted", function_name=plan.function_name, alias=plan.alias,
+                           function_version=plan.new_version))

@@ -1,0 +1,22 @@
+"""Validate the execution input, publish the new version if asked, and plan the release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bluegreen.handlers._common import logger, own_region_and_account, parse_task, to_json
+from bluegreen.models import Progress, parse_input
+from bluegreen.release import prepare_release
+from bluegreen.tasks import PublishTask
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse_task(PublishTask, event)
+    request = parse_input(task.input)
+    region, account = own_region_and_account(context)
+    plan = prepare_release(request, region, account)
+    logger.info("release planned", extra={"plan": to_json(plan)})
+    return {"plan": to_json(plan), "progress": to_json(Progress())}

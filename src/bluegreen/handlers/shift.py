@@ -1,0 +1,31 @@
+"""Put the alias at one traffic step: old version, with ``weight`` percent on the new version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bluegreen.aliases import shift_traffic
+from bluegreen.handlers._common import logger, parse_task, to_json
+from bluegreen.models import Progress
+from bluegreen.tasks import ShiftTask
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse_task(ShiftTask, event)
+    plan = task.plan
+    if plan.old_version is None:
+        raise ValueError("a traffic step needs an old version to share the alias with")
+    shift_traffic(plan.function_name, plan.alias, plan.old_version, plan.new_version, task.weight)
+    progress = Progress(
+        step_index=task.step_index,
+        weight=task.weight,
+        next_step_index=task.step_index + 1,
+        is_last_step=task.step_index + 1 >= plan.step_count,
+        shifted_at=datetime.now(UTC).isoformat(),
+    )
+    logger.info("traffic shifted", extra={"weight": task.weight, "step": task.step_index})
+    return to_json(progress)

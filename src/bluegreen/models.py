@@ -1,0 +1,208 @@
+"""The typed data that flows through the state machine.
+
+``DeploymentInput`` is the public execution-input contract (camelCase keys, unknown keys
+rejected). ``Plan``, ``Progress``, ``HealthReport`` and ``Outcome`` are what the Lambdas hand
+each other through the state machine's JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from bluegreen import strategy as strategies
+from bluegreen.errors import InvalidInput
+
+FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:(?P<name>[A-Za-z0-9_-]{1,64})$"
+)
+ALIAS_NAME = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
+VERSION = re.compile(r"^[1-9]\d{0,9}$")
+CODE_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+ALARM_NAME = re.compile(r"^[^\x00-\x1f]{1,255}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+def _function_name(value: str) -> str:
+    if FUNCTION_NAME.match(value) or FUNCTION_ARN.match(value):
+        return value
+    if ":function:" in value and value.count(":") > 6:
+        raise ValueError("give the unqualified function name or ARN; put the alias in the 'alias' field")
+    raise ValueError("must be a function name (letters, digits, '-' or '_', at most 64) or an unqualified function ARN")
+
+
+def _alias_name(value: str) -> str:
+    if value == "$LATEST" or not ALIAS_NAME.match(value):
+        raise ValueError("must be an alias name: 1-128 letters, digits, '-' or '_', not only digits, not $LATEST")
+    return value
+
+
+def _version(value: str) -> str:
+    if value == "$LATEST":
+        raise ValueError("$LATEST cannot be released: a weighted alias needs a published version "
+                         "(leave 'version' out to publish $LATEST now)")
+    if not VERSION.match(value):
+        raise ValueError("must be a published version number such as \"7\"")
+    return value
+
+
+def _code_sha256(value: str) -> str:
+    if not CODE_SHA256.match(value):
+        raise ValueError("must be the base64 SHA-256 of the code, as GetFunction's CodeSha256 reports it")
+    return value
+
+
+class HealthConfig(_Model):
+    """When a traffic step counts as healthy."""
+
+    max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    # Fewer invocations of the new version than this is not enough evidence: never healthy.
+    min_invocations: int = Field(default=1, ge=1, le=10_000_000)
+    alarms: list[Annotated[str, Field(pattern=ALARM_NAME.pattern)]] = Field(default_factory=list, max_length=100)
+
+
+class CustomSteps(_Model):
+    steps: list[int] = Field(min_length=1, max_length=100)
+    interval_seconds: int = Field(ge=1, le=strategies.MAX_INTERVAL_SECONDS)
+
+    @field_validator("steps")
+    @classmethod
+    def _check_steps(cls, steps: list[int]) -> list[int]:
+        strategies.plan_steps(steps, 1)
+        return steps
+
+
+class CustomLinear(_Model):
+    linear_percent: int = Field(ge=1, le=100)
+    interval_seconds: int = Field(ge=1, le=strategies.MAX_INTERVAL_SECONDS)
+
+
+def _predefined(name: str) -> str:
+    strategies.plan_predefined(name)
+    return name
+
+
+def _strategy_kind(value: object) -> str | None:
+    if isinstance(value, str):
+        return "named-strategy"
+    if isinstance(value, dict | CustomSteps):
+        if isinstance(value, CustomSteps) or "steps" in value:
+            return "steps-strategy"
+    if isinstance(value, dict | CustomLinear):
+        if isinstance(value, CustomLinear) or "linearPercent" in value or "linear_percent" in value:
+            return "linear-strategy"
+    return None
+
+
+# Tagged so that an error names only the branch the operator meant, not every alternative.
+StrategyInput = Annotated[
+    Annotated[Annotated[str, AfterValidator(_predefined)], Tag("named-strategy")]
+    | Annotated[CustomSteps, Tag("steps-strategy")]
+    | Annotated[CustomLinear, Tag("linear-strategy")],
+    Discriminator(
+        _strategy_kind,
+        custom_error_type="strategy",
+        custom_error_message='must be a predefined name, {"steps": [...], "intervalSeconds": N} '
+        'or {"linearPercent": P, "intervalSeconds": N}',
+    ),
+]
+
+
+class DeploymentInput(_Model):
+    """The execution input: what operators, pipelines and tests start a deployment with."""
+
+    function_name: Annotated[str, AfterValidator(_function_name)]
+    alias: Annotated[str, AfterValidator(_alias_name)]
+    version: Annotated[str, AfterValidator(_version)] | None = None
+    code_sha256: Annotated[str, AfterValidator(_code_sha256)] | None = None
+    strategy: StrategyInput = strategies.DEFAULT_STRATEGY
+    health: HealthConfig = Field(default_factory=HealthConfig)
+
+    def step_plan(self) -> strategies.StepPlan:
+        if isinstance(self.strategy, CustomSteps):
+            return strategies.plan_steps(self.strategy.steps, self.strategy.interval_seconds)
+        if isinstance(self.strategy, CustomLinear):
+            return strategies.plan_linear(self.strategy.linear_percent, self.strategy.interval_seconds)
+        return strategies.plan_predefined(self.strategy)
+
+
+class Plan(_Model):
+    """A validated release: which alias moves from which version to which, in which steps."""
+
+    function_name: str
+    alias: str
+    old_version: str | None
+    new_version: str
+    action: Literal["shift", "create", "noop"]
+    strategy: str
+    weights: list[int]
+    step_count: int
+    bake_seconds: int
+    health: HealthConfig
+
+
+class Progress(_Model):
+    """Where the alias is: set by the shift task, read by the health check and the Choice state."""
+
+    step_index: int = -1
+    weight: int = 0
+    next_step_index: int = 0
+    is_last_step: bool = False
+    shifted_at: str | None = None
+
+
+class HealthReport(_Model):
+    """One health check's verdict, with the numbers it was made from."""
+
+    verdict: Literal["pass", "fail", "inconclusive"]
+    reason: str
+    weight: int
+    step_index: int
+    invocations: int
+    errors: int
+    error_rate: float | None
+    alarms_in_alarm: list[str]
+    window_start: str
+    window_end: str
+
+
+class Outcome(_Model):
+    """How a deployment ended, for the last state and for people."""
+
+    outcome: Literal["promoted", "rolled_back", "unchanged"]
+    function_name: str
+    alias: str
+    function_version: str | None
+    error: str | None = None
+    cause: str | None = None
+
+
+_UNION_TAGS = {"named-strategy", "steps-strategy", "linear-strategy"}
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming the input field (by its JSON path) and what is wrong."""
+    problems = []
+    for err in exc.errors():
+        # Union members add their type name to the location; people want the field path.
+        loc = ".".join(str(p) for p in err["loc"] if p not in _UNION_TAGS)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the input contract)"
+        problems.append(f"{loc or 'input'}: {msg}")
+    return "; ".join(dict.fromkeys(problems))
+
+
+def parse_input(event: object) -> DeploymentInput:
+    """The execution input as a model, or InvalidInput naming every bad field."""
+    try:
+        return DeploymentInput.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc)) from None

@@ -1,0 +1,145 @@
+"""Validate a release against the live function and alias, publish the new version, and plan it.
+
+Everything a deployment could trip over is checked here, before the first write, so that a
+rejected input leaves the alias exactly as it was. The only write is PublishVersion, which is
+itself idempotent (unchanged code returns the last version).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from bluegreen.aliases import read_alias
+from bluegreen.clients import cloudwatch_client, lambda_client
+from bluegreen.errors import InvalidInput
+from bluegreen.models import FUNCTION_ARN, DeploymentInput, Plan
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda.type_defs import FunctionConfigurationResponseTypeDef
+
+MANAGED_FUNCTIONS_ENV = "MANAGED_FUNCTIONS"
+
+
+def managed_patterns() -> list[str]:
+    """Names (``*`` allowed) of the functions this stack may change, from its template parameter."""
+    return [p.strip() for p in os.environ.get(MANAGED_FUNCTIONS_ENV, "").split(",") if p.strip()]
+
+
+def resolve_function_name(function_name: str, own_region: str, own_account: str | None) -> str:
+    """The plain function name; an ARN must be in this stack's own account and region."""
+    match = FUNCTION_ARN.match(function_name)
+    if not match:
+        return function_name
+    if match["region"] != own_region or (own_account and match["account"] != own_account):
+        raise InvalidInput(
+            f"functionName: {function_name} is in account {match['account']} region {match['region']}; "
+            f"this orchestrator manages functions in account {own_account} region {own_region} only"
+        )
+    return match["name"]
+
+
+def check_managed(name: str) -> None:
+    patterns = managed_patterns()
+    if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+        raise InvalidInput(
+            f"functionName: {name} is not one of the functions this stack manages "
+            f"(ManagedFunctions parameter: {', '.join(patterns) or 'empty'})"
+        )
+
+
+def _configuration(name: str, qualifier: str, field: str) -> FunctionConfigurationResponseTypeDef:
+    try:
+        return lambda_client().get_function_configuration(FunctionName=name, Qualifier=qualifier)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    if field == "version":
+        # Tell a missing function from a missing version: the fix is different.
+        _configuration(name, "$LATEST", "functionName")
+        raise InvalidInput(f"version: {qualifier} is not a published version of {name}")
+    raise InvalidInput(f"functionName: function {name} does not exist")
+
+
+def _check_compatible(name: str, old: Any, new: Any, old_version: str, new_version: str) -> None:
+    """Lambda refuses a weighted alias over versions with different roles or dead-letter configs."""
+    for key, label in (("Role", "execution role"), ("DeadLetterConfig", "dead-letter config")):
+        if (old.get(key) or None) != (new.get(key) or None):
+            raise InvalidInput(
+                f"version: versions {old_version} and {new_version} of {name} have different {label}s "
+                f"({old.get(key)} vs {new.get(key)}), so they cannot share a weighted alias"
+            )
+
+
+def _check_alarms(alarms: list[str]) -> None:
+    if not alarms:
+        return
+    found = {a["AlarmName"] for a in cloudwatch_client().describe_alarms(AlarmNames=alarms)["MetricAlarms"]}
+    missing = [a for a in alarms if a not in found]
+    if missing:
+        raise InvalidInput(f"health.alarms: no CloudWatch alarm named {', '.join(missing)}")
+
+
+def prepare_release(request: DeploymentInput, own_region: str, own_account: str | None) -> Plan:
+    """A validated plan for ``request``; publishes ``$LATEST`` when no version is given."""
+    steps = request.step_plan()
+    name = resolve_function_name(request.function_name, own_region, own_account)
+    check_managed(name)
+
+    if request.version is not None:
+        new_config = _configuration(name, request.version, "version")
+        if request.code_sha256 and new_config["CodeSha256"] != request.code_sha256:
+            raise InvalidInput(
+                f"codeSha256: version {request.version} of {name} has code {new_config['CodeSha256']}, "
+                f"not {request.code_sha256}"
+            )
+    else:
+        new_config = _configuration(name, "$LATEST", "functionName")
+        if request.code_sha256 and new_config["CodeSha256"] != request.code_sha256:
+            raise InvalidInput(
+                f"codeSha256: $LATEST of {name} has code {new_config['CodeSha256']}, not {request.code_sha256}; "
+                "was it updated again since the build?"
+            )
+
+    current = read_alias(name, request.alias)
+    if current is not None and current.is_split:
+        raise InvalidInput(
+            f"alias: {request.alias} of {name} already splits traffic ({current.describe()}): a deployment or "
+            "manual split is in progress; finish it or point the alias at one version first"
+        )
+    if current is not None and current.function_version == "$LATEST":
+        raise InvalidInput(f"alias: {request.alias} of {name} points at $LATEST; point it at a published version first")
+    _check_alarms(request.health.alarms)
+
+    old_version = current.function_version if current else None
+    if old_version is not None and old_version != request.version:
+        old_config = _configuration(name, old_version, "version")
+        _check_compatible(name, old_config, new_config, old_version, request.version or "$LATEST")
+
+    if request.version is not None:
+        new_version = request.version
+    else:
+        kwargs = {"CodeSha256": request.code_sha256} if request.code_sha256 else {}
+        new_version = lambda_client().publish_version(FunctionName=name, **kwargs)["Version"]  # type: ignore[arg-type]
+
+    if current is None:
+        action, weights = "create", []
+    elif old_version == new_version:
+        action, weights = "noop", []
+    else:
+        action, weights = "shift", list(steps.weights)
+    return Plan(
+        function_name=name,
+        alias=request.alias,
+        old_version=old_version,
+        new_version=new_version,
+        action=action,  # type: ignore[arg-type]
+        strategy=steps.name,
+        weights=weights,
+        step_count=len(weights),
+        bake_seconds=steps.bake_seconds,
+        health=request.health,
+    )

@@ -1,0 +1,50 @@
+"""The inputs each Lambda task receives from the state machine (see statemachine/deployment.asl.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from bluegreen.models import HealthReport, Plan, Progress, _Model
+
+
+class PublishTask(_Model):
+    execution_id: str
+    # The operator's execution input, validated separately so its errors name its own fields.
+    input: dict[str, Any]
+
+
+class ShiftTask(_Model):
+    execution_id: str
+    plan: Plan
+    step_index: int = Field(ge=0)
+    weight: int = Field(ge=1, le=99)
+
+
+class CheckHealthTask(_Model):
+    execution_id: str
+    plan: Plan
+    progress: Progress
+
+
+class FinalizeTask(_Model):
+    execution_id: str
+    plan: Plan
+
+
+class DeploymentState(_Model):
+    """The state machine's whole state when it decides to roll back."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    plan: Plan
+    # Set when a task failed (a Catch's ResultPath) ...
+    error: dict[str, str] | None = None
+    # ... or from the last health check, which did not pass unless a later task failed.
+    health: HealthReport | None = None
+
+
+class RollbackTask(_Model):
+    execution_id: str
+    state: DeploymentState
