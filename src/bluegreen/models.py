@@ -176,9 +176,9 @@ class HealthReport(_Model):
 class Outcome(_Model):
     """How a deployment ended, for the last state and for people."""
 
-    outcome: Literal["promoted", "rolled_back", "unchanged"]
-    function_name: str
-    alias: str
+    outcome: Literal["promoted", "rolled_back", "rejected"]
+    function_name: str | None
+    alias: str | None
     function_version: str | None
     error: str | None = None
     cause: str | None = None

@@ -25,8 +25,12 @@ def explain(error: dict[str, str] | None, health: HealthReport | None) -> tuple[
     return "DeploymentFailed", "the deployment stopped before promotion"
 
 
-def roll_back(plan: Plan, error: dict[str, str] | None, health: HealthReport | None) -> Outcome:
+def roll_back(plan: Plan | None, error: dict[str, str] | None, health: HealthReport | None) -> Outcome:
+    """The alias back 100% on the old version; with no plan (input rejected), only the explanation."""
     name, cause = explain(error, health)
+    if plan is None:
+        return Outcome(outcome="rejected", function_name=None, alias=None, function_version=None,
+                       error=name, cause=f"nothing was changed: {cause}")
     if plan.old_version is None:
         # The alias did not exist before this deployment: there is nothing to return to.
         state = read_alias(plan.function_name, plan.alias)

@@ -38,7 +38,8 @@ class DeploymentState(_Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    plan: Plan
+    # Absent when the input was rejected before a plan existed.
+    plan: Plan | None = None
     # Set when a task failed (a Catch's ResultPath) ...
     error: dict[str, str] | None = None
     # ... or from the last health check, which did not pass unless a later task failed.
