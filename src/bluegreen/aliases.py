@@ -52,7 +52,7 @@ def _write(function_name: str, alias: str, version: str, weights: dict[str, floa
         Name=alias,
         FunctionVersion=version,
         RoutingConfig={"AdditionalVersionWeights": weights},
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

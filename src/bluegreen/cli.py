@@ -17,7 +17,9 @@ def main() -> None:
 
 @app.command()
 def demo(
-    scenario: Annotated[str, typer.Option(help="healthy: the new version works; failing: it fails 30% of calls.")] = "healthy",
+    scenario: Annotated[
+        str, typer.Option(help="healthy: the new version works; failing: it fails 30% of calls.")
+    ] = "healthy",
     strategy: Annotated[str | None, typer.Option(
         help="A predefined strategy (its steps, baked --interval seconds each) or a JSON custom strategy.")] = None,
     interval: Annotated[int, typer.Option(min=1, max=60, help="Seconds each traffic step bakes locally.")] = 2,
@@ -28,7 +30,7 @@ def demo(
 
     Exit code: 0 promoted, 1 rolled back, 2 rejected input.
     """
-    from bluegreen.local.demo import SCENARIOS, run_demo  # moto is heavy: import it only for this command
+    from bluegreen.local.demo import SCENARIOS, run_demo  # noqa: PLC0415 - moto is heavy: only for this command
 
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"choose one of {', '.join(SCENARIOS)}", param_hint="--scenario")

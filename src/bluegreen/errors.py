@@ -9,9 +9,9 @@ class BlueGreenError(Exception):
     """Base class: something a person can act on, said in one sentence."""
 
 
-class InvalidInput(BlueGreenError):  # noqa: N818 - the name is the Step Functions error name
+class InvalidInput(BlueGreenError):
     """The execution input cannot be released; nothing was changed."""
 
 
-class AliasDrift(BlueGreenError):  # noqa: N818
+class AliasDrift(BlueGreenError):
     """The alias is not in the state this deployment last put it in: someone else changed it."""

@@ -91,11 +91,14 @@ def gather_evidence(plan: Plan, start: datetime, end: datetime) -> Evidence:
 def check_health(plan: Plan, progress: Progress, now: datetime | None = None) -> HealthReport:
     """The verdict for the traffic step in ``progress``, over the window since it began."""
     end = (now or datetime.now(UTC)) + timedelta(seconds=1)
-    start = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else end - timedelta(seconds=plan.bake_seconds)
+    if progress.shifted_at:
+        start = datetime.fromisoformat(progress.shifted_at)
+    else:
+        start = end - timedelta(seconds=plan.bake_seconds)
     evidence = gather_evidence(plan, start, end)
     verdict, reason = judge(evidence, plan.health, plan.new_version)
     return HealthReport(
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         reason=reason,
         weight=progress.weight,
         step_index=progress.step_index,

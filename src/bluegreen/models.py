@@ -92,12 +92,11 @@ def _predefined(name: str) -> str:
 def _strategy_kind(value: object) -> str | None:
     if isinstance(value, str):
         return "named-strategy"
-    if isinstance(value, dict | CustomSteps):
-        if isinstance(value, CustomSteps) or "steps" in value:
-            return "steps-strategy"
-    if isinstance(value, dict | CustomLinear):
-        if isinstance(value, CustomLinear) or "linearPercent" in value or "linear_percent" in value:
-            return "linear-strategy"
+    if isinstance(value, dict | CustomSteps) and (isinstance(value, CustomSteps) or "steps" in value):
+        return "steps-strategy"
+    linear_keys = {"linearPercent", "linear_percent"}
+    if isinstance(value, CustomLinear) or (isinstance(value, dict) and linear_keys & set(value)):
+        return "linear-strategy"
     return None
 
 

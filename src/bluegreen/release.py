@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -122,13 +122,19 @@ def prepare_release(request: DeploymentInput, own_region: str, own_account: str 
     if request.version is not None:
         new_version = request.version
     else:
-        kwargs = {"CodeSha256": request.code_sha256} if request.code_sha256 else {}
-        new_version = lambda_client().publish_version(FunctionName=name, **kwargs)["Version"]  # type: ignore[arg-type]
+        if request.code_sha256:
+            # AWS refuses to publish if $LATEST changed since the check above.
+            published = lambda_client().publish_version(FunctionName=name, CodeSha256=request.code_sha256)
+        else:
+            published = lambda_client().publish_version(FunctionName=name)
+        new_version = published["Version"]
 
+    action: Literal["shift", "create", "noop"]
+    weights: list[int] = []
     if current is None:
-        action, weights = "create", []
+        action = "create"
     elif old_version == new_version:
-        action, weights = "noop", []
+        action = "noop"
     else:
         action, weights = "shift", list(steps.weights)
     return Plan(
@@ -136,7 +142,7 @@ def prepare_release(request: DeploymentInput, own_region: str, own_account: str 
         alias=request.alias,
         old_version=old_version,
         new_version=new_version,
-        action=action,  # type: ignore[arg-type]
+        action=action,
         strategy=steps.name,
         weights=weights,
         step_count=len(weights),

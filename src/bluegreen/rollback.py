@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from bluegreen.aliases import point_alias, read_alias
@@ -13,11 +14,9 @@ def explain(error: dict[str, str] | None, health: HealthReport | None) -> tuple[
     if error:
         name = error.get("Error", "States.TaskFailed")
         cause = error.get("Cause", "")
-        try:
-            # A Lambda error's Cause is the runtime's JSON; people want its message.
+        # A Lambda error's Cause is the runtime's JSON; people want its message.
+        with contextlib.suppress(ValueError, AttributeError):
             cause = json.loads(cause).get("errorMessage", cause)
-        except (ValueError, AttributeError):
-            pass
         return name, cause
     if health is not None:
         name = "HealthCheckFailed" if health.verdict == "fail" else "InsufficientEvidence"

@@ -7,6 +7,7 @@ for ``bake_seconds`` while health is checked, before the alias moves 100% to the
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -57,9 +58,10 @@ def plan_predefined(name: str) -> StepPlan:
     if short in LINEAR_CONFIGS:
         percent, minutes = LINEAR_CONFIGS[short]
         return StepPlan(short, tuple(range(percent, 100, percent)), minutes * 60)
-    raise ValueError(f"unknown strategy {name!r}; use one of {', '.join(PREDEFINED)} (or the CodeDeployDefault.Lambda... "
-                     "spelling), or a custom {\"steps\": [...], \"intervalSeconds\": N} / "
-                     "{\"linearPercent\": P, \"intervalSeconds\": N}")
+    raise ValueError(
+        f"unknown strategy {name!r}; use one of {', '.join(PREDEFINED)} (or the CodeDeployDefault.Lambda... "
+        'spelling), or a custom {"steps": [...], "intervalSeconds": N} / {"linearPercent": P, "intervalSeconds": N}'
+    )
 
 
 def plan_steps(steps: list[int], interval_seconds: int) -> StepPlan:
@@ -68,7 +70,7 @@ def plan_steps(steps: list[int], interval_seconds: int) -> StepPlan:
         raise ValueError("steps must not be empty; end them at 100")
     if any(not 1 <= s <= 100 for s in steps):
         raise ValueError(f"steps {steps}: every weight must be between 1 and 100")
-    if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(steps)):
         raise ValueError(f"steps {steps} must be strictly increasing")
     if steps[-1] != 100:
         raise ValueError(f"steps {steps} must end at 100 (the new version's final share)")

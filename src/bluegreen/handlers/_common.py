@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.logging import Logger
@@ -34,6 +35,4 @@ def own_region_and_account(context: Any) -> tuple[str, str | None]:
     parts = str(getattr(context, "invoked_function_arn", "")).split(":")
     if len(parts) >= 5:
         return parts[3], parts[4]
-    import os
-
     return os.environ.get("AWS_REGION", "us-east-1"), None

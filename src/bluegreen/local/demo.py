@@ -74,8 +74,9 @@ class ProgressPrinter:
             plan = out["plan"]
             self.old_version = plan["oldVersion"] or "-"
             steps = " → ".join(f"{w}%" for w in [*plan["weights"], 100])
-            self.console.print(f"Release {plan['functionName']}:{plan['alias']} version {plan['oldVersion']} → "
-                               f"{plan['newVersion']} ({plan['action']}): {steps}, bake {plan['bakeSeconds']} s per step")
+            self.console.print(
+                f"Release {plan['functionName']}:{plan['alias']} version {plan['oldVersion']} → {plan['newVersion']} "
+                f"({plan['action']}): {steps}, bake {plan['bakeSeconds']} s per step")
         elif self.state == execution.SHIFT_STATE:
             w = out["weight"]
             self.console.print(f"Shifted: {bar(w)} v{self.old_version} {100 - w}% | new {w}%")
@@ -131,14 +132,16 @@ def run_demo(scenario: str, strategy: str | None, interval: int, as_json: bool, 
     if not verbose:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
     log_level = "INFO" if verbose else "CRITICAL"
-    with running_stack({"ManagedFunctions": SAMPLE_FUNCTION}, env_overrides={"POWERTOOLS_LOG_LEVEL": log_level}) as stack:
+    parameters = {"ManagedFunctions": SAMPLE_FUNCTION}
+    with running_stack(parameters, env_overrides={"POWERTOOLS_LOG_LEVEL": log_level}) as stack:
         console.print(f"[bold]bluegreen demo[/] ({scenario}): template.yaml deployed into moto; "
                       f"state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}")
         sample = SampleFunction(SAMPLE_FUNCTION, SAMPLE_ALIAS, stack.role_arn)
         sample.create()
         code_sha = sample.stage("v2", SCENARIOS[scenario])
-        console.print(f"Sample function {SAMPLE_FUNCTION}: version 1 live on alias {SAMPLE_ALIAS}; new code in $LATEST "
-                      f"({'fails ' + format(SCENARIOS[scenario], '.0%') + ' of calls' if SCENARIOS[scenario] else 'healthy'})")
+        behaviour = f"fails {SCENARIOS[scenario]:.0%} of calls" if SCENARIOS[scenario] else "healthy"
+        console.print(f"Sample function {SAMPLE_FUNCTION}: version 1 live on alias {SAMPLE_ALIAS}; "
+                      f"new code in $LATEST ({behaviour})")
         traffic = TrafficSimulator(SAMPLE_FUNCTION, SAMPLE_ALIAS)
         traffic.start()
         execution_input = {"functionName": SAMPLE_FUNCTION, "alias": SAMPLE_ALIAS, "codeSha256": code_sha,
@@ -169,7 +172,8 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
                            + (f" + {weights}" if weights else " (no routing config)"))
     table.add_row("versions", f"{summary['previousVersion']} → {summary['newVersion']}")
     for i, step in enumerate(summary["steps"], 1):
-        table.add_row(f"check {i}", f"{step['weight']}%: {step['verdict']} ({step['errors']}/{step['invocations']} errors)")
+        numbers = f"{step['errors']}/{step['invocations']} errors"
+        table.add_row(f"check {i}", f"{step['weight']}%: {step['verdict']} ({numbers})")
     table.add_row("state transitions", str(summary["stateTransitions"]))
     table.add_row("AWS calls", ", ".join(f"{k} {v}" for k, v in summary["awsCalls"].items()))
     table.add_row("wall time", f"{summary['wallSeconds']} s")

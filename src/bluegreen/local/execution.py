@@ -60,7 +60,7 @@ def history(arn: str) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
     while True:
         page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
+        events.extend(dict(e) for e in page["events"])
         if not page.get("nextToken"):
             return events
         kwargs["nextToken"] = page["nextToken"]

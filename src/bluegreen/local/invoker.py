@@ -54,7 +54,7 @@ class LocalFunction:
 
 def short_name(name_or_arn: str) -> str:
     """``arn:...:function:NAME[:QUALIFIER]`` or ``NAME`` -> ``NAME``."""
-    return name_or_arn.split(":function:")[-1].split(":")[0]
+    return name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
 
 
 def load_handler(path: str) -> Callable[[Any, Any], Any]:
@@ -101,7 +101,7 @@ class HandlerRouter:
             _inside_handler.active = True
             try:
                 result = load_handler(fn.handler)(event, context)
-            except Exception as exc:  # noqa: BLE001 - reported to Step Functions as the runtime does
+            except Exception as exc:
                 response_headers["x-amz-function-error"] = "Unhandled"
                 return json.dumps({
                     "errorType": type(exc).__name__,
@@ -117,13 +117,14 @@ class HandlerRouter:
 def route_invocations(router: HandlerRouter) -> Iterator[HandlerRouter]:
     """Patch moto's simple Lambda backend and botocore so that handlers run and their calls are counted."""
     original_invoke = LambdaSimpleBackend.invoke
-    original_call = BaseClient._make_api_call
+    original_call = BaseClient._make_api_call  # type: ignore[attr-defined]
 
-    def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
+    def invoke(  # noqa: PLR0917 - moto's signature
+        self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
                headers: Any, response_headers: dict[str, str]) -> bytes | str | None:
         if short_name(function_name) in router.functions:
             return router.invoke(function_name, body, response_headers)
-        return original_invoke(self, function_name, qualifier, body, headers, response_headers)  # type: ignore[no-any-return]
+        return original_invoke(self, function_name, qualifier, body, headers, response_headers)
 
     def counted_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
         if getattr(_inside_handler, "active", False):
@@ -131,9 +132,9 @@ def route_invocations(router: HandlerRouter) -> Iterator[HandlerRouter]:
         return original_call(self, operation_name, api_params)
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
-    BaseClient._make_api_call = counted_call  # type: ignore[method-assign]
+    BaseClient._make_api_call = counted_call  # type: ignore[attr-defined]
     try:
         yield router
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
-        BaseClient._make_api_call = original_call  # type: ignore[method-assign]
+        BaseClient._make_api_call = original_call  # type: ignore[attr-defined]

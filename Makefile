@@ -1,0 +1,48 @@
+# The README's two commands: `make demo` and `make test`. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# aws-sam-cli pins boto3 exactly: it gets an environment of its own.
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: demo test lint typecheck unit sam-validate sam-build clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SAM_VENV)/.installed:
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.120'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/bluegreen demo $(ARGS)
+
+test: lint typecheck sam-validate sam-build unit
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python scripts/lint_asl.py
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+sam-validate: $(SAM_VENV)/.installed
+	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
+
+sam-build: $(SAM_VENV)/.installed
+	$(SAM) build --region $(AWS_DEFAULT_REGION)
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
