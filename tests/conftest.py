@@ -1,0 +1,62 @@
+"""Shared fixtures: the project's template deployed into moto, a sample target function, traffic."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from bluegreen.local import execution
+from bluegreen.local.stack import REGION, LocalStack, running_stack
+from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+
+FUNCTION = "orders-api"
+ALIAS = "prod"
+
+logging.getLogger("moto").setLevel(logging.CRITICAL)
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """template.yaml in moto, managing orders-* and payments-api, handlers served in process."""
+    with running_stack({"ManagedFunctions": "orders-*,payments-api"},
+                       env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as deployed:
+        yield deployed
+
+
+@pytest.fixture
+def sample(stack: LocalStack) -> SampleFunction:
+    """orders-api with version 1 published and alias prod on it."""
+    fn = SampleFunction(FUNCTION, ALIAS, stack.role_arn)
+    fn.create()
+    return fn
+
+
+@pytest.fixture
+def traffic(sample: SampleFunction) -> Iterator[TrafficSimulator]:
+    sim = TrafficSimulator(FUNCTION, ALIAS, rate=200, tick_seconds=0.2)
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+def get_alias(name: str = ALIAS, function: str = FUNCTION) -> dict[str, Any]:
+    """The alias as AWS reports it, without the response metadata."""
+    resp = boto3.client("lambda", region_name=REGION).get_alias(FunctionName=function, Name=name)
+    resp.pop("ResponseMetadata", None)
+    return dict(resp)
+
+
+def weights_of(alias: dict[str, Any]) -> dict[str, float]:
+    return (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+
+
+def release(stack: LocalStack, **fields: Any) -> execution.ExecutionResult:
+    """Run one execution of the real state machine with a fast strategy unless one is given."""
+    payload: dict[str, Any] = {"functionName": FUNCTION, "alias": ALIAS,
+                               "strategy": {"steps": [10, 50, 100], "intervalSeconds": 1}}
+    payload.update(fields)
+    return execution.run(stack, {k: v for k, v in payload.items() if v is not None}, timeout=90)

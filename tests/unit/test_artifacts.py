@@ -1,0 +1,100 @@
+"""Offline checks of the real artifacts: template.yaml, the state machine definition, events/."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bluegreen.local.template import Resolver, load_template
+from bluegreen.models import parse_input
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+SM_PROPS = RESOURCES["DeploymentStateMachine"]["Properties"]
+DEFINITION_TEXT = (ROOT / SM_PROPS["DefinitionUri"]).read_text()
+DEFINITION = json.loads(DEFINITION_TEXT)
+TASKS = {name: s for name, s in DEFINITION["States"].items() if s["Type"] == "Task"}
+LAMBDA_TRANSIENT = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                    "Lambda.TooManyRequestsException"}
+LAMBDA_WRITES = {"lambda:UpdateAlias", "lambda:CreateAlias", "lambda:PublishVersion", "lambda:DeleteAlias",
+                 "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"}
+
+
+def test_every_substitution_is_defined_and_used() -> None:
+    used = set(re.findall(r"\$\{(\w+)\}", DEFINITION_TEXT))
+    assert used == set(SM_PROPS["DefinitionSubstitutions"])
+
+
+def test_every_substitution_points_at_a_function_of_the_template() -> None:
+    for value in SM_PROPS["DefinitionSubstitutions"].values():
+        logical_id, attr = value["Fn::GetAtt"]
+        assert attr == "Arn"
+        assert RESOURCES[logical_id]["Type"] == "AWS::Serverless::Function"
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_task_has_timeout_retry_and_catch(name: str) -> None:
+    task = TASKS[name]
+    assert 0 < task["TimeoutSeconds"] <= 300
+    retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
+    assert LAMBDA_TRANSIENT <= retried
+    assert all(r["BackoffRate"] > 1 for r in task["Retry"])
+    assert task["Catch"] and task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+def test_every_failure_path_ends_in_a_fail_state_that_says_why() -> None:
+    fails = {n: s for n, s in DEFINITION["States"].items() if s["Type"] == "Fail"}
+    assert fails
+    for state in fails.values():
+        assert ("Error" in state or "ErrorPath" in state) and ("Cause" in state or "CausePath" in state)
+
+
+def test_state_machine_is_standard_and_logs_without_execution_data() -> None:
+    assert SM_PROPS["Type"] == "STANDARD"
+    assert SM_PROPS["Logging"]["IncludeExecutionData"] is False
+
+
+@pytest.mark.parametrize("logical_id", sorted(k for k, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"))
+def test_function_handler_imports_as_lambda_would(logical_id: str) -> None:
+    module, _, attr = RESOURCES[logical_id]["Properties"]["Handler"].rpartition(".")
+    assert callable(getattr(importlib.import_module(module), attr))
+
+
+def _statements() -> list[dict[str, Any]]:
+    found = []
+    for resource in RESOURCES.values():
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            found.extend(policy.get("Statement", []) if isinstance(policy, dict) else [])
+    return found
+
+
+def test_no_wildcard_resource_on_lambda_writes() -> None:
+    for statement in _statements():
+        actions = set(statement["Action"])
+        assert not any(a in {"lambda:*", "*"} for a in actions)
+        if actions & LAMBDA_WRITES:
+            resource = json.dumps(statement["Resource"])
+            assert resource != '"*"'
+            assert "ManagedFunctions" in resource, statement["Sid"]
+
+
+def test_lambda_writes_are_scoped_to_the_managed_functions_and_their_qualifiers() -> None:
+    resolver = Resolver(parameters={"ManagedFunctions": ["orders-*", "payments-api"]},
+                        pseudo={"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333"})
+    prefix = "arn:aws:lambda:eu-west-1:111122223333:function:"
+    expected = {f"{prefix}orders-*", f"{prefix}payments-api", f"{prefix}orders-*:*", f"{prefix}payments-api:*"}
+    writes = [s for s in _statements() if set(s["Action"]) & LAMBDA_WRITES]
+    assert writes
+    for statement in writes:
+        assert set(resolver.resolve(statement["Resource"])) == expected, statement["Sid"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "events").glob("*.json")), ids=lambda p: p.name)
+def test_sample_events_are_valid_execution_inputs(path: Path) -> None:
+    assert parse_input(json.loads(path.read_text()))
