@@ -1,0 +1,59 @@
+"""`bluegreen demo` through the CLI: the JSON contract and the exit codes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bluegreen.cli import app
+
+
+def run_demo(*args: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(app, ["demo", "--json", "--interval", "1", *args])
+    # Progress goes to stderr in --json mode; stdout holds exactly one JSON object.
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_healthy_demo_promotes() -> None:
+    code, out = run_demo("--scenario", "healthy")
+    assert code == 0
+    assert out["outcome"] == "promoted" and out["executionStatus"] == "SUCCEEDED"
+    assert out["alias"] == {"name": "prod", "functionVersion": out["newVersion"], "additionalVersionWeights": {}}
+    assert (out["previousVersion"], out["newVersion"]) == ("1", "2")
+    assert [(s["weight"], s["verdict"]) for s in out["steps"]] == [(10, "pass"), (50, "pass")]
+    assert out["awsCalls"]["UpdateAlias"] == 3  # 10%, 50%, 100%
+    assert out["awsCalls"]["PublishVersion"] == 1
+    assert out["stateTransitions"] == 12
+
+
+def test_failing_demo_rolls_back() -> None:
+    code, out = run_demo("--scenario", "failing")
+    assert code == 1
+    assert out["outcome"] == "rolled_back" and out["error"] == "HealthCheckFailed"
+    assert out["alias"] == {"name": "prod", "functionVersion": "1", "additionalVersionWeights": {}}
+    assert out["steps"][0]["verdict"] == "fail" and out["steps"][0]["errors"] > 0
+
+
+def test_demo_with_a_predefined_strategy_keeps_its_steps() -> None:
+    code, out = run_demo("--strategy", "Linear10PercentEvery1Minute", "--interval", "1")
+    assert code == 0
+    assert [s["weight"] for s in out["steps"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90]
+
+
+@pytest.mark.parametrize("strategy", ["Canary10Percent7Minutes", '{"steps": [50, 10, 100], "intervalSeconds": 1}'])
+def test_rejected_input_exits_2_and_changes_nothing(strategy: str) -> None:
+    code, out = run_demo("--strategy", strategy)
+    assert code == 2
+    assert out["outcome"] == "rejected" and out["error"] == "InvalidInput"
+    assert "strategy" in out["cause"]
+    assert out["alias"] == {"name": "prod", "functionVersion": "1", "additionalVersionWeights": {}}
+    assert out["awsCalls"] == {}
+
+
+def test_unknown_scenario_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["demo", "--scenario", "chaos"])
+    assert result.exit_code == 2
+    assert "--scenario" in result.output
