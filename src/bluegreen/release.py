@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from bluegreen.aliases import read_alias
+from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import cloudwatch_client, lambda_client
 from bluegreen.errors import InvalidInput
 from bluegreen.models import FUNCTION_ARN, DeploymentInput, Plan
@@ -83,60 +83,57 @@ def _check_alarms(alarms: list[str]) -> None:
         raise InvalidInput(f"health.alarms: no CloudWatch alarm named {', '.join(missing)}")
 
 
+def _target_config(request: DeploymentInput, name: str) -> FunctionConfigurationResponseTypeDef:
+    """The configuration of what will be released: the given version, or $LATEST about to be published."""
+    qualifier, field = (request.version, "version") if request.version else ("$LATEST", "functionName")
+    config = _configuration(name, qualifier, field)
+    if request.code_sha256 and config["CodeSha256"] != request.code_sha256:
+        label, hint = (f"version {qualifier}", "") if request.version else ("$LATEST", "; updated again since the build?")
+        raise InvalidInput(f"codeSha256: {label} of {name} has code {config['CodeSha256']}, "
+                           f"not {request.code_sha256}{hint}")
+    return config
+
+
+def _check_alias(name: str, alias: str, current: AliasState | None) -> None:
+    if current is not None and current.is_split:
+        raise InvalidInput(
+            f"alias: {alias} of {name} already splits traffic ({current.describe()}): a deployment or "
+            "manual split is in progress; finish it or point the alias at one version first"
+        )
+    if current is not None and current.function_version == "$LATEST":
+        raise InvalidInput(f"alias: {alias} of {name} points at $LATEST; point it at a published version first")
+
+
+def _publish(request: DeploymentInput, name: str) -> str:
+    if request.version is not None:
+        return request.version
+    if request.code_sha256:
+        # AWS refuses to publish if $LATEST changed since it was checked.
+        return lambda_client().publish_version(FunctionName=name, CodeSha256=request.code_sha256)["Version"]
+    return lambda_client().publish_version(FunctionName=name)["Version"]
+
+
 def prepare_release(request: DeploymentInput, own_region: str, own_account: str | None) -> Plan:
     """A validated plan for ``request``; publishes ``$LATEST`` when no version is given."""
     steps = request.step_plan()
     name = resolve_function_name(request.function_name, own_region, own_account)
     check_managed(name)
-
-    if request.version is not None:
-        new_config = _configuration(name, request.version, "version")
-        if request.code_sha256 and new_config["CodeSha256"] != request.code_sha256:
-            raise InvalidInput(
-                f"codeSha256: version {request.version} of {name} has code {new_config['CodeSha256']}, "
-                f"not {request.code_sha256}"
-            )
-    else:
-        new_config = _configuration(name, "$LATEST", "functionName")
-        if request.code_sha256 and new_config["CodeSha256"] != request.code_sha256:
-            raise InvalidInput(
-                f"codeSha256: $LATEST of {name} has code {new_config['CodeSha256']}, not {request.code_sha256}; "
-                "was it updated again since the build?"
-            )
-
+    new_config = _target_config(request, name)
     current = read_alias(name, request.alias)
-    if current is not None and current.is_split:
-        raise InvalidInput(
-            f"alias: {request.alias} of {name} already splits traffic ({current.describe()}): a deployment or "
-            "manual split is in progress; finish it or point the alias at one version first"
-        )
-    if current is not None and current.function_version == "$LATEST":
-        raise InvalidInput(f"alias: {request.alias} of {name} points at $LATEST; point it at a published version first")
+    _check_alias(name, request.alias, current)
     _check_alarms(request.health.alarms)
-
     old_version = current.function_version if current else None
     if old_version is not None and old_version != request.version:
         old_config = _configuration(name, old_version, "version")
         _check_compatible(name, old_config, new_config, old_version, request.version or "$LATEST")
 
-    if request.version is not None:
-        new_version = request.version
-    else:
-        if request.code_sha256:
-            # AWS refuses to publish if $LATEST changed since the check above.
-            published = lambda_client().publish_version(FunctionName=name, CodeSha256=request.code_sha256)
-        else:
-            published = lambda_client().publish_version(FunctionName=name)
-        new_version = published["Version"]
-
-    action: Literal["shift", "create", "noop"]
-    weights: list[int] = []
+    new_version = _publish(request, name)
+    action: Literal["shift", "create", "noop"] = "shift"
     if current is None:
         action = "create"
     elif old_version == new_version:
         action = "noop"
-    else:
-        action, weights = "shift", list(steps.weights)
+    weights = list(steps.weights) if action == "shift" else []
     return Plan(
         function_name=name,
         alias=request.alias,

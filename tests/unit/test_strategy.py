@@ -27,7 +27,9 @@ def test_predefined_strategy_plans(name: str, spelling: str) -> None:
     assert plan.name == name
 
 
-@pytest.mark.parametrize("name", ["Canary50Percent1Minute", "canary10percent5minutes", "CodeDeployDefault.AllAtOnce", ""])
+@pytest.mark.parametrize(
+    "name", ["Canary50Percent1Minute", "canary10percent5minutes", "CodeDeployDefault.AllAtOnce", ""]
+)
 def test_unknown_strategy_is_refused(name: str) -> None:
     with pytest.raises(ValueError, match="unknown strategy"):
         plan_predefined(name)
