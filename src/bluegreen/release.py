@@ -88,7 +88,8 @@ def _target_config(request: DeploymentInput, name: str) -> FunctionConfiguration
     qualifier, field = (request.version, "version") if request.version else ("$LATEST", "functionName")
     config = _configuration(name, qualifier, field)
     if request.code_sha256 and config["CodeSha256"] != request.code_sha256:
-        label, hint = (f"version {qualifier}", "") if request.version else ("$LATEST", "; updated again since the build?")
+        label = f"version {qualifier}" if request.version else "$LATEST"
+        hint = "" if request.version else "; was it updated again since the build?"
         raise InvalidInput(f"codeSha256: {label} of {name} has code {config['CodeSha256']}, "
                            f"not {request.code_sha256}{hint}")
     return config
