@@ -64,19 +64,25 @@ def load_handler(path: str) -> Callable[[Any, Any], Any]:
 
 
 @contextmanager
+def patched_environ(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` set in os.environ for the duration, then put back as they were."""
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextmanager
 def environment(variables: dict[str, str]) -> Iterator[None]:
-    """``variables`` set in os.environ for the duration, under the shared lock."""
-    with ENV_LOCK:
-        saved = {k: os.environ.get(k) for k in variables}
-        os.environ.update(variables)
-        try:
-            yield
-        finally:
-            for key, old in saved.items():
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
+    """``patched_environ`` under the lock that handler calls share across threads."""
+    with ENV_LOCK, patched_environ(variables):
+        yield
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
+from bluegreen.local.invoker import HandlerRouter, LocalFunction, patched_environ, route_invocations
 from bluegreen.local.template import Resolver, load_template
 
 REGION = "us-east-1"
@@ -50,17 +50,8 @@ def local_aws() -> Iterator[None]:
     """moto with Step Functions executing ASL and Lambda without Docker, and fake credentials."""
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
-    saved = {k: os.environ.get(k) for k in fake_env}
-    os.environ.update(fake_env)
-    try:
-        with mock_aws(config=MOTO_CONFIG):
-            yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+    with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG):
+        yield
 
 
 def scale_retries(definition: dict[str, Any]) -> dict[str, Any]:
