@@ -1,111 +1,122 @@
-"""The one home of the health verdict: is the new version healthy at its current share of traffic?
+"""The one home of the health check: judge the step so far and decide what the release does next.
 
-Evidence is the new version's own ``AWS/Lambda`` metrics on this alias (dimensions FunctionName,
-Resource=``function:alias``, ExecutedVersion) since the traffic step began, plus the named
-CloudWatch alarms. No evidence is never "healthy".
+Each check reads the canary and the baseline since the step's shift (one GetMetricData call),
+judges two windows, the whole step (the evidence that can promote) and the last check interval
+(so a regression starting mid-step is caught within one interval, not diluted by the healthy
+minutes before it), and turns the verdict into the next move: bake on, next step, promote or
+roll back. No evidence is never "healthy": inconclusive bakes on up to maxBakeSeconds, then
+rolls back.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bluegreen.clients import cloudwatch_client
-from bluegreen.models import HealthConfig, HealthReport, Plan, Progress
+from bluegreen import evidence
+from bluegreen.models import CheckSummary, HealthReport, Plan, Progress, RuleResult, VersionStats
+from bluegreen.verdict import Rule, Window, alarm_rule, judge_window, overall
 
-METRIC_PERIOD = 60  # AWS/Lambda metrics are standard resolution: one-minute granularity.
-
-
-@dataclass(frozen=True)
-class Evidence:
-    invocations: int
-    errors: int
-    alarms_in_alarm: tuple[str, ...] = ()
-
-    @property
-    def error_rate(self) -> float | None:
-        return self.errors / self.invocations if self.invocations else None
+# Clock slack: a Wait state ends a little early or late; a step this close to its bake is done.
+_SLACK_SECONDS = 0.25
+# A release's checks kept in its output (the history budget keeps real releases well below).
+MAX_CHECKS_KEPT = 500
 
 
-def judge(evidence: Evidence, config: HealthConfig, version: str) -> tuple[str, str]:
-    """(verdict, reason) from the evidence: pure, so it is tested without AWS."""
-    if evidence.alarms_in_alarm:
-        return "fail", f"alarm(s) in ALARM: {', '.join(evidence.alarms_in_alarm)}"
-    if evidence.invocations < config.min_invocations:
-        return "inconclusive", (
-            f"not enough evidence: version {version} served {evidence.invocations} invocation(s) in the window, "
-            f"at least {config.min_invocations} needed"
-        )
-    rate = evidence.errors / evidence.invocations
-    if rate > config.max_error_rate:
-        return "fail", (
-            f"error rate {rate:.2%} ({evidence.errors}/{evidence.invocations}) of version {version} "
-            f"is above the maximum {config.max_error_rate:.2%}"
-        )
-    return "pass", (
-        f"error rate {rate:.2%} ({evidence.errors}/{evidence.invocations}) of version {version} "
-        f"is within the maximum {config.max_error_rate:.2%}"
-    )
+def alpha_per_test(plan: Plan) -> float:
+    """Each statistical test's share of the release's false-rollback budget (1 - confidence):
+    two windows per check, over every planned check (Bonferroni: simple and never optimistic)."""
+    return (1.0 - plan.health.confidence) / (2 * max(1, plan.checks_planned))
 
 
-def _metric_query(query_id: str, metric: str, plan: Plan, period: int) -> dict[str, object]:
-    return {
-        "Id": query_id,
-        "MetricStat": {
-            "Metric": {
-                "Namespace": "AWS/Lambda",
-                "MetricName": metric,
-                "Dimensions": [
-                    {"Name": "FunctionName", "Value": plan.function_name},
-                    {"Name": "Resource", "Value": f"{plan.function_name}:{plan.alias}"},
-                    {"Name": "ExecutedVersion", "Value": plan.new_version},
-                ],
-            },
-            "Period": period,
-            "Stat": "Sum",
-        },
-        "ReturnData": True,
-    }
+def _stats(version: str, window: Window) -> VersionStats:
+    return VersionStats(version=version, invocations=window.invocations, errors=window.errors,
+                        throttles=window.throttles, error_rate=window.error_rate, throttle_rate=window.throttle_rate,
+                        p50_ms=window.p50_ms, p99_ms=window.p99_ms, average_ms=window.average_ms)
 
 
-def gather_evidence(plan: Plan, start: datetime, end: datetime) -> Evidence:
-    """The new version's invocations and errors in [start, end), and the alarms now in ALARM."""
-    period = max(METRIC_PERIOD, math.ceil((end - start).total_seconds() / METRIC_PERIOD) * METRIC_PERIOD)
-    resp = cloudwatch_client().get_metric_data(
-        MetricDataQueries=[
-            _metric_query("invocations", "Invocations", plan, period),  # type: ignore[list-item]
-            _metric_query("errors", "Errors", plan, period),  # type: ignore[list-item]
-        ],
-        StartTime=start,
-        EndTime=end,
-    )
-    sums = {r["Id"]: int(sum(r.get("Values", []))) for r in resp["MetricDataResults"]}
-    in_alarm: tuple[str, ...] = ()
-    if plan.health.alarms:
-        alarms = cloudwatch_client().describe_alarms(AlarmNames=plan.health.alarms)["MetricAlarms"]
-        in_alarm = tuple(a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM")
-    return Evidence(sums.get("invocations", 0), sums.get("errors", 0), in_alarm)
+def _results(rules: list[Rule], window: str) -> list[RuleResult]:
+    return [RuleResult(rule=r.rule, window=window, verdict=r.verdict, reason=r.reason)
+            for r in rules]
 
 
-def check_health(plan: Plan, progress: Progress, now: datetime | None = None) -> HealthReport:
-    """The verdict for the traffic step in ``progress``, over the window since it began."""
-    end = (now or datetime.now(UTC)) + timedelta(seconds=1)
-    if progress.shifted_at:
-        start = datetime.fromisoformat(progress.shifted_at)
-    else:
-        start = end - timedelta(seconds=plan.bake_seconds)
-    evidence = gather_evidence(plan, start, end)
-    verdict, reason = judge(evidence, plan.health, plan.new_version)
+def grid_floor(moment: datetime, period: int) -> datetime:
+    """``moment`` rounded down to a whole period since the epoch, as CloudWatch aligns datapoints."""
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % period, UTC)
+
+
+def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
+    """The verdict on the step in ``progress`` from the metrics and alarms as they are at ``now``."""
+    period = evidence.metric_period(plan.check_interval_seconds)
+    shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
+    start = grid_floor(shifted, period)
+    end = max(now.replace(microsecond=0) + timedelta(seconds=1), start + timedelta(seconds=period))
+    versions = {"canary": plan.new_version}
+    if plan.old_version:
+        versions["baseline"] = plan.old_version
+    series = evidence.fetch(plan.function_name, plan.alias, versions, start=start, end=end, period=period)
+    canary = series.window("canary")
+    baseline = series.window("baseline") if plan.old_version else None
+    alpha = alpha_per_test(plan)
+    step_rules = judge_window(canary, baseline, plan.health, alpha)
+
+    recent_stats: VersionStats | None = None
+    recent_failures: list[Rule] = []
+    rules = _results(step_rules, "step")
+    if progress.last_check_at:
+        since = grid_floor(datetime.fromisoformat(progress.last_check_at), period)
+        recent = series.window("canary", since)
+        recent_rules = judge_window(recent, series.window("baseline", since) if baseline else None,
+                                    plan.health, alpha)
+        recent_stats = _stats(plan.new_version, recent)
+        recent_failures = [r for r in recent_rules if r.verdict == "fail"]
+        rules += _results(recent_failures, "recent")
+
+    in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
+    ignored = plan.alarms_in_alarm_at_start if plan.health.only_alarms_ok_at_start else []
+    alarms = alarm_rule(in_alarm, ignored)
+    rules += _results([alarms], "step")
+    verdict, reason = overall([alarms, *recent_failures, *step_rules])
     return HealthReport(
-        verdict=verdict,
-        reason=reason,
-        weight=progress.weight,
-        step_index=progress.step_index,
-        invocations=evidence.invocations,
-        errors=evidence.errors,
-        error_rate=evidence.error_rate,
-        alarms_in_alarm=list(evidence.alarms_in_alarm),
-        window_start=start.isoformat(),
-        window_end=end.isoformat(),
+        verdict=verdict, reason=reason, weight=progress.weight, step_index=progress.step_index,
+        invocations=canary.invocations, errors=canary.errors, error_rate=canary.error_rate,
+        canary=_stats(plan.new_version, canary),
+        baseline=_stats(plan.old_version, baseline) if plan.old_version and baseline else None,
+        recent=recent_stats, rules=rules, alarms_in_alarm=in_alarm,
+        window_start=start.isoformat(), window_end=end.isoformat(),
     )
+
+
+def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tuple[str, int]:
+    """(decision, seconds to wait before the next check) for a verdict ``elapsed`` s into the step."""
+    if verdict == "fail":
+        return "rollback", 0
+    interval = plan.check_interval_seconds
+    if elapsed < plan.bake_seconds - _SLACK_SECONDS:
+        return "bake", max(1, min(interval, math.ceil(plan.bake_seconds - elapsed)))
+    if verdict == "pass":
+        return ("promote" if progress.is_last_step else "next-step"), 0
+    # Inconclusive after the bake: wait for evidence, but not forever, and never promote on none.
+    if elapsed < plan.max_bake_seconds - _SLACK_SECONDS:
+        return "bake", max(1, min(interval, math.ceil(plan.max_bake_seconds - elapsed)))
+    return "rollback", 0
+
+
+def check_health(plan: Plan, progress: Progress, now: datetime | None = None) -> Progress:
+    """One check of the current step: the verdict, and the progress the state machine goes on with."""
+    now = now or datetime.now(UTC)
+    report = judge_step(plan, progress, now)
+    shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
+    decision, wait = decide(plan, progress, report.verdict, (now - shifted).total_seconds())
+    summary = CheckSummary(
+        at=now.isoformat(), step_index=progress.step_index, weight=progress.weight, verdict=report.verdict,
+        decision=decision, invocations=report.canary.invocations, errors=report.canary.errors,
+        baseline_invocations=report.baseline.invocations if report.baseline else None,
+        baseline_errors=report.baseline.errors if report.baseline else None,
+        p99_ms=report.canary.p99_ms, baseline_p99_ms=report.baseline.p99_ms if report.baseline else None,
+    )
+    return progress.model_copy(update={
+        "decision": decision, "wait_seconds": wait, "last_check_at": now.isoformat(), "health": report,
+        "checks": [*progress.checks, summary][-MAX_CHECKS_KEPT:],
+    })

@@ -60,12 +60,31 @@ def _code_sha256(value: str) -> str:
 
 
 class HealthConfig(_Model):
-    """When a traffic step counts as healthy."""
+    """When a traffic step counts as healthy: the new version (canary) judged against the old (baseline)."""
 
+    # Ceiling on the canary's error rate, applied when it is confidently above it, waived when the
+    # baseline is above it too and the canary is no worse (a fix released during an incident).
     max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
-    # Fewer invocations of the new version than this is not enough evidence: never healthy.
-    min_invocations: int = Field(default=1, ge=1, le=10_000_000)
+    # The canary fails when its error rate is above the baseline's with statistical confidence AND
+    # by at least this much (absolute: 0.005 = half a percentage point).
+    error_rate_margin: float = Field(default=0.005, ge=0.0, le=1.0)
+    # Confidence for the whole release: each of its checks' tests gets its share of (1 - confidence).
+    confidence: float = Field(default=0.99, ge=0.5, le=0.999999)
+    # The canary fails when its p99 duration (mean where percentiles are missing) exceeds the
+    # baseline's by this ratio AND by latencyMarginMs.
+    max_latency_ratio: float = Field(default=1.5, ge=1.0, le=1000.0)
+    latency_margin_ms: float = Field(default=10.0, ge=0.0, le=900_000.0)
+    # Share of the canary's requests that may be throttled.
+    max_throttle_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    # Fewer invocations of the new version in the step than this is not enough evidence: never healthy.
+    min_invocations: int = Field(default=20, ge=1, le=10_000_000)
     alarms: list[Annotated[str, Field(pattern=ALARM_NAME.pattern)]] = Field(default_factory=list, max_length=100)
+    # Judge only the alarms that were OK when the release started (one already firing is not its fault).
+    only_alarms_ok_at_start: bool = False
+    # How often the step is checked while it bakes; default: AWS/Lambda's one-minute granularity.
+    check_interval_seconds: int = Field(default=60, ge=1, le=3600)
+    # Longest a step may bake while the evidence is inconclusive (default: twice the step's bake).
+    max_bake_seconds: int | None = Field(default=None, ge=1, le=strategies.MAX_INTERVAL_SECONDS * 2)
 
 
 class CustomSteps(_Model):
@@ -145,31 +164,87 @@ class Plan(_Model):
     step_count: int
     bake_seconds: int
     health: HealthConfig
+    # Effective check cadence and bake bound: the health block's, fitted to this plan's steps.
+    check_interval_seconds: int = 60
+    max_bake_seconds: int = 0
+    # Checks the release makes if every step passes on time: shares out the confidence.
+    checks_planned: int = 0
+    alarms_in_alarm_at_start: list[str] = Field(default_factory=list)
+
+
+class VersionStats(_Model):
+    """One version's numbers over a window."""
+
+    version: str
+    invocations: int
+    errors: int
+    throttles: int
+    error_rate: float | None
+    throttle_rate: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    average_ms: float | None
+
+
+class RuleResult(_Model):
+    """One rule's verdict over one window ("step": since the shift, "recent": since the last check)."""
+
+    rule: Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles"]
+    window: Literal["step", "recent"]
+    verdict: Literal["pass", "fail", "inconclusive"]
+    reason: str
+
+
+class HealthReport(_Model):
+    """One health check's verdict, with the numbers it was made from and every rule's reason."""
+
+    verdict: Literal["pass", "fail", "inconclusive"]
+    reason: str
+    weight: int
+    step_index: int
+    # Backward-compatible headline numbers: the canary over the whole step.
+    invocations: int
+    errors: int
+    error_rate: float | None
+    canary: VersionStats
+    baseline: VersionStats | None
+    recent: VersionStats | None
+    rules: list[RuleResult]
+    alarms_in_alarm: list[str]
+    window_start: str
+    window_end: str
+
+
+class CheckSummary(_Model):
+    """A check in a line, kept for the whole release in the execution's output."""
+
+    at: str
+    step_index: int
+    weight: int
+    verdict: Literal["pass", "fail", "inconclusive"]
+    decision: Literal["bake", "next-step", "promote", "rollback"]
+    invocations: int
+    errors: int
+    baseline_invocations: int | None
+    baseline_errors: int | None
+    p99_ms: float | None
+    baseline_p99_ms: float | None
 
 
 class Progress(_Model):
-    """Where the alias is: set by the shift task, read by the health check and the Choice state."""
+    """Where the release is: set by the shift task, advanced by each check, read by the Choice states."""
 
     step_index: int = -1
     weight: int = 0
     next_step_index: int = 0
     is_last_step: bool = False
     shifted_at: str | None = None
-
-
-class HealthReport(_Model):
-    """One health check's verdict, with the numbers it was made from."""
-
-    verdict: Literal["pass", "fail", "inconclusive"]
-    reason: str
-    weight: int
-    step_index: int
-    invocations: int
-    errors: int
-    error_rate: float | None
-    alarms_in_alarm: list[str]
-    window_start: str
-    window_end: str
+    # What the state machine does next, and how long it waits before the next check.
+    decision: Literal["bake", "next-step", "promote", "rollback"] | None = None
+    wait_seconds: int = 0
+    last_check_at: str | None = None
+    health: HealthReport | None = None
+    checks: list[CheckSummary] = Field(default_factory=list)
 
 
 class Outcome(_Model):

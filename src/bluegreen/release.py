@@ -8,7 +8,9 @@ itself idempotent (unchanged code returns the last version).
 from __future__ import annotations
 
 import fnmatch
+import math
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
@@ -16,12 +18,23 @@ from botocore.exceptions import ClientError
 from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import cloudwatch_client, lambda_client
 from bluegreen.errors import InvalidInput
-from bluegreen.models import FUNCTION_ARN, DeploymentInput, Plan
+from bluegreen.models import FUNCTION_ARN, DeploymentInput, HealthConfig, Plan
+from bluegreen.strategy import StepPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.type_defs import FunctionConfigurationResponseTypeDef
 
 MANAGED_FUNCTIONS_ENV = "MANAGED_FUNCTIONS"
+
+# Step Functions' hard limit on a Standard execution's history, and the share a release may plan
+# to use: the rest is margin for retries, operator waits and what later versions add.
+HISTORY_EVENTS_LIMIT = 25_000
+HISTORY_EVENTS_BUDGET = 10_000
+# Events per state visit in the definition: a check is Wait (2) + Lambda task (5) + Choice (2);
+# a shift is a Lambda task (5); start, publish, promote or roll back and the end take about 20.
+HISTORY_EVENTS_PER_CHECK = 9
+HISTORY_EVENTS_PER_SHIFT = 5
+HISTORY_EVENTS_FIXED = 20
 
 
 def managed_patterns() -> list[str]:
@@ -74,13 +87,16 @@ def _check_compatible(name: str, old: Any, new: Any, old_version: str, new_versi
             )
 
 
-def _check_alarms(alarms: list[str]) -> None:
+def _check_alarms(alarms: list[str]) -> list[str]:
+    """The alarms' names now in ALARM; every one must exist."""
     if not alarms:
-        return
-    found = {a["AlarmName"] for a in cloudwatch_client().describe_alarms(AlarmNames=alarms)["MetricAlarms"]}
+        return []
+    found = {a["AlarmName"]: a["StateValue"]
+             for a in cloudwatch_client().describe_alarms(AlarmNames=alarms)["MetricAlarms"]}
     missing = [a for a in alarms if a not in found]
     if missing:
         raise InvalidInput(f"health.alarms: no CloudWatch alarm named {', '.join(missing)}")
+    return sorted(a for a, state in found.items() if state == "ALARM")
 
 
 def _target_config(request: DeploymentInput, name: str) -> FunctionConfigurationResponseTypeDef:
@@ -114,6 +130,34 @@ def _publish(request: DeploymentInput, name: str) -> str:
     return lambda_client().publish_version(FunctionName=name)["Version"]
 
 
+@dataclass(frozen=True)
+class Cadence:
+    interval: int  # seconds between checks
+    max_bake: int  # longest a step bakes while evidence is inconclusive
+    planned: int  # checks if every step passes when its bake ends
+    history_events: int  # worst case: every step baked to max_bake
+
+
+def plan_checks(health: HealthConfig, steps: StepPlan) -> Cadence:
+    """How often the steps are checked, and whether the worst case fits the execution history."""
+    bake = steps.bake_seconds
+    max_bake = health.max_bake_seconds if health.max_bake_seconds is not None else 2 * bake
+    if steps.weights and max_bake < bake:
+        raise InvalidInput(f"health.maxBakeSeconds: {max_bake} is shorter than the step's bake of {bake} s")
+    interval = min(health.check_interval_seconds, bake) if bake else health.check_interval_seconds
+    planned = len(steps.weights) * math.ceil(bake / interval) if bake else 0
+    worst = len(steps.weights) * math.ceil(max_bake / interval) if bake else 0
+    events = HISTORY_EVENTS_FIXED + len(steps.weights) * HISTORY_EVENTS_PER_SHIFT + worst * HISTORY_EVENTS_PER_CHECK
+    if events > HISTORY_EVENTS_BUDGET:
+        raise InvalidInput(
+            f"health.checkIntervalSeconds: {len(steps.weights)} step(s) checked every {interval} s for up to "
+            f"{max_bake} s each would take up to {events} execution history events; the budget is "
+            f"{HISTORY_EVENTS_BUDGET} (Step Functions stops an execution at {HISTORY_EVENTS_LIMIT}): "
+            "check less often or bake shorter"
+        )
+    return Cadence(interval, max_bake, planned, events)
+
+
 def prepare_release(request: DeploymentInput, own_region: str, own_account: str | None) -> Plan:
     """A validated plan for ``request``; publishes ``$LATEST`` when no version is given."""
     steps = request.step_plan()
@@ -122,7 +166,8 @@ def prepare_release(request: DeploymentInput, own_region: str, own_account: str 
     new_config = _target_config(request, name)
     current = read_alias(name, request.alias)
     _check_alias(name, request.alias, current)
-    _check_alarms(request.health.alarms)
+    cadence = plan_checks(request.health, steps)
+    alarms_at_start = _check_alarms(request.health.alarms)
     old_version = current.function_version if current else None
     if old_version is not None and old_version != request.version:
         old_config = _configuration(name, old_version, "version")
@@ -146,4 +191,8 @@ def prepare_release(request: DeploymentInput, own_region: str, own_account: str 
         step_count=len(weights),
         bake_seconds=steps.bake_seconds,
         health=request.health,
+        check_interval_seconds=cadence.interval,
+        max_bake_seconds=cadence.max_bake,
+        checks_planned=cadence.planned if weights else 0,
+        alarms_in_alarm_at_start=alarms_at_start,
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from bluegreen.models import HealthReport, Plan, Progress, _Model
+from bluegreen.models import Plan, Progress, _Model
 
 
 class PublishTask(_Model):
@@ -18,6 +18,8 @@ class PublishTask(_Model):
 class ShiftTask(_Model):
     execution_id: str
     plan: Plan
+    # The checks so far carry on into the next step.
+    progress: Progress
     step_index: int = Field(ge=0)
     weight: int = Field(ge=1, le=99)
 
@@ -42,8 +44,8 @@ class DeploymentState(_Model):
     plan: Plan | None = None
     # Set when a task failed (a Catch's ResultPath) ...
     error: dict[str, str] | None = None
-    # ... or from the last health check, which did not pass unless a later task failed.
-    health: HealthReport | None = None
+    # ... else the last health check (``progress.health``) decided against the release.
+    progress: Progress | None = None
 
 
 class RollbackTask(_Model):

@@ -23,7 +23,8 @@ def test_healthy_demo_promotes() -> None:
     assert out["outcome"] == "promoted" and out["executionStatus"] == "SUCCEEDED"
     assert out["alias"] == {"name": "prod", "functionVersion": out["newVersion"], "additionalVersionWeights": {}}
     assert (out["previousVersion"], out["newVersion"]) == ("1", "2")
-    assert [(s["weight"], s["verdict"]) for s in out["steps"]] == [(10, "pass"), (50, "pass")]
+    assert [(c["weight"], c["verdict"], c["decision"]) for c in out["checks"]] == [
+        (10, "pass", "next-step"), (50, "pass", "promote")]
     assert out["awsCalls"]["UpdateAlias"] == 3  # 10%, 50%, 100%
     assert out["awsCalls"]["PublishVersion"] == 1
     assert out["stateTransitions"] == 12
@@ -34,13 +35,13 @@ def test_failing_demo_rolls_back() -> None:
     assert code == 1
     assert out["outcome"] == "rolled_back" and out["error"] == "HealthCheckFailed"
     assert out["alias"] == {"name": "prod", "functionVersion": "1", "additionalVersionWeights": {}}
-    assert out["steps"][0]["verdict"] == "fail" and out["steps"][0]["errors"] > 0
+    assert out["checks"][0]["verdict"] == "fail" and out["checks"][0]["errors"] > 0
 
 
 def test_demo_with_a_predefined_strategy_keeps_its_steps() -> None:
     code, out = run_demo("--strategy", "Linear10PercentEvery1Minute", "--interval", "1")
     assert code == 0
-    assert [s["weight"] for s in out["steps"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90]
+    assert [c["weight"] for c in out["checks"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90]
 
 
 @pytest.mark.parametrize("strategy", ["Canary10Percent7Minutes", '{"steps": [50, 10, 100], "intervalSeconds": 1}'])

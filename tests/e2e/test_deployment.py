@@ -24,9 +24,9 @@ def test_healthy_release_promotes_the_new_version(stack: LocalStack, sample: Sam
     assert alias["FunctionVersion"] == "2"
     assert weights_of(alias) == {}
     # and traffic went 10% then 50% to version 2, each step judged healthy on real invocations
-    checks = result.task_outputs("Check the new version's health")
+    checks = [c["health"] for c in result.checks()]
     assert [(c["weight"], c["verdict"]) for c in checks] == [(10, "pass"), (50, "pass")]
-    assert all(c["invocations"] > 0 for c in checks)
+    assert all(c["canary"]["invocations"] >= 20 and c["baseline"]["invocations"] > 0 for c in checks)
     observed = {tuple(sorted(s.weights.items())) for s in traffic.samples}
     assert (("1", 0.9), ("2", 0.1)) in observed and (("1", 0.5), ("2", 0.5)) in observed
 
@@ -42,7 +42,7 @@ def test_failing_release_rolls_back_to_the_old_version(stack: LocalStack, sample
     assert alias["FunctionVersion"] == "1"
     assert weights_of(alias) == {}
     # It never went past the first step.
-    assert [c["weight"] for c in result.task_outputs("Check the new version's health")] == [10]
+    assert [(c["health"]["weight"], c["decision"]) for c in result.checks()] == [(10, "rollback")]
 
 
 def test_no_traffic_is_not_enough_evidence_and_rolls_back(stack: LocalStack, sample: SampleFunction) -> None:

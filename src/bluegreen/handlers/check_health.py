@@ -1,4 +1,4 @@
-"""Judge the new version's health at the current traffic step; the verdict drives a Choice state."""
+"""Check the new version's health in the current step; the decision drives a Choice state."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from bluegreen.tasks import CheckHealthTask
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(CheckHealthTask, event)
-    report = check_health(task.plan, task.progress)
-    logger.info("health checked", extra={"report": to_json(report)})
-    return to_json(report)
+    progress = check_health(task.plan, task.progress)
+    report = progress.health
+    # The verdict, its reason and every rule's numbers, tagged with the execution id.
+    logger.info("health checked", extra={"decision": progress.decision, "waitSeconds": progress.wait_seconds,
+                                         "report": to_json(report) if report else None})
+    return to_json(progress)

@@ -14,6 +14,7 @@ from bluegreen.tasks import RollbackTask
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(RollbackTask, event)
-    outcome = roll_back(task.state.plan, task.state.error, task.state.health)
+    progress = task.state.progress
+    outcome = roll_back(task.state.plan, task.state.error, progress.health if progress else None)
     logger.warning("rolled back", extra={"error": outcome.error, "cause": outcome.cause})
     return to_json(outcome)

@@ -26,6 +26,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         next_step_index=task.step_index + 1,
         is_last_step=task.step_index + 1 >= plan.step_count,
         shifted_at=datetime.now(UTC).isoformat(),
+        # First check after one interval (or the whole bake, if shorter).
+        wait_seconds=min(plan.check_interval_seconds, plan.bake_seconds),
+        checks=task.progress.checks,
     )
     logger.info("traffic shifted", extra={"weight": task.weight, "step": task.step_index})
     return to_json(progress)

@@ -17,10 +17,27 @@ from bluegreen.local import execution
 from bluegreen.local.stack import REGION, running_stack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 
+
+@dataclass(frozen=True)
+class Scenario:
+    """How the old and the new version behave, and how much traffic the alias gets."""
+
+    summary: str
+    new_error_rate: float
+    old_error_rate: float = 0.002
+    new_latency_ms: float = 20.0
+    old_latency_ms: float = 20.0
+    requests_per_second: float = 1000.0
+
+
 SCENARIOS = {
-    # scenario -> the new version's share of failing calls
-    "healthy": 0.0,
-    "failing": 0.3,
+    "healthy": Scenario("works like the old one (0.2% errors, 20 ms)", 0.002),
+    "failing": Scenario("fails 30% of calls", 0.3),
+    "slow": Scenario("answers in 60 ms where the old one takes 20 ms", 0.002, new_latency_ms=60.0),
+    "flaky": Scenario("fails 3% of calls where the old one fails 0.5%", 0.03, old_error_rate=0.005),
+    "low-traffic": Scenario("works, but the alias gets 2 calls a second: too few to judge", 0.0,
+                            requests_per_second=2.0),
+    "noisy-baseline": Scenario("fails 5% of calls, as the old one does", 0.05, old_error_rate=0.05),
 }
 EXIT_CODES = {"promoted": 0, "rolled_back": 1, "rejected": 2, "failed": 3}
 SAMPLE_FUNCTION = "orders-api"
@@ -81,12 +98,31 @@ class ProgressPrinter:
             w = out["weight"]
             self.console.print(f"Shifted: {bar(w)} v{self.old_version} {100 - w}% | new {w}%")
         elif self.state == execution.CHECK_STATE:
-            colour = {"pass": "green", "fail": "red"}.get(out["verdict"], "yellow")
-            self.console.print(f"  health [{colour}]{out['verdict']}[/] at {out['weight']}%: {out['reason']}")
+            self.console.print("  " + describe_check(out))
         elif out.get("outcome") == "promoted":
             self.console.print(f"[green]Promoted[/]: alias now 100% on version {out['functionVersion']}")
         elif out.get("outcome") == "rolled_back":
             self.console.print(f"[red]Rolled back[/]: alias now 100% on version {out['functionVersion']}")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def describe_check(progress: dict[str, Any]) -> str:
+    """One check as a line: verdict, both versions' numbers, what happens next and why."""
+    health = progress["health"]
+    colour = {"pass": "green", "fail": "red"}.get(health["verdict"], "yellow")
+    canary, baseline = health["canary"], health["baseline"] or {}
+    numbers = (f"new {canary['errors']}/{canary['invocations']} errors p99 {_ms(canary['p99Ms'])}"
+               f" | old {baseline.get('errors', '-')}/{baseline.get('invocations', '-')} errors"
+               f" p99 {_ms(baseline.get('p99Ms'))}")
+    nxt = {"bake": f"bake on, next check in {progress['waitSeconds']} s", "next-step": "next step",
+           "promote": "promote", "rollback": "roll back"}[progress["decision"]]
+    line = f"check at {health['weight']}%: [{colour}]{health['verdict']}[/] ({numbers}) → {nxt}"
+    if health["verdict"] != "pass" or progress["decision"] != "bake":
+        line += f"\n    [dim]{health['reason']}[/]"
+    return line
 
 
 def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: float) -> dict[str, Any]:
@@ -116,9 +152,15 @@ def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: fl
         },
         "previousVersion": plan.get("oldVersion"),
         "newVersion": plan.get("newVersion"),
-        "steps": [
-            {k: check[k] for k in ("weight", "verdict", "invocations", "errors", "errorRate", "reason")}
-            for check in result.task_outputs(execution.CHECK_STATE)
+        "checks": [
+            {"weight": out["health"]["weight"], "verdict": out["health"]["verdict"], "decision": out["decision"],
+             "invocations": out["health"]["canary"]["invocations"], "errors": out["health"]["canary"]["errors"],
+             "p99Ms": out["health"]["canary"]["p99Ms"],
+             "baselineInvocations": (out["health"]["baseline"] or {}).get("invocations"),
+             "baselineErrors": (out["health"]["baseline"] or {}).get("errors"),
+             "baselineP99Ms": (out["health"]["baseline"] or {}).get("p99Ms"),
+             "reason": out["health"]["reason"]}
+            for out in result.task_outputs(execution.CHECK_STATE)
         ],
         "stateTransitions": result.state_transitions,
         "awsCalls": dict(sorted(calls.items())),
@@ -126,26 +168,38 @@ def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: fl
     }
 
 
-def run_demo(scenario: str, strategy: str | None, interval: int, as_json: bool, verbose: bool = False) -> int:
+@dataclass(frozen=True)
+class DemoOptions:
+    scenario: str = "healthy"
+    strategy: str | None = None
+    interval: int = 4  # seconds each traffic step bakes
+    check_interval: int = 2  # seconds between health checks
+    as_json: bool = False
+    verbose: bool = False
+
+
+def run_demo(options: DemoOptions) -> int:
     """Run one demo release; print progress and a summary (or one JSON object); return the exit code."""
+    scenario = SCENARIOS[options.scenario]
+    as_json, verbose = options.as_json, options.verbose
     console = Console(stderr=as_json, highlight=False)
     if not verbose:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
     log_level = "INFO" if verbose else "CRITICAL"
     parameters = {"ManagedFunctions": SAMPLE_FUNCTION}
     with running_stack(parameters, env_overrides={"POWERTOOLS_LOG_LEVEL": log_level}) as stack:
-        console.print(f"[bold]bluegreen demo[/] ({scenario}): template.yaml deployed into moto; "
+        console.print(f"[bold]bluegreen demo[/] ({options.scenario}): template.yaml deployed into moto; "
                       f"state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}")
         sample = SampleFunction(SAMPLE_FUNCTION, SAMPLE_ALIAS, stack.role_arn)
-        sample.create()
-        code_sha = sample.stage("v2", SCENARIOS[scenario])
-        behaviour = f"fails {SCENARIOS[scenario]:.0%} of calls" if SCENARIOS[scenario] else "healthy"
-        console.print(f"Sample function {SAMPLE_FUNCTION}: version 1 live on alias {SAMPLE_ALIAS}; "
-                      f"new code in $LATEST ({behaviour})")
-        traffic = TrafficSimulator(SAMPLE_FUNCTION, SAMPLE_ALIAS)
+        sample.create(scenario.old_error_rate, scenario.old_latency_ms)
+        code_sha = sample.stage("v2", scenario.new_error_rate, scenario.new_latency_ms)
+        console.print(f"Sample function {SAMPLE_FUNCTION}: version 1 live on alias {SAMPLE_ALIAS}, "
+                      f"{scenario.requests_per_second:g} calls/s; new code in $LATEST {scenario.summary}")
+        traffic = TrafficSimulator(SAMPLE_FUNCTION, SAMPLE_ALIAS, rate=scenario.requests_per_second)
         traffic.start()
         execution_input = {"functionName": SAMPLE_FUNCTION, "alias": SAMPLE_ALIAS, "codeSha256": code_sha,
-                           "strategy": demo_strategy(strategy, interval)}
+                           "strategy": demo_strategy(options.strategy, options.interval),
+                           "health": {"checkIntervalSeconds": options.check_interval}}
         console.print(f"Starting execution with input: {json.dumps(execution_input)}")
         started = time.monotonic()
         try:
@@ -171,9 +225,10 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     table.add_row("alias", f"{summary['function']}:{alias['name']} → version {alias['functionVersion']}"
                            + (f" + {weights}" if weights else " (no routing config)"))
     table.add_row("versions", f"{summary['previousVersion']} → {summary['newVersion']}")
-    for i, step in enumerate(summary["steps"], 1):
-        numbers = f"{step['errors']}/{step['invocations']} errors"
-        table.add_row(f"check {i}", f"{step['weight']}%: {step['verdict']} ({numbers})")
+    for i, check in enumerate(summary["checks"], 1):
+        numbers = (f"new {check['errors']}/{check['invocations']} errors, p99 {_ms(check['p99Ms'])}; "
+                   f"old {check['baselineErrors']}/{check['baselineInvocations']}, p99 {_ms(check['baselineP99Ms'])}")
+        table.add_row(f"check {i}", f"{check['weight']}%: {check['verdict']} → {check['decision']} ({numbers})")
     table.add_row("state transitions", str(summary["stateTransitions"]))
     table.add_row("AWS calls", ", ".join(f"{k} {v}" for k, v in summary["awsCalls"].items()))
     table.add_row("wall time", f"{summary['wallSeconds']} s")

@@ -37,6 +37,10 @@ class ExecutionResult:
         """The payloads that ``state_name``'s Lambda returned, in order."""
         return [output for name, output in task_results(self.events) if name == state_name]
 
+    def checks(self) -> list[dict[str, Any]]:
+        """Every health check's progress (its ``health`` report and ``decision``), in order."""
+        return self.task_outputs(CHECK_STATE)
+
     def entered(self) -> list[str]:
         return [e["stateEnteredEventDetails"]["name"] for e in self.events if "stateEnteredEventDetails" in e]
 

@@ -19,6 +19,7 @@ from bluegreen.local.invoker import FakeContext, environment, load_handler
 from bluegreen.local.stack import ACCOUNT, REGION
 
 SAMPLE_HANDLER = "bluegreen.local.sample_app.handler"
+DURATION_SAMPLES = 25
 
 
 def _code(marker: str) -> bytes:
@@ -28,6 +29,11 @@ def _code(marker: str) -> bytes:
     return buf.getvalue()
 
 
+def behaviour(error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0) -> dict[str, str]:
+    """A version's environment: the share of calls that fail, its typical duration, its throttled share."""
+    return {"ERROR_RATE": str(error_rate), "LATENCY_MS": str(latency_ms), "THROTTLE_RATE": str(throttle_rate)}
+
+
 @dataclass
 class SampleFunction:
     name: str
@@ -35,22 +41,21 @@ class SampleFunction:
     role_arn: str
     released: str = "1"
 
-    def create(self, error_rate: float = 0.0) -> None:
+    def create(self, error_rate: float = 0.0, latency_ms: float = 20.0) -> None:
         """The function with version 1 published and the alias on it."""
         lam = boto3.client("lambda", region_name=REGION)
         lam.create_function(FunctionName=self.name, Runtime="python3.12", Role=self.role_arn,
                             Handler="sample_app.handler", Code={"ZipFile": _code("v1")},
-                            Environment={"Variables": {"ERROR_RATE": str(error_rate)}})
+                            Environment={"Variables": behaviour(error_rate, latency_ms)})
         self.released = lam.publish_version(FunctionName=self.name)["Version"]
         lam.create_alias(FunctionName=self.name, Name=self.alias, FunctionVersion=self.released)
 
-    def stage(self, marker: str, error_rate: float, latency_ms: float = 20.0) -> str:
+    def stage(self, marker: str, error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0) -> str:
         """New code and configuration in $LATEST (not published); returns its CodeSha256."""
         lam = boto3.client("lambda", region_name=REGION)
         lam.update_function_code(FunctionName=self.name, ZipFile=_code(marker))
         lam.update_function_configuration(
-            FunctionName=self.name,
-            Environment={"Variables": {"ERROR_RATE": str(error_rate), "LATENCY_MS": str(latency_ms)}})
+            FunctionName=self.name, Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate)})
         return lam.get_function_configuration(FunctionName=self.name)["CodeSha256"]
 
     def publish(self, marker: str, error_rate: float) -> str:
@@ -70,7 +75,9 @@ class TrafficSample:
 
 @dataclass
 class TrafficSimulator:
-    """Invokes the alias at ``rate`` requests per second in a background thread."""
+    """Invokes the alias at ``rate`` requests per second in a background thread, as Lambda would:
+    each version by its alias weight, throttled on part of its requests (THROTTLE_RATE), taking
+    about LATENCY_MS per call, and reporting Invocations, Errors, Throttles and Duration."""
 
     function_name: str
     alias: str
@@ -82,6 +89,7 @@ class TrafficSimulator:
     _thread: threading.Thread | None = None
     _envs: dict[str, dict[str, str]] = field(default_factory=dict)
     _request: int = 0
+    _owed: float = 0.0  # fractions of a request carried to the next tick, so low rates still call
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -95,38 +103,67 @@ class TrafficSimulator:
             self._envs[version] = config.get("Environment", {}).get("Variables", {})
         return self._envs[version]
 
+    def override(self, version: str, error_rate: float | None = None, latency_ms: float | None = None) -> None:
+        """Change how a published version behaves from now on (a regression that starts mid-step)."""
+        env = dict(self._version_env(version))
+        if error_rate is not None:
+            env["ERROR_RATE"] = str(error_rate)
+        if latency_ms is not None:
+            env["LATENCY_MS"] = str(latency_ms)
+        self._envs[version] = env
+
+    def _durations(self, env: dict[str, str], count: int) -> list[float]:
+        # At most DURATION_SAMPLES values a tick: their percentiles stand for all the calls, and
+        # moto stores every value (Invocations, not Duration's SampleCount, counts the calls).
+        typical = float(env.get("LATENCY_MS", "20"))
+        return [round(typical * self._rng.lognormvariate(0.0, 0.3), 2) for _ in range(min(count, DURATION_SAMPLES))]
+
     def tick(self) -> TrafficSample:
         alias = self._lambda.get_alias(FunctionName=self.function_name, Name=self.alias)
         extra = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
         weights = {alias["FunctionVersion"]: 1.0 - sum(extra.values()), **extra}
-        chosen = Counter(self._rng.choices(list(weights), weights=list(weights.values()),
-                                           k=round(self.rate * self.tick_seconds)))
+        self._owed += self.rate * self.tick_seconds
+        requests = int(self._owed)
+        self._owed -= requests
+        chosen = Counter(self._rng.choices(list(weights), weights=list(weights.values()), k=requests))
         invocations: dict[str, int] = {}
         errors: dict[str, int] = {}
+        throttles: dict[str, int] = {}
+        durations: dict[str, list[float]] = {}
         context = FakeContext(self.function_name, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}")
         for version, count in chosen.items():
+            env = self._version_env(version)
+            throttle_rate = float(env.get("THROTTLE_RATE", "0"))
+            throttles[version] = sum(1 for _ in range(count) if self._rng.random() < throttle_rate)
+            served = count - throttles[version]
             failed = 0
-            with environment(self._version_env(version)):
-                for _ in range(count):
+            with environment(env):
+                for _ in range(served):
                     self._request += 1
                     try:
                         self._handler({"requestId": self._request}, context)
                     except Exception:
                         failed += 1
-            invocations[version], errors[version] = count, failed
-        self._publish_metrics(invocations, errors)
+            invocations[version], errors[version] = served, failed
+            durations[version] = self._durations(env, served)
+        self._publish_metrics(invocations, errors, throttles, durations)
         sample = TrafficSample(time.time(), weights, invocations, errors)
         self.samples.append(sample)
         return sample
 
-    def _publish_metrics(self, invocations: dict[str, int], errors: dict[str, int]) -> None:
-        data = []
+    def _publish_metrics(self, invocations: dict[str, int], errors: dict[str, int], throttles: dict[str, int],
+                         durations: dict[str, list[float]]) -> None:
+        data: list[dict[str, Any]] = []
         for version, count in invocations.items():
             dims = [{"Name": "FunctionName", "Value": self.function_name},
                     {"Name": "Resource", "Value": f"{self.function_name}:{self.alias}"},
                     {"Name": "ExecutedVersion", "Value": version}]
             data.append({"MetricName": "Invocations", "Dimensions": dims, "Value": count, "Unit": "Count"})
             data.append({"MetricName": "Errors", "Dimensions": dims, "Value": errors[version], "Unit": "Count"})
+            data.append({"MetricName": "Throttles", "Dimensions": dims, "Value": throttles[version], "Unit": "Count"})
+            if durations[version]:
+                data.append({"MetricName": "Duration", "Dimensions": dims, "Values": durations[version],
+                             "Unit": "Milliseconds"})
         if data:
             self._cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=data)
 

@@ -1,0 +1,126 @@
+"""Per-version evidence from CloudWatch: one GetMetricData call per check for both versions.
+
+``AWS/Lambda`` publishes, for invocations through an alias, metrics with the dimensions
+FunctionName, Resource=``function:alias`` and ExecutedVersion: the canary and the baseline on the
+same alias, in the same window. Each check reads the step so far in periods of the check interval,
+so that the whole step and the last interval are both judged from one response.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bluegreen.clients import cloudwatch_client
+from bluegreen.verdict import Window
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDataQueryTypeDef, MetricStatTypeDef
+
+# query suffix -> (metric, statistic)
+METRICS: dict[str, tuple[str, str]] = {
+    "invocations": ("Invocations", "Sum"),
+    "errors": ("Errors", "Sum"),
+    "throttles": ("Throttles", "Sum"),
+    "p50": ("Duration", "p50"),
+    "p99": ("Duration", "p99"),
+    "average": ("Duration", "Average"),
+}
+ROLES = ("canary", "baseline")
+
+
+PERIODS = (1, 5, 10, 30, 60)
+
+
+def metric_period(check_interval: int) -> int:
+    """The CloudWatch period for a check interval: the longest valid period (1, 5, 10, 30, 60 s) within it."""
+    return max(p for p in PERIODS if p <= max(1, check_interval))
+
+
+def metric_queries(function_name: str, alias: str, versions: dict[str, str],
+                   period: int) -> list[MetricDataQueryTypeDef]:
+    """Every metric of every version in ``versions`` (role -> version), ids ``<role>_<metric>``."""
+    queries: list[MetricDataQueryTypeDef] = []
+    for role, version in versions.items():
+        dimensions: list[DimensionTypeDef] = [
+            {"Name": "FunctionName", "Value": function_name},
+            {"Name": "Resource", "Value": f"{function_name}:{alias}"},
+            {"Name": "ExecutedVersion", "Value": version},
+        ]
+        for suffix, (metric, stat) in METRICS.items():
+            metric_stat: MetricStatTypeDef = {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
+                "Period": period,
+                "Stat": stat,
+            }
+            queries.append({"Id": f"{role}_{suffix}", "MetricStat": metric_stat, "ReturnData": True})
+    return queries
+
+
+@dataclass
+class Series:
+    """Each query's datapoints by period start: {query id: {timestamp: value}}."""
+
+    points: dict[str, dict[datetime, float]] = field(default_factory=lambda: defaultdict(dict))
+    calls: int = 0
+
+    def window(self, role: str, since: datetime | None = None) -> Window:
+        """One version's numbers over the periods starting at or after ``since`` (all when None)."""
+
+        def values(suffix: str) -> dict[datetime, float]:
+            return {t: v for t, v in self.points.get(f"{role}_{suffix}", {}).items() if since is None or t >= since}
+
+        invocations = values("invocations")
+
+        def weighted(suffix: str) -> float | None:
+            # A per-period statistic over several periods: weighted by each period's invocations.
+            series = values(suffix)
+            if not series:
+                return None
+            weights = {t: invocations.get(t, 0.0) or 1.0 for t in series}
+            return sum(v * weights[t] for t, v in series.items()) / sum(weights.values())
+
+        return Window(
+            invocations=round(sum(invocations.values())),
+            errors=round(sum(values("errors").values())),
+            throttles=round(sum(values("throttles").values())),
+            p50_ms=weighted("p50"),
+            p99_ms=weighted("p99"),
+            average_ms=weighted("average"),
+        )
+
+
+def fetch(function_name: str, alias: str, versions: dict[str, str], *, start: datetime, end: datetime,
+          period: int) -> Series:
+    """All the queries' datapoints in [start, end), in one GetMetricData call (pages if AWS splits it)."""
+    series = Series()
+    kwargs: dict[str, Any] = {
+        "MetricDataQueries": metric_queries(function_name, alias, versions, period),
+        "StartTime": start,
+        "EndTime": end,
+        "ScanBy": "TimestampAscending",
+    }
+    while True:
+        resp = cloudwatch_client().get_metric_data(**kwargs)
+        series.calls += 1
+        for result in resp["MetricDataResults"]:
+            points = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+            series.points[result["Id"]].update(points)
+        if not resp.get("NextToken"):
+            return series
+        kwargs["NextToken"] = resp["NextToken"]
+
+
+def period_floor(moment: datetime, origin: datetime, period: int) -> datetime:
+    """The start of the period (counted from ``origin``) that holds ``moment``."""
+    elapsed = int((moment - origin).total_seconds())
+    return origin + timedelta(seconds=elapsed - elapsed % period)
+
+
+def alarms_in_alarm(alarm_names: list[str]) -> list[str]:
+    if not alarm_names:
+        return []
+    alarms = cloudwatch_client().describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
+    return sorted(a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM")

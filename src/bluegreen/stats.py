@@ -1,0 +1,73 @@
+"""Small, dependency-free statistics for the health verdict (no numpy or scipy in a Lambda).
+
+Error counts are small integers, where normal approximations mislead (2 errors in 100 calls is
+not "z = 4"), so the tests here are exact binomial tails.
+"""
+
+from __future__ import annotations
+
+import math
+
+_TINY = 1e-300
+
+
+def _beta_continued_fraction(a: float, b: float, x: float) -> float:
+    """Lentz's evaluation of the continued fraction of the incomplete beta function."""
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > _TINY else _TINY)
+    result = d
+    for m in range(1, 300):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > _TINY else _TINY)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > _TINY else _TINY
+            result *= d * c
+        if abs(d * c - 1.0) < 1e-12:
+            break
+    return result
+
+
+def regularized_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b), the regularized incomplete beta function."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    # The fraction converges fast on this side of the mean; use the symmetry otherwise.
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _beta_continued_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1.0 - x) / b
+
+
+def binomial_upper_tail(successes: int, trials: int, probability: float) -> float:
+    """P(X >= successes) for X ~ Binomial(trials, probability)."""
+    if successes <= 0:
+        return 1.0
+    if successes > trials:
+        return 0.0
+    return regularized_beta(successes, trials - successes + 1, probability)
+
+
+def excess_rate_p_value(events_a: int, n_a: int, events_b: int, n_b: int) -> float | None:
+    """How likely A shows at least this many of the events if A and B share one rate.
+
+    The conditional test: given the events seen in total, under equal rates A's share of them is
+    Binomial(total, n_a / (n_a + n_b)). None when either side saw nothing to compare.
+    """
+    if n_a <= 0 or n_b <= 0:
+        return None
+    return binomial_upper_tail(events_a, events_a + events_b, n_a / (n_a + n_b))
+
+
+def above_rate_p_value(events: int, n: int, rate: float) -> float | None:
+    """How likely at least ``events`` in ``n`` are if the true rate were only ``rate``."""
+    if n <= 0:
+        return None
+    if rate <= 0.0:
+        return 0.0 if events > 0 else 1.0
+    return binomial_upper_tail(events, n, rate)

@@ -1,0 +1,71 @@
+"""When checks happen and what each decides: bake on, next step, promote, roll back; the history budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from bluegreen import strategy as strategies
+from bluegreen.errors import InvalidInput
+from bluegreen.health import alpha_per_test, decide
+from bluegreen.models import HealthConfig, Plan, Progress
+from bluegreen.release import HISTORY_EVENTS_LIMIT, plan_checks
+
+
+def make_plan(bake: int = 300, interval: int = 60, max_bake: int = 600, checks: int = 5) -> Plan:
+    return Plan(function_name="orders-api", alias="prod", old_version="1", new_version="2", action="shift",
+                strategy="custom", weights=[10], step_count=1, bake_seconds=bake, health=HealthConfig(),
+                check_interval_seconds=interval, max_bake_seconds=max_bake, checks_planned=checks)
+
+
+MID = Progress(step_index=0, weight=10, next_step_index=1, is_last_step=False)
+LAST = MID.model_copy(update={"is_last_step": True})
+
+
+def test_fail_rolls_back_at_once_even_early_in_the_step() -> None:
+    assert decide(make_plan(), MID, "fail", 61) == ("rollback", 0)
+
+
+@pytest.mark.parametrize("verdict", ["pass", "inconclusive"])
+def test_during_the_bake_the_step_bakes_on_until_the_next_check(verdict: str) -> None:
+    assert decide(make_plan(), MID, verdict, 60) == ("bake", 60)
+    # The last check lands on the bake's end, not an interval past it.
+    assert decide(make_plan(), MID, verdict, 270) == ("bake", 30)
+
+
+def test_pass_at_the_end_of_the_bake_moves_on() -> None:
+    assert decide(make_plan(), MID, "pass", 300) == ("next-step", 0)
+    assert decide(make_plan(), LAST, "pass", 300.1) == ("promote", 0)
+
+
+def test_inconclusive_extends_the_bake_up_to_the_bound_then_rolls_back() -> None:
+    assert decide(make_plan(), LAST, "inconclusive", 300) == ("bake", 60)
+    assert decide(make_plan(), LAST, "inconclusive", 570) == ("bake", 30)
+    assert decide(make_plan(), LAST, "inconclusive", 600) == ("rollback", 0)
+
+
+def test_more_planned_checks_mean_stricter_tests() -> None:
+    assert alpha_per_test(make_plan(checks=5)) == pytest.approx(0.001)
+    assert alpha_per_test(make_plan(checks=50)) == pytest.approx(0.0001)
+
+
+def test_every_predefined_strategy_fits_the_history_with_a_wide_margin() -> None:
+    for name in strategies.PREDEFINED:
+        cadence = plan_checks(HealthConfig(), strategies.plan_predefined(name))
+        assert cadence.history_events < HISTORY_EVENTS_LIMIT * 0.1, name
+    longest = plan_checks(HealthConfig(), strategies.plan_predefined("Linear10PercentEvery10Minutes"))
+    assert (longest.interval, longest.planned, longest.max_bake) == (60, 90, 1200)
+
+
+def test_a_check_every_second_for_a_day_is_refused_before_anything_changes() -> None:
+    with pytest.raises(InvalidInput, match=r"health.checkIntervalSeconds: .* history events"):
+        plan_checks(HealthConfig(check_interval_seconds=1), strategies.plan_steps([10, 100], 86_400))
+
+
+def test_max_bake_shorter_than_the_bake_is_refused() -> None:
+    with pytest.raises(InvalidInput, match=r"health\.maxBakeSeconds"):
+        plan_checks(HealthConfig(max_bake_seconds=60), strategies.plan_predefined("Canary10Percent5Minutes"))
+
+
+def test_check_interval_never_exceeds_the_bake() -> None:
+    cadence = plan_checks(HealthConfig(), strategies.plan_steps([10, 50, 100], 20))
+    assert (cadence.interval, cadence.planned, cadence.max_bake) == (20, 2, 40)
