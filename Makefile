@@ -33,7 +33,7 @@ lint: $(BIN)/.installed
 	$(BIN)/python scripts/lint_asl.py
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy
+	$(BIN)/mypy src tests benchmarks
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)

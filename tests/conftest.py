@@ -45,9 +45,9 @@ def traffic(sample: SampleFunction) -> Iterator[TrafficSimulator]:
 
 def get_alias(name: str = ALIAS, function: str = FUNCTION) -> dict[str, Any]:
     """The alias as AWS reports it, without the response metadata."""
-    resp = boto3.client("lambda", region_name=REGION).get_alias(FunctionName=function, Name=name)
+    resp = dict(boto3.client("lambda", region_name=REGION).get_alias(FunctionName=function, Name=name))
     resp.pop("ResponseMetadata", None)
-    return dict(resp)
+    return resp
 
 
 def weights_of(alias: dict[str, Any]) -> dict[str, float]:

@@ -70,8 +70,7 @@ def test_task_crashing_mid_shift_rolls_back(stack: LocalStack, sample: SampleFun
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a shift task that moves the alias to 50% and then crashes
     import bluegreen.handlers.shift as shift_handler
-
-    real = shift_handler.shift_traffic
+    from bluegreen.aliases import shift_traffic as real
     calls: list[int] = []
 
     def crash_on_second_step(*args: Any, **kwargs: Any) -> Any:

@@ -70,7 +70,7 @@ def test_function_handler_imports_as_lambda_would(logical_id: str) -> None:
 
 
 def _statements() -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for resource in RESOURCES.values():
         for policy in resource.get("Properties", {}).get("Policies", []):
             found.extend(policy.get("Statement", []) if isinstance(policy, dict) else [])
