@@ -8,7 +8,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: demo test lint typecheck unit sam-validate sam-build clean
+.PHONY: demo test lint typecheck unit sam-validate sam-build clean bench-decisions
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ demo: $(BIN)/.installed
 test: lint typecheck sam-validate sam-build unit
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python scripts/lint_asl.py
 
@@ -46,3 +46,7 @@ unit: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# Decision quality of the health check on simulated releases (see README "How good are the decisions?").
+bench-decisions: $(BIN)/.installed
+	$(BIN)/python benchmarks/decision_quality.py $(ARGS)

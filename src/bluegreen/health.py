@@ -11,11 +11,12 @@ rolls back.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bluegreen import evidence
 from bluegreen.models import CheckSummary, HealthReport, Plan, Progress, RuleResult, VersionStats
-from bluegreen.verdict import Rule, Window, alarm_rule, judge_window, overall
+from bluegreen.verdict import Rule, Verdict, Window, alarm_rule, judge_window, overall
 
 # Clock slack: a Wait state ends a little early or late; a step this close to its bake is done.
 _SLACK_SECONDS = 0.25
@@ -46,6 +47,29 @@ def grid_floor(moment: datetime, period: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % period, UTC)
 
 
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    reason: str
+    rules: list[RuleResult]
+
+
+def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, Window | None] | None,
+          in_alarm: list[str]) -> Judgement:
+    """The verdict from (canary, baseline) over the whole step and over the last interval, and the alarms.
+
+    The step decides pass or inconclusive; either window can fail the release.
+    """
+    alpha = alpha_per_test(plan)
+    step_rules = judge_window(*step, plan.health, alpha)
+    recent_failures = [r for r in judge_window(*recent, plan.health, alpha) if r.verdict == "fail"] if recent else []
+    ignored = plan.alarms_in_alarm_at_start if plan.health.only_alarms_ok_at_start else []
+    alarms = alarm_rule(in_alarm, ignored)
+    verdict, reason = overall([alarms, *recent_failures, *step_rules])
+    rules = [*_results(step_rules, "step"), *_results(recent_failures, "recent"), *_results([alarms], "step")]
+    return Judgement(verdict, reason, rules)
+
+
 def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
     """The verdict on the step in ``progress`` from the metrics and alarms as they are at ``now``."""
     period = evidence.metric_period(plan.check_interval_seconds)
@@ -58,32 +82,19 @@ def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
     series = evidence.fetch(plan.function_name, plan.alias, versions, start=start, end=end, period=period)
     canary = series.window("canary")
     baseline = series.window("baseline") if plan.old_version else None
-    alpha = alpha_per_test(plan)
-    step_rules = judge_window(canary, baseline, plan.health, alpha)
-
-    recent_stats: VersionStats | None = None
-    recent_failures: list[Rule] = []
-    rules = _results(step_rules, "step")
+    recent: tuple[Window, Window | None] | None = None
     if progress.last_check_at:
         since = grid_floor(datetime.fromisoformat(progress.last_check_at), period)
-        recent = series.window("canary", since)
-        recent_rules = judge_window(recent, series.window("baseline", since) if baseline else None,
-                                    plan.health, alpha)
-        recent_stats = _stats(plan.new_version, recent)
-        recent_failures = [r for r in recent_rules if r.verdict == "fail"]
-        rules += _results(recent_failures, "recent")
-
+        recent = (series.window("canary", since), series.window("baseline", since) if baseline else None)
     in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
-    ignored = plan.alarms_in_alarm_at_start if plan.health.only_alarms_ok_at_start else []
-    alarms = alarm_rule(in_alarm, ignored)
-    rules += _results([alarms], "step")
-    verdict, reason = overall([alarms, *recent_failures, *step_rules])
+    judgement = judge(plan, (canary, baseline), recent, in_alarm)
     return HealthReport(
-        verdict=verdict, reason=reason, weight=progress.weight, step_index=progress.step_index,
+        verdict=judgement.verdict, reason=judgement.reason, weight=progress.weight, step_index=progress.step_index,
         invocations=canary.invocations, errors=canary.errors, error_rate=canary.error_rate,
         canary=_stats(plan.new_version, canary),
         baseline=_stats(plan.old_version, baseline) if plan.old_version and baseline else None,
-        recent=recent_stats, rules=rules, alarms_in_alarm=in_alarm,
+        recent=_stats(plan.new_version, recent[0]) if recent else None,
+        rules=judgement.rules, alarms_in_alarm=in_alarm,
         window_start=start.isoformat(), window_end=end.isoformat(),
     )
 

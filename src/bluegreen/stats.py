@@ -7,8 +7,10 @@ not "z = 4"), so the tests here are exact binomial tails.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 _TINY = 1e-300
+_NORMAL = NormalDist()
 
 
 def _beta_continued_fraction(a: float, b: float, x: float) -> float:
@@ -71,3 +73,17 @@ def above_rate_p_value(events: int, n: int, rate: float) -> float | None:
     if rate <= 0.0:
         return 0.0 if events > 0 else 1.0
     return binomial_upper_tail(events, n, rate)
+
+
+def critical_z(alpha: float) -> float:
+    """The one-sided critical value of a test at level ``alpha``: 3.09 for 0.001."""
+    return _NORMAL.inv_cdf(1.0 - alpha)
+
+
+def duration_cv(mean: float, median: float | None) -> float:
+    """Coefficient of variation of durations, from their mean and median as a log-normal's
+    (mean / median = exp(sigma^2 / 2)); 1 (an exponential's) when the median is unknown."""
+    if median is None or median <= 0 or mean <= 0:
+        return 1.0
+    sigma_squared = 2 * math.log(max(mean / median, 1.0))
+    return max(0.1, math.sqrt(math.expm1(sigma_squared)))

@@ -7,11 +7,12 @@ only the evidence rule says "inconclusive". No evidence is never "healthy".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 from bluegreen.models import HealthConfig
-from bluegreen.stats import above_rate_p_value, excess_rate_p_value
+from bluegreen.stats import above_rate_p_value, critical_z, duration_cv, excess_rate_p_value
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 RuleName = Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles"]
@@ -95,24 +96,45 @@ def error_ceiling_rule(canary: Window, baseline: Window | None, config: HealthCo
                 f"(p={_p(p_value)} < {_p(alpha)})")
 
 
+# A 99th percentile is an estimate of the slowest 1% of calls: trust it with at least this many of
+# them in the window (2,000 calls), else judge the mean, whose noise shrinks with every call.
+PERCENTILE_TAIL_CALLS = 20
+P99_MIN_CALLS = round(PERCENTILE_TAIL_CALLS / (1 - 0.99))
+
+
 def _latency_pair(canary: Window, baseline: Window) -> tuple[str, float, float] | None:
-    if canary.p99_ms is not None and baseline.p99_ms is not None:
+    enough = min(canary.invocations, baseline.invocations) >= P99_MIN_CALLS
+    if enough and canary.p99_ms is not None and baseline.p99_ms is not None:
         return "p99", canary.p99_ms, baseline.p99_ms
     if canary.average_ms is not None and baseline.average_ms is not None:
         return "mean", canary.average_ms, baseline.average_ms
     return None
 
 
-def latency_rule(canary: Window, baseline: Window | None, config: HealthConfig) -> Rule:
-    """p99 (mean where percentiles are missing) above the baseline's by the ratio AND the margin fails."""
+def _mean_confidently_above(canary: Window, baseline: Window, ratio: float, alpha: float) -> bool:
+    """Is the canary's mean above ``ratio`` times the baseline's beyond its noise? A mean of n calls
+    wobbles by CV / sqrt(n) (in log terms); the CV comes from each version's mean and median."""
+    assert canary.average_ms is not None and baseline.average_ms is not None
+    if canary.average_ms <= 0 or baseline.average_ms <= 0:
+        return canary.average_ms > 0
+    noise = math.sqrt(duration_cv(canary.average_ms, canary.p50_ms) ** 2 / canary.invocations
+                      + duration_cv(baseline.average_ms, baseline.p50_ms) ** 2 / max(1, baseline.invocations))
+    excess = math.log(canary.average_ms / baseline.average_ms) - math.log(ratio)
+    return excess > critical_z(alpha) * noise
+
+
+def latency_rule(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float) -> Rule:
+    """p99 above the baseline's by the ratio AND the margin fails. Below 2,000 calls (or without
+    percentiles) the mean is judged instead, and must be above the ratio beyond its noise."""
     if canary.invocations < config.min_invocations:
         return Rule("latency", "pass", "too few invocations to judge latency")
     pair = _latency_pair(canary, baseline) if baseline is not None else None
-    if pair is None:
+    if pair is None or baseline is None:
         return Rule("latency", "pass", "no latency of both versions to compare")
     stat, new, old = pair
     numbers = f"{stat} duration {new:.1f} ms vs baseline {old:.1f} ms"
-    if new > old * config.max_latency_ratio and new - old > config.latency_margin_ms:
+    confident = stat == "p99" or _mean_confidently_above(canary, baseline, config.max_latency_ratio, alpha)
+    if new > old * config.max_latency_ratio and new - old > config.latency_margin_ms and confident:
         return Rule("latency", "fail",
                     f"{numbers}: {new / old if old else float('inf'):.2f}x, above {config.max_latency_ratio}x "
                     f"and {config.latency_margin_ms:g} ms more")
@@ -134,7 +156,7 @@ def judge_window(canary: Window, baseline: Window | None, config: HealthConfig, 
         evidence_rule(canary, config),
         error_rate_rule(canary, baseline, config, alpha),
         error_ceiling_rule(canary, baseline, config, alpha),
-        latency_rule(canary, baseline, config),
+        latency_rule(canary, baseline, config, alpha),
         throttle_rule(canary, config, alpha),
     ]
 

@@ -28,7 +28,7 @@ def test_slow_release_is_rolled_back_on_latency() -> None:
     assert (code, out["outcome"], out["error"]) == (1, "rolled_back", "HealthCheckFailed")
     assert out["alias"] == {"name": "prod", "functionVersion": "1", "additionalVersionWeights": {}}
     failed = out["checks"][-1]
-    assert failed["verdict"] == "fail" and "p99 duration" in failed["reason"]
+    assert failed["verdict"] == "fail" and "duration" in failed["reason"] and "vs baseline" in failed["reason"]
     assert failed["p99Ms"] > 1.5 * failed["baselineP99Ms"]
 
 

@@ -117,19 +117,35 @@ def test_all_errors_on_both_versions_is_no_worse() -> None:
 # --- latency ------------------------------------------------------------------------------------
 
 def test_p99_above_the_ratio_and_margin_fails() -> None:
-    result, reason = verdict(Window(invocations=1000, errors=5, p99_ms=130.0), HEALTHY_BASELINE)
+    result, reason = verdict(Window(invocations=2000, errors=10, p99_ms=130.0), HEALTHY_BASELINE)
     assert result == "fail"
     assert "p99 duration 130.0 ms vs baseline 40.0 ms: 3.25x" in reason
 
 
 def test_p99_within_the_ratio_passes() -> None:
-    assert rule(Window(invocations=1000, p99_ms=59.0), HEALTHY_BASELINE, "latency") == "pass"
+    assert rule(Window(invocations=2000, p99_ms=59.0), HEALTHY_BASELINE, "latency") == "pass"
 
 
 def test_ratio_without_the_margin_passes() -> None:
     # 4 ms against 2 ms is twice as slow and not worth a rollback.
     fast = Window(invocations=9000, p99_ms=2.0)
-    assert rule(Window(invocations=1000, p99_ms=4.0), fast, "latency") == "pass"
+    assert rule(Window(invocations=2000, p99_ms=4.0), fast, "latency") == "pass"
+
+
+def test_p99_of_too_few_calls_is_not_trusted_the_mean_is_judged() -> None:
+    # The p99 of 500 calls rests on 5 of them; the means say both versions are alike.
+    canary = Window(invocations=500, p50_ms=20.0, p99_ms=130.0, average_ms=22.0)
+    baseline = Window(invocations=9000, p50_ms=20.0, p99_ms=40.0, average_ms=22.0)
+    rules = {r.rule: r for r in judge_window(canary, baseline, CONFIG, ALPHA)}
+    assert rules["latency"].verdict == "pass" and "mean duration" in rules["latency"].reason
+
+
+def test_a_slower_mean_on_few_calls_must_be_beyond_its_noise() -> None:
+    baseline = Window(invocations=9000, p50_ms=20.0, average_ms=22.7)
+    # 1.75x on 25 calls could be luck with durations this spread out ...
+    assert rule(Window(invocations=25, p50_ms=35.0, average_ms=39.7), baseline, "latency") == "pass"
+    # ... and is not on 400.
+    assert rule(Window(invocations=400, p50_ms=35.0, average_ms=39.7), baseline, "latency") == "fail"
 
 
 def test_missing_percentiles_fall_back_to_the_mean() -> None:

@@ -1,0 +1,71 @@
+"""The check-health Lambda on metrics in (moto's) CloudWatch: the production query, the verdict in its
+output and in its structured log line, tagged with the execution id."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from bluegreen.handlers import check_health
+from bluegreen.handlers._common import logger
+from bluegreen.local.invoker import FakeContext
+from bluegreen.local.stack import REGION, local_aws
+
+EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:bluegreen:release-42"
+
+
+@pytest.fixture
+def cloudwatch() -> Iterator[Any]:
+    with local_aws():
+        yield boto3.client("cloudwatch", region_name=REGION)
+
+
+def put(cloudwatch: Any, version: str, at: datetime, counts: tuple[int, int], durations: list[float]) -> None:
+    invocations, errors = counts
+    dims = [{"Name": "FunctionName", "Value": "orders-api"}, {"Name": "Resource", "Value": "orders-api:prod"},
+            {"Name": "ExecutedVersion", "Value": version}]
+    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[
+        {"MetricName": "Invocations", "Dimensions": dims, "Value": invocations, "Timestamp": at},
+        {"MetricName": "Errors", "Dimensions": dims, "Value": errors, "Timestamp": at},
+        {"MetricName": "Duration", "Dimensions": dims, "Values": durations, "Timestamp": at},
+    ])
+
+
+def task(shifted_at: datetime) -> dict[str, Any]:
+    plan = {"functionName": "orders-api", "alias": "prod", "oldVersion": "1", "newVersion": "2", "action": "shift",
+            "strategy": "custom", "weights": [10], "stepCount": 1, "bakeSeconds": 300, "health": {},
+            "checkIntervalSeconds": 60, "maxBakeSeconds": 600, "checksPlanned": 5}
+    progress = {"stepIndex": 0, "weight": 10, "nextStepIndex": 1, "isLastStep": True,
+                "shiftedAt": shifted_at.isoformat()}
+    return {"executionId": EXECUTION_ID, "plan": plan, "progress": progress}
+
+
+def test_a_failing_check_is_in_the_output_and_in_the_log(cloudwatch: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", log)
+    shifted = datetime.now(UTC) - timedelta(minutes=2)
+    put(cloudwatch, "1", shifted + timedelta(seconds=30), (9000, 45), [20.0, 21.0, 22.0, 40.0])
+    put(cloudwatch, "2", shifted + timedelta(seconds=30), (1000, 40), [20.0, 22.0, 23.0, 41.0])
+    context = FakeContext("bluegreen-CheckHealthFunction",
+                          f"arn:aws:lambda:{REGION}:123456789012:function:bluegreen-CheckHealthFunction")
+
+    out = check_health.lambda_handler(task(shifted), context)  # type: ignore[arg-type]
+
+    assert out["decision"] == "rollback"
+    health = out["health"]
+    assert health["verdict"] == "fail" and "4.00% (40/1000) vs baseline 0.50% (45/9000)" in health["reason"]
+    assert (health["canary"]["invocations"], health["baseline"]["invocations"]) == (1000, 9000)
+    assert health["canary"]["p99Ms"] == 41.0 and health["baseline"]["p50Ms"] == 21.0  # percentiles, as in AWS
+    assert {r["rule"] for r in health["rules"]} >= {"evidence", "error-rate", "error-ceiling", "latency", "throttles"}
+    assert out["checks"][-1]["verdict"] == "fail"
+    lines = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
+    logged = next(line for line in lines if line.get("message") == "health checked")
+    assert logged["correlation_id"] == EXECUTION_ID
+    assert logged["decision"] == "rollback" and logged["report"]["verdict"] == "fail"
+    assert "AWS_SECRET_ACCESS_KEY" not in json.dumps(lines)
