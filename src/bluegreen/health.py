@@ -5,7 +5,7 @@ judges two windows, the whole step (the evidence that can promote) and the last 
 (so a regression starting mid-step is caught within one interval, not diluted by the healthy
 minutes before it), and turns the verdict into the next move: bake on, next step, promote or
 roll back. No evidence is never "healthy": inconclusive bakes on up to maxBakeSeconds, then
-rolls back.
+rolls back (or asks an operator, when the input says so).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
 def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tuple[str, int]:
     """(decision, seconds to wait before the next check) for a verdict ``elapsed`` s into the step."""
     if verdict == "fail":
-        return "rollback", 0
+        return ("ask-operator" if plan.health.on_inconclusive == "wait-for-operator" else "rollback"), 0
     interval = plan.check_interval_seconds
     if elapsed < plan.bake_seconds - _SLACK_SECONDS:
         return "bake", max(1, min(interval, math.ceil(plan.bake_seconds - elapsed)))
@@ -111,7 +111,7 @@ def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tupl
     # Inconclusive after the bake: wait for evidence, but not forever, and never promote on none.
     if elapsed < plan.max_bake_seconds - _SLACK_SECONDS:
         return "bake", max(1, min(interval, math.ceil(plan.max_bake_seconds - elapsed)))
-    return "rollback", 0
+    return ("ask-operator" if plan.health.on_inconclusive == "wait-for-operator" else "rollback"), 0
 
 
 def check_health(plan: Plan, progress: Progress, now: datetime | None = None) -> Progress:

@@ -85,6 +85,10 @@ class HealthConfig(_Model):
     check_interval_seconds: int = Field(default=60, ge=1, le=3600)
     # Longest a step may bake while the evidence is inconclusive (default: twice the step's bake).
     max_bake_seconds: int | None = Field(default=None, ge=1, le=strategies.MAX_INTERVAL_SECONDS * 2)
+    # Still inconclusive at maxBakeSeconds: roll back, or ask an operator (an EventBridge event
+    # carrying a task token) and roll back if nobody answers within operatorTimeoutSeconds.
+    on_inconclusive: Literal["rollback", "wait-for-operator"] = "rollback"
+    operator_timeout_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
 
 class CustomSteps(_Model):
@@ -222,7 +226,7 @@ class CheckSummary(_Model):
     step_index: int
     weight: int
     verdict: Literal["pass", "fail", "inconclusive"]
-    decision: Literal["bake", "next-step", "promote", "rollback"]
+    decision: Literal["bake", "next-step", "promote", "rollback", "ask-operator"]
     invocations: int
     errors: int
     baseline_invocations: int | None
@@ -240,7 +244,7 @@ class Progress(_Model):
     is_last_step: bool = False
     shifted_at: str | None = None
     # What the state machine does next, and how long it waits before the next check.
-    decision: Literal["bake", "next-step", "promote", "rollback"] | None = None
+    decision: Literal["bake", "next-step", "promote", "rollback", "ask-operator"] | None = None
     wait_seconds: int = 0
     last_check_at: str | None = None
     health: HealthReport | None = None

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import Any
 
 from bluegreen.aliases import point_alias, read_alias
-from bluegreen.models import HealthReport, Outcome, Plan
+from bluegreen.models import Outcome, Plan, Progress
 
 
-def explain(error: dict[str, str] | None, health: HealthReport | None) -> tuple[str, str]:
-    """(Error, Cause) for the Fail state: the failed task's error, else the health verdict."""
+def explain(error: dict[str, str] | None, progress: Progress | None, operator: Any = None) -> tuple[str, str]:
+    """(Error, Cause) for the Fail state: the failed task's error, the operator's answer, else the verdict."""
+    health = progress.health if progress else None
+    evidence = f"at {health.weight}% traffic: {health.reason}" if health else "no health verdict"
+    asked = progress is not None and progress.decision == "ask-operator"
+    if asked and error and error.get("Error") == "States.Timeout":
+        return "OperatorTimeout", f"no operator decided in time; {evidence}"
+    if asked and error is None:
+        answer = operator if isinstance(operator, dict) else {"decision": operator}
+        said = f"'{answer.get('decision')}'" + (f" ({answer['reason']})" if answer.get("reason") else "")
+        return "RolledBackByOperator", f"the operator answered {said}; {evidence}"
     if error:
         name = error.get("Error", "States.TaskFailed")
         cause = error.get("Cause", "")
@@ -20,13 +30,14 @@ def explain(error: dict[str, str] | None, health: HealthReport | None) -> tuple[
         return name, cause
     if health is not None:
         name = "HealthCheckFailed" if health.verdict == "fail" else "InsufficientEvidence"
-        return name, f"at {health.weight}% traffic: {health.reason}"
+        return name, evidence
     return "DeploymentFailed", "the deployment stopped before promotion"
 
 
-def roll_back(plan: Plan | None, error: dict[str, str] | None, health: HealthReport | None) -> Outcome:
+def roll_back(plan: Plan | None, error: dict[str, str] | None, progress: Progress | None,
+              operator: Any = None) -> Outcome:
     """The alias back 100% on the old version; with no plan (input rejected), only the explanation."""
-    name, cause = explain(error, health)
+    name, cause = explain(error, progress, operator)
     if plan is None:
         return Outcome(outcome="rejected", function_name=None, alias=None, function_version=None,
                        error=name, cause=f"nothing was changed: {cause}")

@@ -46,6 +46,9 @@ class DeploymentState(_Model):
     error: dict[str, str] | None = None
     # ... else the last health check (``progress.health``) decided against the release.
     progress: Progress | None = None
+    # ... or an operator answered the question of an inconclusive step (anything but "promote").
+    # Whatever the operator sent: not trusted to be well formed (a bad answer still rolls back).
+    operator: Any = None
 
 
 class RollbackTask(_Model):

@@ -20,6 +20,8 @@ SM_PROPS = RESOURCES["DeploymentStateMachine"]["Properties"]
 DEFINITION_TEXT = (ROOT / SM_PROPS["DefinitionUri"]).read_text()
 DEFINITION = json.loads(DEFINITION_TEXT)
 TASKS = {name: s for name, s in DEFINITION["States"].items() if s["Type"] == "Task"}
+LAMBDA_TASKS = {name: s for name, s in TASKS.items() if s["Resource"].startswith("${")}
+CALLBACK_TASKS = {name: s for name, s in TASKS.items() if s["Resource"].endswith(".waitForTaskToken")}
 LAMBDA_TRANSIENT = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
                     "Lambda.TooManyRequestsException"}
 LAMBDA_WRITES = {"lambda:UpdateAlias", "lambda:CreateAlias", "lambda:PublishVersion", "lambda:DeleteAlias",
@@ -31,14 +33,27 @@ def test_every_substitution_is_defined_and_used() -> None:
     assert used == set(SM_PROPS["DefinitionSubstitutions"])
 
 
-def test_every_substitution_points_at_a_function_of_the_template() -> None:
+def test_every_substitution_points_at_a_function_or_parameter_of_the_template() -> None:
     for value in SM_PROPS["DefinitionSubstitutions"].values():
+        if "Ref" in value:
+            assert value["Ref"] in TEMPLATE["Parameters"]
+            continue
         logical_id, attr = value["Fn::GetAtt"]
         assert attr == "Arn"
         assert RESOURCES[logical_id]["Type"] == "AWS::Serverless::Function"
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_task_is_a_lambda_of_the_template_or_a_bounded_callback() -> None:
+    assert set(TASKS) == set(LAMBDA_TASKS) | set(CALLBACK_TASKS)
+    for task in CALLBACK_TASKS.values():
+        # A wait on people always ends: its timeout comes from the input, and any failure rolls back.
+        assert task["TimeoutSecondsPath"].startswith("$.plan.health.")
+        assert task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+        assert task["Catch"][0]["Next"] == "Roll back to the old version"
+        assert "States.TaskFailed" not in {e for r in task["Retry"] for e in r["ErrorEquals"]}
+
+
+@pytest.mark.parametrize("name", sorted(LAMBDA_TASKS))
 def test_every_task_has_timeout_retry_and_catch(name: str) -> None:
     task = TASKS[name]
     assert 0 < task["TimeoutSeconds"] <= 300

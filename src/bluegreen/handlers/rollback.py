@@ -14,7 +14,6 @@ from bluegreen.tasks import RollbackTask
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(RollbackTask, event)
-    progress = task.state.progress
-    outcome = roll_back(task.state.plan, task.state.error, progress.health if progress else None)
+    outcome = roll_back(task.state.plan, task.state.error, task.state.progress, task.state.operator)
     logger.warning("rolled back", extra={"error": outcome.error, "cause": outcome.cause})
     return to_json(outcome)

@@ -17,6 +17,7 @@ from bluegreen.local.stack import REGION, LocalStack
 SHIFT_STATE = "Shift traffic to the new version"
 CHECK_STATE = "Check the new version's health"
 PUBLISH_STATE = "Validate and publish the new version"
+OPERATOR_STATE = "Ask an operator"
 
 
 @dataclass
@@ -56,6 +57,18 @@ def task_results(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]
         if details and "output" in details:
             results.append((current, json.loads(details["output"])))
     return results
+
+
+def pending_question(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The operator question an execution waits on (its EventBridge detail, with the task token), if any."""
+    for event in reversed(events):
+        if event["type"] in {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "ExecutionAborted"}:
+            return None
+        details = event.get("taskScheduledEventDetails")
+        if details and details.get("resource", "").endswith(".waitForTaskToken"):
+            detail = json.loads(details["parameters"])["Entries"][0]["Detail"]
+            return dict(json.loads(detail) if isinstance(detail, str) else detail)
+    return None
 
 
 def history(arn: str) -> list[dict[str, Any]]:
