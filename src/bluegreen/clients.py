@@ -14,7 +14,10 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_stepfunctions import SFNClient
 
 # Standard retry mode backs off on throttling (TooManyRequestsException) inside the call;
 # what still fails after that surfaces to the state machine's Retry.
@@ -29,3 +32,18 @@ def lambda_client() -> LambdaClient:
 @cache
 def cloudwatch_client() -> CloudWatchClient:
     return boto3.client("cloudwatch", config=_CONFIG)
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def events_client() -> EventBridgeClient:
+    return boto3.client("events", config=_CONFIG)
+
+
+@cache
+def stepfunctions_client() -> SFNClient:
+    return boto3.client("stepfunctions", config=_CONFIG)

@@ -15,3 +15,7 @@ class InvalidInput(BlueGreenError):
 
 class AliasDrift(BlueGreenError):
     """The alias is not in the state this deployment last put it in: someone else changed it."""
+
+
+class DeploymentInProgress(BlueGreenError):
+    """Another execution is releasing to the same alias; nothing was changed."""

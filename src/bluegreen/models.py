@@ -137,6 +137,14 @@ StrategyInput = Annotated[
 ]
 
 
+class Trigger(_Model):
+    """Who or what asked for the release, for the deployment history."""
+
+    source: Literal["console", "cli", "eventbridge", "codepipeline", "code-update", "unspecified"] = "unspecified"
+    # A person's or a pipeline's identity: an IAM ARN, a pipeline execution id, a user name.
+    requested_by: str | None = Field(default=None, max_length=512, pattern=r"^[^\x00-\x1f]*$")
+
+
 class DeploymentInput(_Model):
     """The execution input: what operators, pipelines and tests start a deployment with."""
 
@@ -146,6 +154,7 @@ class DeploymentInput(_Model):
     code_sha256: Annotated[str, AfterValidator(_code_sha256)] | None = None
     strategy: StrategyInput = strategies.DEFAULT_STRATEGY
     health: HealthConfig = Field(default_factory=HealthConfig)
+    trigger: Trigger = Field(default_factory=Trigger)
 
     def step_plan(self) -> strategies.StepPlan:
         if isinstance(self.strategy, CustomSteps):
@@ -174,6 +183,9 @@ class Plan(_Model):
     # Checks the release makes if every step passes on time: shares out the confidence.
     checks_planned: int = 0
     alarms_in_alarm_at_start: list[str] = Field(default_factory=list)
+    # When the release started and who asked: the key and the first facts of its history record.
+    started_at: str | None = None
+    trigger: Trigger = Field(default_factory=Trigger)
 
 
 class VersionStats(_Model):

@@ -11,10 +11,12 @@ import fnmatch
 import math
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
+from bluegreen import locks
 from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import cloudwatch_client, lambda_client
 from bluegreen.errors import InvalidInput
@@ -158,11 +160,27 @@ def plan_checks(health: HealthConfig, steps: StepPlan) -> Cadence:
     return Cadence(interval, max_bake, planned, events)
 
 
-def prepare_release(request: DeploymentInput, own_region: str, own_account: str | None) -> Plan:
-    """A validated plan for ``request``; publishes ``$LATEST`` when no version is given."""
-    steps = request.step_plan()
+def prepare_release(request: DeploymentInput, own_region: str, own_account: str | None, execution_arn: str) -> Plan:
+    """A validated plan for ``request``, holding the alias's lock; publishes ``$LATEST`` when no version is given.
+
+    The lock is taken before anything else can change, and let go again if the release is refused
+    or has nothing to do.
+    """
     name = resolve_function_name(request.function_name, own_region, own_account)
     check_managed(name)
+    locks.acquire(name, request.alias, execution_arn)
+    try:
+        plan = _plan_release(request, name)
+    except BaseException:
+        locks.release(name, request.alias, execution_arn)
+        raise
+    if plan.action == "noop":
+        locks.release(name, request.alias, execution_arn)
+    return plan
+
+
+def _plan_release(request: DeploymentInput, name: str) -> Plan:
+    steps = request.step_plan()
     new_config = _target_config(request, name)
     current = read_alias(name, request.alias)
     _check_alias(name, request.alias, current)
@@ -195,4 +213,6 @@ def prepare_release(request: DeploymentInput, own_region: str, own_account: str 
         max_bake_seconds=cadence.max_bake,
         checks_planned=cadence.planned if weights else 0,
         alarms_in_alarm_at_start=alarms_at_start,
+        started_at=datetime.now(UTC).isoformat(),
+        trigger=request.trigger,
     )

@@ -33,6 +33,8 @@ class CheckHealthTask(_Model):
 class FinalizeTask(_Model):
     execution_id: str
     plan: Plan
+    # The checks that led here, for the history record.
+    progress: Progress | None = None
 
 
 class DeploymentState(_Model):

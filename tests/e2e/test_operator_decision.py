@@ -43,7 +43,8 @@ def test_the_question_goes_out_on_eventbridge_and_promote_promotes(stack: LocalS
     queue = sqs.create_queue(QueueName="operators")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = boto3.client("events", region_name=REGION)
-    events.put_rule(Name="bluegreen-questions", EventPattern=json.dumps({"source": ["bluegreen"]}))
+    events.put_rule(Name="bluegreen-questions", EventPattern=json.dumps(
+        {"source": ["bluegreen"], "detail-type": ["Operator Decision Needed"]}))
     events.put_targets(Rule="bluegreen-questions", Targets=[{"Id": "operators", "Arn": queue_arn}])
 
     arn = start_unjudgeable_release(stack, sample)

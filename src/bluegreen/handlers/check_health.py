@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bluegreen import notify
 from bluegreen.handlers._common import logger, parse_task, to_json
 from bluegreen.health import check_health
 from bluegreen.tasks import CheckHealthTask
@@ -19,4 +20,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # The verdict, its reason and every rule's numbers, tagged with the execution id.
     logger.info("health checked", extra={"decision": progress.decision, "waitSeconds": progress.wait_seconds,
                                          "report": to_json(report) if report else None})
+    if progress.checks:
+        problem = notify.emit("Health Checked", task.execution_id, {
+            "functionName": task.plan.function_name, "alias": task.plan.alias, "newVersion": task.plan.new_version,
+            **to_json(progress.checks[-1]), "reason": report.reason if report else None})
+        if problem:
+            logger.warning(problem)
     return to_json(progress)

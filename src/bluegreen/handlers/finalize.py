@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bluegreen import lifecycle
 from bluegreen.aliases import point_alias
 from bluegreen.handlers._common import logger, parse_task, to_json
 from bluegreen.models import Outcome
@@ -14,8 +15,12 @@ from bluegreen.tasks import FinalizeTask
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    plan = parse_task(FinalizeTask, event).plan
+    task = parse_task(FinalizeTask, event)
+    plan = task.plan
     point_alias(plan.function_name, plan.alias, plan.new_version, create=plan.action == "create")
     logger.info("promoted", extra={"version": plan.new_version})
-    return to_json(Outcome(outcome="promoted", function_name=plan.function_name, alias=plan.alias,
-                           function_version=plan.new_version))
+    outcome = Outcome(outcome="promoted", function_name=plan.function_name, alias=plan.alias,
+                      function_version=plan.new_version)
+    for problem in lifecycle.ended(plan, task.execution_id, outcome, task.progress):
+        logger.warning(problem)
+    return to_json(outcome)

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bluegreen import lifecycle
 from bluegreen.handlers._common import logger, own_region_and_account, parse_task, to_json
 from bluegreen.models import Progress, parse_input
 from bluegreen.release import prepare_release
@@ -17,6 +18,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     task = parse_task(PublishTask, event)
     request = parse_input(task.input)
     region, account = own_region_and_account(context)
-    plan = prepare_release(request, region, account)
+    plan = prepare_release(request, region, account, task.execution_id)
     logger.info("release planned", extra={"plan": to_json(plan)})
+    if plan.action != "noop":
+        for problem in lifecycle.started(plan, task.execution_id):
+            logger.warning(problem)
     return {"plan": to_json(plan), "progress": to_json(Progress())}

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bluegreen import notify
 from bluegreen.aliases import shift_traffic
 from bluegreen.handlers._common import logger, parse_task, to_json
 from bluegreen.models import Progress
@@ -31,4 +32,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         checks=task.progress.checks,
     )
     logger.info("traffic shifted", extra={"weight": task.weight, "step": task.step_index})
+    problem = notify.emit("Traffic Shifted", task.execution_id, {
+        "functionName": plan.function_name, "alias": plan.alias, "oldVersion": plan.old_version,
+        "newVersion": plan.new_version, "weight": task.weight, "stepIndex": task.step_index,
+        "stepCount": plan.step_count})
+    if problem:
+        logger.warning(problem)
     return to_json(progress)

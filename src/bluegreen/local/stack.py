@@ -10,7 +10,7 @@ import os
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import boto3
 from moto import mock_aws
 
 from bluegreen.local.cloudwatch import percentile_statistics
+from bluegreen.local.eventbridge import deliver_to_state_machines
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, patched_environ, route_invocations
 from bluegreen.local.template import Resolver, load_template
 
@@ -44,6 +45,7 @@ class LocalStack:
     functions: dict[str, LocalFunction]  # by logical id
     router: HandlerRouter
     role_arn: str
+    tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
 
 
 @contextmanager
@@ -51,7 +53,8 @@ def local_aws() -> Iterator[None]:
     """moto with Step Functions executing ASL and Lambda without Docker, and fake credentials."""
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
-    with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics():
+    with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), \
+            deliver_to_state_machines():
         yield
 
 
@@ -90,47 +93,32 @@ def _parameters(template: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return values
 
 
-def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", root: Path | None = None,
-                    env_overrides: dict[str, str] | None = None) -> LocalStack:
-    """Create every resource of template.yaml in the active moto mock. Call inside ``local_aws()``
-    and ``route_invocations(stack.router)`` (see ``running_stack``)."""
-    root = root or project_root()
-    template = load_template(root / "template.yaml")
-    resolver = Resolver(
-        parameters=_parameters(template, parameters),
-        pseudo={"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
-                "AWS::StackName": stack_name, "AWS::URLSuffix": "amazonaws.com"},
-    )
-    resources: dict[str, Any] = template["Resources"]
-    globals_fn: dict[str, Any] = template.get("Globals", {}).get("Function", {})
-
-    iam = boto3.client("iam", region_name=REGION)
-    role_arn = iam.create_role(RoleName=f"{stack_name}-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-
-    # Names first, so that Refs and GetAtts between resources resolve in any order.
+def _name_resources(resources: dict[str, Any], resolver: Resolver, stack_name: str) -> None:
+    """Every resource's name and ARN first, so that Refs and GetAtts between resources resolve in any order."""
     for logical_id, resource in resources.items():
         kind = resource["Type"]
+        props = resource.get("Properties", {})
         if kind == "AWS::Serverless::Function":
             name = f"{stack_name}-{logical_id}"
-            resolver.physical[logical_id] = name
             resolver.arns[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         elif kind == "AWS::Logs::LogGroup":
-            props = resource.get("Properties", {})
             name = resolver.resolve(props.get("LogGroupName", f"/aws/lambda/{stack_name}-{logical_id}"))
-            resolver.physical[logical_id] = name
             resolver.arns[logical_id] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
         elif kind == "AWS::Serverless::StateMachine":
-            resolver.physical[logical_id] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{stack_name}-{logical_id}"
+            sm_name = resolver.resolve(props.get("Name", f"{stack_name}-{logical_id}"))
+            name = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{sm_name}"  # Ref of a state machine: its ARN
+        elif kind == "AWS::DynamoDB::Table":
+            name = f"{stack_name}-{logical_id}"
+            resolver.arns[logical_id] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
         else:
             raise NotImplementedError(f"the local run does not create {kind} ({logical_id}) yet")
+        resolver.physical[logical_id] = name
 
-    logs = boto3.client("logs", region_name=REGION)
+
+def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], resolver: Resolver, role_arn: str,
+                      router: HandlerRouter) -> dict[str, LocalFunction]:
     lam = boto3.client("lambda", region_name=REGION)
-    router = HandlerRouter(env_overrides=dict(env_overrides or {}))
     functions: dict[str, LocalFunction] = {}
-    for logical_id, resource in resources.items():
-        if resource["Type"] == "AWS::Logs::LogGroup":
-            logs.create_log_group(logGroupName=resolver.physical[logical_id])
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -147,17 +135,75 @@ def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", r
         fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], props["Handler"], env)
         router.register(fn)
         functions[logical_id] = fn
+    return functions
 
-    props = resources[STATE_MACHINE_ID]["Properties"]
+
+def _create_state_machine(props: dict[str, Any], root: Path, resolver: Resolver, role_arn: str,
+                          stack_name: str) -> tuple[str, dict[str, Any]]:
+    """The real definition with its substitutions (Retry intervals scaled), and its EventBridge rules."""
     text = (root / props["DefinitionUri"]).read_text()
-    substitutions = resolver.resolve(props.get("DefinitionSubstitutions", {}))
-    for key, value in substitutions.items():
+    for key, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
         text = text.replace("${" + key + "}", str(value))
     definition = scale_retries(json.loads(text))
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    arn = sfn.create_state_machine(name=f"{stack_name}-{STATE_MACHINE_ID}", definition=json.dumps(definition),
-                                   roleArn=role_arn, type=props.get("Type", "STANDARD"))["stateMachineArn"]
-    return LocalStack(stack_name, arn, definition, functions, router, role_arn)
+    arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+        name=resolver.physical[STATE_MACHINE_ID].rsplit(":", 1)[-1], definition=json.dumps(definition),
+        roleArn=role_arn, type=props.get("Type", "STANDARD"))["stateMachineArn"]
+    for event_id, event in props.get("Events", {}).items():
+        if event["Type"] == "EventBridgeRule":
+            _create_rule(f"{stack_name}-{event_id}", resolver.resolve(event["Properties"]), arn, role_arn)
+    return arn, definition
+
+
+def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", root: Path | None = None,
+                    env_overrides: dict[str, str] | None = None) -> LocalStack:
+    """Create every resource of template.yaml in the active moto mock. Call inside ``local_aws()``
+    and ``route_invocations(stack.router)`` (see ``running_stack``)."""
+    root = root or project_root()
+    template = load_template(root / "template.yaml")
+    resolver = Resolver(
+        parameters=_parameters(template, parameters),
+        pseudo={"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+                "AWS::StackName": stack_name, "AWS::URLSuffix": "amazonaws.com"},
+        conditions=template.get("Conditions", {}),
+    )
+    resources: dict[str, Any] = template["Resources"]
+    role_arn = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=f"{stack_name}-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    _name_resources(resources, resolver, stack_name)
+    tables = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Logs::LogGroup":
+            boto3.client("logs", region_name=REGION).create_log_group(logGroupName=resolver.physical[logical_id])
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            tables[logical_id] = resolver.physical[logical_id]
+            _create_table(tables[logical_id], resolver.resolve(resource["Properties"]))
+    router = HandlerRouter(env_overrides=dict(env_overrides or {}))
+    functions = _create_functions(resources, template.get("Globals", {}).get("Function", {}), resolver, role_arn,
+                                  router)
+    arn, definition = _create_state_machine(resources[STATE_MACHINE_ID]["Properties"], root, resolver, role_arn,
+                                            stack_name)
+    return LocalStack(stack_name, arn, definition, functions, router, role_arn, tables)
+
+
+def _create_table(name: str, props: dict[str, Any]) -> None:
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name, KeySchema=props["KeySchema"], AttributeDefinitions=props["AttributeDefinitions"],
+        BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"))
+
+
+def _create_rule(name: str, props: dict[str, Any], state_machine_arn: str, role_arn: str) -> None:
+    """An EventBridge rule that SAM's EventBridgeRule event source makes, in moto."""
+    events = boto3.client("events", region_name=REGION)
+    bus = props.get("EventBusName", "default")
+    if bus != "default" and bus not in {b["Name"] for b in events.list_event_buses()["EventBuses"]}:
+        events.create_event_bus(Name=bus)
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]),
+                    State=props.get("State", "ENABLED"), RoleArn=role_arn)
+    target: dict[str, Any] = {"Id": "StateMachine", "Arn": state_machine_arn, "RoleArn": role_arn}
+    for key in ("Input", "InputPath", "InputTransformer"):
+        if key in props:
+            target[key] = props[key]
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[target])  # type: ignore[list-item]
 
 
 @contextmanager

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -41,12 +42,16 @@ def load_template(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Resolver:
-    """Evaluates Ref, GetAtt (Arn), Sub, Join and Split against the local stack's values."""
+    """Evaluates Ref, GetAtt (Arn), Sub, Join, Split, If and Equals against the local stack's values."""
 
     parameters: dict[str, Any]
     pseudo: dict[str, str]
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> name (Ref)
     arns: dict[str, str] = field(default_factory=dict)  # logical id -> ARN (GetAtt .Arn)
+    conditions: dict[str, Any] = field(default_factory=dict)  # the template's Conditions section
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.conditions[name]))
 
     def ref(self, name: str) -> Any:
         for source in (self.parameters, self.pseudo, self.physical):
@@ -66,27 +71,50 @@ class Resolver:
 
         return re.sub(r"\$\{([^}!]+)\}", repl, text)
 
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one return per intrinsic
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             (key, arg), = value.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                logical, attr = arg
-                if attr != "Arn" or logical not in self.arns:
-                    raise KeyError(f"cannot resolve GetAtt {logical}.{attr} locally")
-                return self.arns[logical]
-            if key == "Fn::Sub":
-                text, local_vars = (arg, {}) if isinstance(arg, str) else arg
-                return self.sub(text, {k: self.resolve(v) for k, v in local_vars.items()})
-            if key == "Fn::Join":
-                sep, items = arg
-                return self.resolve(sep).join(str(i) for i in self.resolve(items))
-            if key == "Fn::Split":
-                sep, text = arg
-                return str(self.resolve(text)).split(self.resolve(sep))
+            intrinsic = self._INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, arg)
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def _get_att(self, arg: list[str]) -> str:
+        logical, attr = arg
+        if attr != "Arn" or logical not in self.arns:
+            raise KeyError(f"cannot resolve GetAtt {logical}.{attr} locally")
+        return self.arns[logical]
+
+    def _sub(self, arg: Any) -> str:
+        text, local_vars = (arg, {}) if isinstance(arg, str) else arg
+        return self.sub(text, {k: self.resolve(v) for k, v in local_vars.items()})
+
+    def _join(self, arg: list[Any]) -> str:
+        sep, items = arg
+        return str(self.resolve(sep)).join(str(i) for i in self.resolve(items))
+
+    def _split(self, arg: list[Any]) -> list[str]:
+        sep, text = arg
+        return str(self.resolve(text)).split(self.resolve(sep))
+
+    def _equals(self, arg: list[Any]) -> bool:
+        left, right = self.resolve(arg)
+        return str(left) == str(right)
+
+    def _if(self, arg: list[Any]) -> Any:
+        name, when_true, when_false = arg
+        return self.resolve(when_true if self.condition(name) else when_false)
+
+    _INTRINSICS: ClassVar[dict[str, Callable[[Resolver, Any], Any]]] = {
+        "Ref": lambda self, arg: self.ref(arg),
+        "Fn::GetAtt": _get_att,
+        "Fn::Sub": _sub,
+        "Fn::Join": _join,
+        "Fn::Split": _split,
+        "Fn::Equals": _equals,
+        "Fn::If": _if,
+    }

@@ -1,0 +1,78 @@
+"""The deployment history, in the deployments table next to the locks.
+
+One item per execution: key ``DEPLOY#function:alias`` / ``<startedAt>#<execution name>``, so a
+function's releases read newest first with one Query. Written when the release starts (RUNNING)
+and completed when it ends: outcome, every check with its weight and verdict, timings.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bluegreen.clients import dynamodb_client
+from bluegreen.locks import table_name
+from bluegreen.models import CheckSummary, Plan
+
+
+def history_key(plan: Plan, execution_arn: str) -> dict[str, dict[str, str]]:
+    name = execution_arn.rsplit(":", 1)[-1]
+    return {"pk": {"S": f"DEPLOY#{plan.function_name}:{plan.alias}"}, "sk": {"S": f"{plan.started_at}#{name}"}}
+
+
+def record_start(plan: Plan, execution_arn: str) -> None:
+    item: dict[str, Any] = {
+        **history_key(plan, execution_arn),
+        "executionArn": {"S": execution_arn},
+        "status": {"S": "RUNNING"},
+        "functionName": {"S": plan.function_name},
+        "alias": {"S": plan.alias},
+        "oldVersion": {"S": plan.old_version or "-"},
+        "newVersion": {"S": plan.new_version},
+        "strategy": {"S": plan.strategy},
+        "weights": {"S": json.dumps(plan.weights)},
+        "trigger": {"S": plan.trigger.model_dump_json(by_alias=True)},
+        "startedAt": {"S": plan.started_at or datetime.now(UTC).isoformat()},
+    }
+    dynamodb_client().put_item(TableName=table_name(), Item=item)
+
+
+def record_end(plan: Plan, execution_arn: str, status: str, checks: list[CheckSummary], *,
+               error: str | None = None, cause: str | None = None) -> None:
+    ended = datetime.now(UTC)
+    started = datetime.fromisoformat(plan.started_at) if plan.started_at else ended
+    values: dict[str, Any] = {
+        ":status": {"S": status},
+        ":ended": {"S": ended.isoformat()},
+        ":duration": {"N": f"{(ended - started).total_seconds():.1f}"},
+        ":checks": {"S": json.dumps([c.model_dump(mode="json", by_alias=True) for c in checks])},
+        ":error": {"S": error or ""},
+        ":cause": {"S": (cause or "")[:4000]},
+    }
+    dynamodb_client().update_item(
+        TableName=table_name(), Key=history_key(plan, execution_arn),
+        UpdateExpression="SET #status = :status, endedAt = :ended, durationSeconds = :duration, checks = :checks, "
+                         "#error = :error, #cause = :cause",
+        ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
+        ExpressionAttributeValues=values,
+    )
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, typed in item.items():
+        (kind, value), = typed.items()
+        out[key] = float(value) if kind == "N" else value
+    for key in ("weights", "checks", "trigger"):
+        if key in out:
+            out[key] = json.loads(out[key])
+    return out
+
+
+def list_deployments(function_name: str, alias: str, limit: int = 20) -> list[dict[str, Any]]:
+    """A function alias's releases, newest first, as plain JSON values."""
+    resp = dynamodb_client().query(
+        TableName=table_name(), KeyConditionExpression="pk = :pk", ScanIndexForward=False, Limit=limit,
+        ExpressionAttributeValues={":pk": {"S": f"DEPLOY#{function_name}:{alias}"}})
+    return [_plain(item) for item in resp["Items"]]

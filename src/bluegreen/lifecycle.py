@@ -1,0 +1,51 @@
+"""What every release does when it starts and when it ends, besides moving the alias: the lock,
+the history record and the events.
+
+At the end, this bookkeeping is best effort: the alias is already where it must be, so a
+failure here is reported (and a lock left behind is taken over by the next release, its
+execution having ended) but never turns a promotion into a rollback.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bluegreen import history, locks, notify
+from bluegreen.models import Outcome, Plan, Progress
+
+
+def _release_facts(plan: Plan) -> dict[str, object]:
+    return {"functionName": plan.function_name, "alias": plan.alias, "oldVersion": plan.old_version,
+            "newVersion": plan.new_version}
+
+
+def started(plan: Plan, execution_arn: str) -> list[str]:
+    """History record and event of a release that holds its lock; returns the problems met."""
+    problems = []
+    try:
+        history.record_start(plan, execution_arn)
+    except (BotoCoreError, ClientError) as exc:
+        problems.append(f"history not recorded: {exc}")
+    problem = notify.emit("Deployment Started", execution_arn, {
+        **_release_facts(plan), "strategy": plan.strategy, "weights": plan.weights,
+        "trigger": plan.trigger.model_dump(by_alias=True)})
+    return problems + ([problem] if problem else [])
+
+
+def ended(plan: Plan, execution_arn: str, outcome: Outcome, progress: Progress | None) -> list[str]:
+    """Lock released, history completed, Promoted or Rolled Back announced; returns the problems met."""
+    problems = []
+    status = {"promoted": "PROMOTED", "rolled_back": "ROLLED_BACK"}.get(outcome.outcome, outcome.outcome.upper())
+    checks = progress.checks if progress else []
+    try:
+        locks.release(plan.function_name, plan.alias, execution_arn)
+    except (BotoCoreError, ClientError) as exc:
+        problems.append(f"lock not released: {exc}")
+    try:
+        history.record_end(plan, execution_arn, status, checks, error=outcome.error, cause=outcome.cause)
+    except (BotoCoreError, ClientError) as exc:
+        problems.append(f"history not completed: {exc}")
+    problem = notify.emit("Promoted" if outcome.outcome == "promoted" else "Rolled Back", execution_arn, {
+        **_release_facts(plan), "functionVersion": outcome.function_version, "error": outcome.error,
+        "cause": outcome.cause, "checks": len(checks)})
+    return problems + ([problem] if problem else [])
