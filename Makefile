@@ -29,7 +29,7 @@ test: lint typecheck sam-validate sam-build unit
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml examples/*.yaml
 	$(BIN)/python scripts/lint_asl.py
 
 typecheck: $(BIN)/.installed

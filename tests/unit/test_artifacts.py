@@ -113,6 +113,44 @@ def test_lambda_writes_are_scoped_to_the_managed_functions_and_their_qualifiers(
         assert set(resolver.resolve(statement["Resource"])) == expected, statement["Sid"]
 
 
+def test_lock_history_bus_and_executions_are_each_scoped_to_their_one_resource() -> None:
+    resolver = Resolver(parameters={"EventBusName": "releases"},
+                        pseudo={"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333",
+                                "AWS::StackName": "bluegreen"},
+                        arns={"DeploymentsTable": "arn:aws:dynamodb:eu-west-1:111122223333:table/t"})
+    expected = {
+        "dynamodb": "arn:aws:dynamodb:eu-west-1:111122223333:table/t",
+        "events": "arn:aws:events:eu-west-1:111122223333:event-bus/releases",
+        "states": "arn:aws:states:eu-west-1:111122223333:execution:bluegreen-deployment:*",
+    }
+    seen = set()
+    for statement in _statements():
+        services = {a.split(":")[0] for a in statement["Action"]} & set(expected)
+        for service in services:
+            seen.add(service)
+            assert resolver.resolve(statement["Resource"]) == expected[service], statement["Sid"]
+    assert seen == set(expected)
+    # The executions named are this stack's state machine's.
+    assert resolver.resolve(SM_PROPS["Name"]) == "bluegreen-deployment"
+
+
+def test_only_documented_read_or_delivery_actions_have_a_wildcard_resource() -> None:
+    for statement in _statements():
+        if statement["Resource"] == "*":
+            assert set(statement["Action"]) <= {
+                "cloudwatch:GetMetricData", "logs:CreateLogDelivery", "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, statement["Sid"]
+
+
+def test_release_rules_start_this_state_machine_and_auto_release_is_off_by_default() -> None:
+    rules = SM_PROPS["Events"]
+    assert rules["ReleaseRequested"]["Properties"]["InputPath"] == "$.detail"
+    assert rules["ReleaseRequested"]["Properties"]["Pattern"]["source"] == ["bluegreen.release"]
+    assert TEMPLATE["Parameters"]["AutoReleaseOnCodeUpdate"]["Default"] == "false"
+    assert rules["CodeUpdated"]["Properties"]["State"] == {"Fn::If": ["AutoRelease", "ENABLED", "DISABLED"]}
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "events").glob("*.json")), ids=lambda p: p.name)
 def test_sample_events_are_valid_execution_inputs(path: Path) -> None:
     assert parse_input(json.loads(path.read_text()))
