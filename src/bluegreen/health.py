@@ -13,9 +13,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from bluegreen import evidence
-from bluegreen.models import CheckSummary, HealthReport, Plan, Progress, RuleResult, VersionStats
+from bluegreen.models import (
+    CheckSummary,
+    EarlyPromotion,
+    HealthReport,
+    Plan,
+    Progress,
+    Question,
+    RuleResult,
+    VersionStats,
+)
 from bluegreen.verdict import Rule, Verdict, Window, alarm_rule, judge_window, overall
 
 # Clock slack: a Wait state ends a little early or late; a step this close to its bake is done.
@@ -114,12 +124,37 @@ def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tupl
     return ("ask-operator" if plan.health.on_inconclusive == "wait-for-operator" else "rollback"), 0
 
 
-def check_health(plan: Plan, progress: Progress, now: datetime | None = None) -> Progress:
-    """One check of the current step: the verdict, and the progress the state machine goes on with."""
+def question_for(plan: Plan, progress: Progress, decision: str) -> Question | None:
+    """What to ask an operator before ``decision``, if the input wants one asked."""
+    onward: Literal["next-step", "promote"] = "promote" if progress.is_last_step else "next-step"
+    if decision == "ask-operator":
+        return Question(kind="inconclusive", if_approved=onward, timeout_seconds=plan.health.operator_timeout_seconds,
+                        text=f"The new version's health is still inconclusive at {progress.weight}% after "
+                             f"{plan.max_bake_seconds} s. Approve to go on ({onward}) or reject to roll back.")
+    approval = plan.approval
+    if approval and decision in ("next-step", "promote") and (approval.before == "each-step" or decision == "promote"):
+        target = "promote to 100%" if decision == "promote" else f"shift to {plan.weights[progress.next_step_index]}%"
+        return Question(kind="approval", if_approved=onward, timeout_seconds=approval.timeout_seconds,
+                        text=f"The new version passed at {progress.weight}%. "
+                             f"Approve to {target}, or reject to roll back.")
+    return None
+
+
+def check_health(plan: Plan, progress: Progress, now: datetime | None = None,
+                 promote_now: EarlyPromotion | None = None) -> Progress:
+    """One check of the current step: the verdict, and the progress the state machine goes on with.
+
+    ``promote_now`` is an operator's request to skip the remaining steps: taken unless the check fails.
+    """
     now = now or datetime.now(UTC)
     report = judge_step(plan, progress, now)
     shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
     decision, wait = decide(plan, progress, report.verdict, (now - shifted).total_seconds())
+    if promote_now is not None and decision != "rollback":
+        decision, wait = "promote", 0
+    question = None if promote_now is not None else question_for(plan, progress, decision)
+    if question is not None:
+        decision, wait = "ask-operator", 0
     summary = CheckSummary(
         at=now.isoformat(), step_index=progress.step_index, weight=progress.weight, verdict=report.verdict,
         decision=decision, invocations=report.canary.invocations, errors=report.canary.errors,
@@ -129,5 +164,6 @@ def check_health(plan: Plan, progress: Progress, now: datetime | None = None) ->
     )
     return progress.model_copy(update={
         "decision": decision, "wait_seconds": wait, "last_check_at": now.isoformat(), "health": report,
-        "checks": [*progress.checks, summary][-MAX_CHECKS_KEPT:],
+        "checks": [*progress.checks, summary][-MAX_CHECKS_KEPT:], "question": question,
+        "promoted_early": promote_now if decision == "promote" else None,
     })

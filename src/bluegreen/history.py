@@ -11,6 +11,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from bluegreen.clients import dynamodb_client
 from bluegreen.locks import table_name
 from bluegreen.models import CheckSummary, Plan
@@ -39,7 +41,8 @@ def record_start(plan: Plan, execution_arn: str) -> None:
 
 
 def record_end(plan: Plan, execution_arn: str, status: str, checks: list[CheckSummary], *,
-               error: str | None = None, cause: str | None = None) -> None:
+               error: str | None = None, cause: str | None = None, only_if_running: bool = False) -> None:
+    """Complete the record; with ``only_if_running``, leave one already completed as it is."""
     ended = datetime.now(UTC)
     started = datetime.fromisoformat(plan.started_at) if plan.started_at else ended
     values: dict[str, Any] = {
@@ -50,13 +53,21 @@ def record_end(plan: Plan, execution_arn: str, status: str, checks: list[CheckSu
         ":error": {"S": error or ""},
         ":cause": {"S": (cause or "")[:4000]},
     }
-    dynamodb_client().update_item(
-        TableName=table_name(), Key=history_key(plan, execution_arn),
-        UpdateExpression="SET #status = :status, endedAt = :ended, durationSeconds = :duration, checks = :checks, "
-                         "#error = :error, #cause = :cause",
-        ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
-        ExpressionAttributeValues=values,
-    )
+    condition = {}
+    if only_if_running:
+        condition = {"ConditionExpression": "#status = :running"}
+        values[":running"] = {"S": "RUNNING"}
+    try:
+        dynamodb_client().update_item(
+            TableName=table_name(), Key=history_key(plan, execution_arn),
+            UpdateExpression="SET #status = :status, endedAt = :ended, durationSeconds = :duration, "
+                             "checks = :checks, #error = :error, #cause = :cause",
+            ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
+            ExpressionAttributeValues=values, **condition,  # type: ignore[arg-type]
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,8 @@ def _conditional_failure(exc: ClientError) -> bool:
     return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
-def _holder(function_name: str, alias: str) -> str | None:
+def holder(function_name: str, alias: str) -> str | None:
+    """The execution holding the alias, if any."""
     item = dynamodb_client().get_item(TableName=table_name(), Key=lock_key(function_name, alias),
                                       ConsistentRead=True).get("Item")
     return item["executionArn"]["S"] if item else None
@@ -61,16 +62,16 @@ def acquire(function_name: str, alias: str, execution_arn: str) -> None:
     except ClientError as exc:
         if not _conditional_failure(exc):
             raise
-    holder = _holder(function_name, alias)
-    if holder and _is_running(holder):
+    current = holder(function_name, alias)
+    if current and _is_running(current):
         raise DeploymentInProgress(
-            f"alias {alias} of {function_name} is being released by execution {holder}; "
+            f"alias {alias} of {function_name} is being released by execution {current}; "
             "wait for it to end (or stop it) and start again"
         )
     # The holder has ended without releasing: take over, unless someone else just did.
     try:
         _put(function_name, alias, execution_arn, "attribute_not_exists(pk) OR executionArn = :stale",
-             {":stale": {"S": holder or ""}})
+             {":stale": {"S": current or ""}})
     except ClientError as exc:
         if not _conditional_failure(exc):
             raise

@@ -145,6 +145,13 @@ class Trigger(_Model):
     requested_by: str | None = Field(default=None, max_length=512, pattern=r"^[^\x00-\x1f]*$")
 
 
+class Approval(_Model):
+    """An operator approves before the release goes on: before promoting, or before every traffic increase."""
+
+    before: Literal["promote", "each-step"] = "promote"
+    timeout_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+
 class DeploymentInput(_Model):
     """The execution input: what operators, pipelines and tests start a deployment with."""
 
@@ -155,6 +162,7 @@ class DeploymentInput(_Model):
     strategy: StrategyInput = strategies.DEFAULT_STRATEGY
     health: HealthConfig = Field(default_factory=HealthConfig)
     trigger: Trigger = Field(default_factory=Trigger)
+    approval: Approval | None = None
 
     def step_plan(self) -> strategies.StepPlan:
         if isinstance(self.strategy, CustomSteps):
@@ -186,6 +194,7 @@ class Plan(_Model):
     # When the release started and who asked: the key and the first facts of its history record.
     started_at: str | None = None
     trigger: Trigger = Field(default_factory=Trigger)
+    approval: Approval | None = None
 
 
 class VersionStats(_Model):
@@ -247,6 +256,22 @@ class CheckSummary(_Model):
     baseline_p99_ms: float | None
 
 
+class Question(_Model):
+    """What the release asks an operator, and where it goes on an approval."""
+
+    kind: Literal["approval", "inconclusive"]
+    text: str
+    if_approved: Literal["next-step", "promote"]
+    timeout_seconds: int
+
+
+class EarlyPromotion(_Model):
+    """An operator's "promote now", taken at a check."""
+
+    reason: str = Field(max_length=1000)
+    by: str | None = Field(default=None, max_length=512)
+
+
 class Progress(_Model):
     """Where the release is: set by the shift task, advanced by each check, read by the Choice states."""
 
@@ -261,6 +286,8 @@ class Progress(_Model):
     last_check_at: str | None = None
     health: HealthReport | None = None
     checks: list[CheckSummary] = Field(default_factory=list)
+    question: Question | None = None
+    promoted_early: EarlyPromotion | None = None
 
 
 class Outcome(_Model):

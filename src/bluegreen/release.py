@@ -215,4 +215,5 @@ def _plan_release(request: DeploymentInput, name: str) -> Plan:
         alarms_in_alarm_at_start=alarms_at_start,
         started_at=datetime.now(UTC).isoformat(),
         trigger=request.trigger,
+        approval=request.approval,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -56,3 +56,18 @@ class DeploymentState(_Model):
 class RollbackTask(_Model):
     execution_id: str
     state: DeploymentState
+
+
+class StatusChangeDetail(_Model):
+    model_config = ConfigDict(extra="ignore")
+
+    execution_arn: str
+    status: Literal["ABORTED", "TIMED_OUT", "FAILED", "SUCCEEDED", "RUNNING", "PENDING_REDRIVE"]
+
+
+class ExecutionStatusChange(_Model):
+    """EventBridge's "Step Functions Execution Status Change" event: what the abort guardian reacts to."""
+
+    model_config = ConfigDict(extra="ignore", alias_generator=None, populate_by_name=True)
+
+    detail: StatusChangeDetail

@@ -47,7 +47,7 @@ def test_every_task_is_a_lambda_of_the_template_or_a_bounded_callback() -> None:
     assert set(TASKS) == set(LAMBDA_TASKS) | set(CALLBACK_TASKS)
     for task in CALLBACK_TASKS.values():
         # A wait on people always ends: its timeout comes from the input, and any failure rolls back.
-        assert task["TimeoutSecondsPath"].startswith("$.plan.health.")
+        assert task["TimeoutSecondsPath"] == "$.progress.question.timeoutSeconds"
         assert task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
         assert task["Catch"][0]["Next"] == "Roll back to the old version"
         assert "States.TaskFailed" not in {e for r in task["Retry"] for e in r["ErrorEquals"]}

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen import notify
+from bluegreen import controls, notify
 from bluegreen.handlers._common import logger, parse_task, to_json
 from bluegreen.health import check_health
 from bluegreen.tasks import CheckHealthTask
@@ -15,7 +15,7 @@ from bluegreen.tasks import CheckHealthTask
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(CheckHealthTask, event)
-    progress = check_health(task.plan, task.progress)
+    progress = check_health(task.plan, task.progress, promote_now=controls.pending_promotion(task.execution_id))
     report = progress.health
     # The verdict, its reason and every rule's numbers, tagged with the execution id.
     logger.info("health checked", extra={"decision": progress.decision, "waitSeconds": progress.wait_seconds,

@@ -19,8 +19,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     plan = task.plan
     point_alias(plan.function_name, plan.alias, plan.new_version, create=plan.action == "create")
     logger.info("promoted", extra={"version": plan.new_version})
+    early = task.progress.promoted_early if task.progress else None
     outcome = Outcome(outcome="promoted", function_name=plan.function_name, alias=plan.alias,
-                      function_version=plan.new_version)
+                      function_version=plan.new_version,
+                      cause=f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None)
     for problem in lifecycle.ended(plan, task.execution_id, outcome, task.progress):
         logger.warning(problem)
     return to_json(outcome)

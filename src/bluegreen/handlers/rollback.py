@@ -1,19 +1,34 @@
-"""Roll back: the alias 100% on the old version, with an empty routing config; explain why."""
+"""Roll back: the alias 100% on the old version, with an empty routing config; explain why.
+
+Two callers: the state machine's rollback states (a task input), and the abort guardian's
+EventBridge rule on the state machine's "Execution Status Change" (an execution that ended
+ABORTED, TIMED_OUT or FAILED, whose own rollback may never have run).
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen import lifecycle
+from bluegreen.guardian import guard
 from bluegreen.handlers._common import logger, parse_task, to_json
 from bluegreen.rollback import roll_back
-from bluegreen.tasks import RollbackTask
+from bluegreen.tasks import ExecutionStatusChange, RollbackTask
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("detail-type") == STATUS_CHANGE:
+        change = parse_task(ExecutionStatusChange, event)
+        logger.set_correlation_id(change.detail.execution_arn)
+        guarded = guard(change.detail.execution_arn, change.detail.status)
+        logger.warning("guardian", extra=asdict(guarded))
+        return asdict(guarded)
     task = parse_task(RollbackTask, event)
     state = task.state
     outcome = roll_back(state.plan, state.error, state.progress, state.operator)

@@ -1,9 +1,10 @@
-"""Local stand-in: EventBridge rules that start Step Functions executions.
+"""Local stand-in: EventBridge rules that start Step Functions executions and invoke Lambdas.
 
-moto's EventBridge matches rules but cannot deliver to a state machine (nor honours a rule's
-DISABLED state, InputPath, or AWS's quoting of string values in an InputTransformer). The local
-run creates the template's rules in moto and delivers matching events to their state machine
-here, the way AWS would: same pattern, same input, a fresh execution per event.
+moto's EventBridge matches rules but cannot deliver to a state machine or a Lambda function (nor
+honours a rule's DISABLED state, InputPath, or AWS's quoting of string values in an
+InputTransformer). The local run creates the template's rules in moto and delivers matching events
+to those targets here, the way AWS would: same pattern, same input; a fresh execution per event, or
+one invocation of the function (synchronous here, so a test sees its effect when PutEvents returns).
 """
 
 from __future__ import annotations
@@ -44,10 +45,18 @@ def transform(event: dict[str, Any], target: dict[str, Any]) -> Any:
     return json.loads(text)
 
 
-def _start(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
-    name = f"{rule.name}-{uuid.uuid4().hex[:12]}"[-80:]
-    boto3.client("stepfunctions", region_name=rule.region_name).start_execution(
-        stateMachineArn=target["Arn"], name=name, input=json.dumps(transform(event, target)))
+def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+    payload = json.dumps(transform(event, target))
+    if ":states:" in target["Arn"]:
+        name = f"{rule.name}-{uuid.uuid4().hex[:12]}"[-80:]
+        boto3.client("stepfunctions", region_name=rule.region_name).start_execution(
+            stateMachineArn=target["Arn"], name=name, input=payload)
+    else:
+        boto3.client("lambda", region_name=rule.region_name).invoke(FunctionName=target["Arn"], Payload=payload)
+
+
+def _ours(target: dict[str, Any]) -> bool:
+    return ":states:" in target["Arn"] or ":lambda:" in target["Arn"]
 
 
 @contextmanager
@@ -57,11 +66,11 @@ def deliver_to_state_machines() -> Iterator[None]:
     def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
         if self.state != "ENABLED":
             return
-        machines = [t for t in self.targets if ":states:" in t["Arn"]]
-        if machines and self.event_pattern.matches_event(original_event):
-            for target in machines:
-                _start(self, target, original_event)
-        others = [t for t in self.targets if t not in machines]
+        delivered_here = [t for t in self.targets if _ours(t)]
+        if delivered_here and self.event_pattern.matches_event(original_event):
+            for target in delivered_here:
+                _deliver(self, target, original_event)
+        others = [t for t in self.targets if not _ours(t)]
         if others:
             saved, self.targets = self.targets, others
             try:

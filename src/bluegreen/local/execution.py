@@ -116,3 +116,17 @@ def wait(arn: str, timeout: float = 120.0, poll: float = 0.1,
 def run(stack: LocalStack, execution_input: Any, timeout: float = 120.0,
         on_event: Callable[[dict[str, Any]], None] | None = None) -> ExecutionResult:
     return wait(start(stack, execution_input), timeout=timeout, on_event=on_event)
+
+
+def announce_status_change(arn: str) -> None:
+    """Put the "Step Functions Execution Status Change" event AWS emits when an execution ends (moto
+    emits none), so the template's abort guardian rule reacts to a local stop as it would in AWS."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    desc = sfn.describe_execution(executionArn=arn)
+    detail = {"executionArn": arn, "stateMachineArn": desc["stateMachineArn"], "name": desc["name"],
+              "status": desc["status"], "startDate": int(desc["startDate"].timestamp() * 1000),
+              "stopDate": int(desc["stopDate"].timestamp() * 1000) if desc.get("stopDate") else None,
+              "input": desc.get("input"), "output": desc.get("output")}
+    boto3.client("events", region_name=REGION).put_events(Entries=[{
+        "Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
+        "Resources": [arn], "Detail": json.dumps(detail)}])

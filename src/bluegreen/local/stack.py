@@ -135,6 +135,9 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
         fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], props["Handler"], env)
         router.register(fn)
         functions[logical_id] = fn
+        for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
+            if event["Type"] == "EventBridgeRule":
+                _create_rule(f"{fn.name}-{event_id}", resolver.resolve(event["Properties"]), fn.arn, role_arn)
     return functions
 
 
@@ -191,15 +194,15 @@ def _create_table(name: str, props: dict[str, Any]) -> None:
         BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"))
 
 
-def _create_rule(name: str, props: dict[str, Any], state_machine_arn: str, role_arn: str) -> None:
-    """An EventBridge rule that SAM's EventBridgeRule event source makes, in moto."""
+def _create_rule(name: str, props: dict[str, Any], target_arn: str, role_arn: str) -> None:
+    """The rule that an EventBridgeRule event source (of a state machine or a function) makes, in moto."""
     events = boto3.client("events", region_name=REGION)
     bus = props.get("EventBusName", "default")
     if bus != "default" and bus not in {b["Name"] for b in events.list_event_buses()["EventBuses"]}:
         events.create_event_bus(Name=bus)
     events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]),
                     State=props.get("State", "ENABLED"), RoleArn=role_arn)
-    target: dict[str, Any] = {"Id": "StateMachine", "Arn": state_machine_arn, "RoleArn": role_arn}
+    target: dict[str, Any] = {"Id": "Target", "Arn": target_arn, "RoleArn": role_arn}
     for key in ("Input", "InputPath", "InputTransformer"):
         if key in props:
             target[key] = props[key]
