@@ -66,35 +66,50 @@ def _ours(alias: AliasState, plan: Plan) -> bool:
     return versions <= {plan.old_version, plan.new_version}
 
 
+def _target_from_input(execution_arn: str) -> tuple[str, str] | None:
+    """Function and alias from the execution input, when it ended before its plan was made."""
+    raw = stepfunctions_client().describe_execution(executionArn=execution_arn).get("input") or "{}"
+    try:
+        request = json.loads(raw)
+        name, alias = str(request["functionName"]), str(request["alias"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return name.rsplit(":", 1)[-1] if ":function:" in name else name, alias
+
+
 def guard(execution_arn: str, status: str) -> Guarded:
     course = read_course(execution_arn)
     plan = course.plan
-    if plan is None or plan.action == "noop":
-        return Guarded(execution_arn, "nothing to do", "the release never planned a change")
-    if course.promoted:
-        locks.release(plan.function_name, plan.alias, execution_arn)
-        return Guarded(execution_arn, "nothing to do", "the release was promoted", plan.new_version)
-    alias = read_alias(plan.function_name, plan.alias)
-    held_by_other = locks.holder(plan.function_name, plan.alias) not in (None, execution_arn)
-    if alias is None or plan.old_version is None or held_by_other or not _ours(alias, plan):
-        locks.release(plan.function_name, plan.alias, execution_arn)
-        why = ("another release holds the alias now" if held_by_other else
-               f"the alias is {alias.describe() if alias else 'gone'}: not a state this release left")
-        return Guarded(execution_arn, "left alone", why, alias.function_version if alias else None)
-    if alias.function_version == plan.old_version and not alias.is_split:
-        outcome = Guarded(execution_arn, "nothing to do", f"already 100% on version {plan.old_version}",
-                          plan.old_version)
-    else:
-        point_alias(plan.function_name, plan.alias, plan.old_version)
-        outcome = Guarded(execution_arn, "restored",
-                          f"was {alias.describe()}: now 100% on version {plan.old_version}", plan.old_version)
-    locks.release(plan.function_name, plan.alias, execution_arn)
+    target = (plan.function_name, plan.alias) if plan else _target_from_input(execution_arn)
+    if target is None:
+        return Guarded(execution_arn, "nothing to do", "the input named no function and alias")
+    # Let go of the alias first: a task of this execution still in flight then refuses to write it.
+    locks.release(*target, execution_arn)
+    outcome = _restore(execution_arn, plan, course.promoted)
     error = "Execution" + status.title().replace("_", "")  # ExecutionAborted, ExecutionTimedOut, ExecutionFailed
-    history.record_end(plan, execution_arn, status, [], error=error,
-                       cause=f"the execution ended {status}; guardian: {outcome.detail}", only_if_running=True)
-    if outcome.action == "restored":
+    closed = history.close_running(*target, execution_arn, status, error=error,
+                                   cause=f"the execution ended {status}; guardian: {outcome.detail}")
+    if outcome.action == "restored" and plan is not None:
         notify.emit("Rolled Back", execution_arn, {
             "functionName": plan.function_name, "alias": plan.alias, "oldVersion": plan.old_version,
             "newVersion": plan.new_version, "functionVersion": plan.old_version, "error": error,
-            "cause": outcome.detail})
+            "cause": outcome.detail, "historyCompleted": closed})
     return outcome
+
+
+def _restore(execution_arn: str, plan: Plan | None, promoted: bool) -> Guarded:
+    if plan is None or plan.action == "noop":
+        return Guarded(execution_arn, "nothing to do", "the release had changed nothing yet")
+    if promoted:
+        return Guarded(execution_arn, "nothing to do", "the release was promoted", plan.new_version)
+    alias = read_alias(plan.function_name, plan.alias)
+    if alias is None or plan.old_version is None or not _ours(alias, plan):
+        state = alias.describe() if alias else "gone"
+        return Guarded(execution_arn, "left alone", f"the alias is {state}: not a state this release left",
+                       alias.function_version if alias else None)
+    if alias.function_version == plan.old_version and not alias.is_split:
+        return Guarded(execution_arn, "nothing to do", f"already 100% on version {plan.old_version}",
+                       plan.old_version)
+    point_alias(plan.function_name, plan.alias, plan.old_version)
+    return Guarded(execution_arn, "restored", f"was {alias.describe()}: now 100% on version {plan.old_version}",
+                   plan.old_version)

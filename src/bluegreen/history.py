@@ -41,8 +41,7 @@ def record_start(plan: Plan, execution_arn: str) -> None:
 
 
 def record_end(plan: Plan, execution_arn: str, status: str, checks: list[CheckSummary], *,
-               error: str | None = None, cause: str | None = None, only_if_running: bool = False) -> None:
-    """Complete the record; with ``only_if_running``, leave one already completed as it is."""
+               error: str | None = None, cause: str | None = None) -> None:
     ended = datetime.now(UTC)
     started = datetime.fromisoformat(plan.started_at) if plan.started_at else ended
     values: dict[str, Any] = {
@@ -53,21 +52,13 @@ def record_end(plan: Plan, execution_arn: str, status: str, checks: list[CheckSu
         ":error": {"S": error or ""},
         ":cause": {"S": (cause or "")[:4000]},
     }
-    condition = {}
-    if only_if_running:
-        condition = {"ConditionExpression": "#status = :running"}
-        values[":running"] = {"S": "RUNNING"}
-    try:
-        dynamodb_client().update_item(
-            TableName=table_name(), Key=history_key(plan, execution_arn),
-            UpdateExpression="SET #status = :status, endedAt = :ended, durationSeconds = :duration, "
-                             "checks = :checks, #error = :error, #cause = :cause",
-            ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
-            ExpressionAttributeValues=values, **condition,  # type: ignore[arg-type]
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    dynamodb_client().update_item(
+        TableName=table_name(), Key=history_key(plan, execution_arn),
+        UpdateExpression="SET #status = :status, endedAt = :ended, durationSeconds = :duration, "
+                         "checks = :checks, #error = :error, #cause = :cause",
+        ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
+        ExpressionAttributeValues=values,
+    )
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
@@ -87,3 +78,27 @@ def list_deployments(function_name: str, alias: str, limit: int = 20) -> list[di
         TableName=table_name(), KeyConditionExpression="pk = :pk", ScanIndexForward=False, Limit=limit,
         ExpressionAttributeValues={":pk": {"S": f"DEPLOY#{function_name}:{alias}"}})
     return [_plain(item) for item in resp["Items"]]
+
+
+def close_running(function_name: str, alias: str, execution_arn: str, status: str, *, error: str,
+                  cause: str) -> bool:
+    """Complete the record of ``execution_arn`` if it still says RUNNING (the guardian's case: the
+    execution ended without its own end). Returns whether a record was completed."""
+    resp = dynamodb_client().query(
+        TableName=table_name(), KeyConditionExpression="pk = :pk", FilterExpression="executionArn = :arn",
+        ExpressionAttributeValues={":pk": {"S": f"DEPLOY#{function_name}:{alias}"}, ":arn": {"S": execution_arn}})
+    for item in resp["Items"]:
+        try:
+            dynamodb_client().update_item(
+                TableName=table_name(), Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET #status = :status, endedAt = :ended, #error = :error, #cause = :cause",
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
+                ExpressionAttributeValues={":status": {"S": status}, ":running": {"S": "RUNNING"},
+                                           ":ended": {"S": datetime.now(UTC).isoformat()},
+                                           ":error": {"S": error}, ":cause": {"S": cause[:4000]}})
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+    return False

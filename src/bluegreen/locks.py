@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from bluegreen.clients import dynamodb_client, stepfunctions_client
-from bluegreen.errors import DeploymentInProgress
+from bluegreen.errors import AliasDrift, DeploymentInProgress
 
 TABLE_ENV = "DEPLOYMENTS_TABLE"
 
@@ -87,3 +87,12 @@ def release(function_name: str, alias: str, execution_arn: str) -> None:
     except ClientError as exc:
         if not _conditional_failure(exc):
             raise
+
+
+def ensure_held(function_name: str, alias: str, execution_arn: str) -> None:
+    """Refuse to touch the alias unless this execution still holds it (an aborted execution whose task
+    is still in flight must not undo what the guardian restored)."""
+    current = holder(function_name, alias)
+    if current != execution_arn:
+        raise AliasDrift(f"this release ({execution_arn}) no longer holds alias {alias} of {function_name} "
+                         f"({'held by ' + current if current else 'released'}): not touching it")

@@ -21,8 +21,15 @@ EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:bluegreen:releas
 
 
 @pytest.fixture
-def cloudwatch() -> Iterator[Any]:
+def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with local_aws():
+        # The deployments table, where the check looks for an operator's "promote now".
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="deployments", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}])
+        monkeypatch.setenv("DEPLOYMENTS_TABLE", "deployments")
         yield boto3.client("cloudwatch", region_name=REGION)
 
 

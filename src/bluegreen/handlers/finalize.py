@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen import lifecycle
+from bluegreen import lifecycle, locks
 from bluegreen.aliases import point_alias
 from bluegreen.handlers._common import logger, parse_task, to_json
 from bluegreen.models import Outcome
@@ -17,6 +17,7 @@ from bluegreen.tasks import FinalizeTask
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(FinalizeTask, event)
     plan = task.plan
+    locks.ensure_held(plan.function_name, plan.alias, task.execution_id)
     point_alias(plan.function_name, plan.alias, plan.new_version, create=plan.action == "create")
     logger.info("promoted", extra={"version": plan.new_version})
     early = task.progress.promoted_early if task.progress else None

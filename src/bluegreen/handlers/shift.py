@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen import notify
+from bluegreen import locks, notify
 from bluegreen.aliases import shift_traffic
 from bluegreen.handlers._common import logger, parse_task, to_json
 from bluegreen.models import Progress
@@ -20,6 +20,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     plan = task.plan
     if plan.old_version is None:
         raise ValueError("a traffic step needs an old version to share the alias with")
+    locks.ensure_held(plan.function_name, plan.alias, task.execution_id)
     shift_traffic(plan.function_name, plan.alias, plan.old_version, plan.new_version, task.weight)
     progress = Progress(
         step_index=task.step_index,

@@ -122,7 +122,12 @@ def announce_status_change(arn: str) -> None:
     """Put the "Step Functions Execution Status Change" event AWS emits when an execution ends (moto
     emits none), so the template's abort guardian rule reacts to a local stop as it would in AWS."""
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    desc = sfn.describe_execution(executionArn=arn)
+    deadline = time.monotonic() + 30
+    # moto settles a stopped execution's status a moment after StopExecution returns.
+    while (desc := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {arn} is still running: it has no status change to announce")
+        time.sleep(0.05)
     detail = {"executionArn": arn, "stateMachineArn": desc["stateMachineArn"], "name": desc["name"],
               "status": desc["status"], "startDate": int(desc["startDate"].timestamp() * 1000),
               "stopDate": int(desc["stopDate"].timestamp() * 1000) if desc.get("stopDate") else None,
