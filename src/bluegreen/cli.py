@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 app = typer.Typer(help="Blue-green and canary releases of AWS Lambda aliases.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -16,7 +20,7 @@ def main() -> None:
 
 
 @app.command()
-def demo(  # noqa: PLR0917 - one parameter per option is how Typer declares them
+def demo(
     scenario: Annotated[str, typer.Option(
         help="healthy | failing (30% errors) | slow (3x latency) | flaky (3% vs 0.5% errors) | "
              "low-traffic (too few calls to judge) | noisy-baseline (both versions at 5% errors).")] = "healthy",
@@ -37,3 +41,221 @@ def demo(  # noqa: PLR0917 - one parameter per option is how Typer declares them
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"choose one of {', '.join(SCENARIOS)}", param_hint="--scenario")
     raise typer.Exit(run_demo(DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose)))
+
+
+# ---- Operating releases: against a deployed stack, or the embedded local run (--local) ----
+
+StackOption = Annotated[str | None, typer.Option(
+    "--stack", help="CloudFormation stack of bluegreen (default: samconfig.toml's stack_name).")]
+LocalOption = Annotated[bool, typer.Option(
+    "--local", help="Use the embedded local run (moto) in this process; started with the sample function if none.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ExecutionArg = Annotated[str, typer.Argument(help="The execution's name (as printed by deploy) or ARN.")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why: recorded with the decision.")]
+
+
+@contextmanager
+def _target(stack: str | None, local: bool) -> Iterator[Any]:
+    """The stack to operate on; exits 4 with the reason when it cannot be found."""
+    from bluegreen.operations import target as targets  # noqa: PLC0415 - keep `--help` fast
+
+    if not local:
+        try:
+            yield targets.from_stack(stack)
+        except targets.TargetNotFound as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(4) from None
+        return
+    try:
+        yield targets.local()
+    except targets.TargetNotFound:
+        from bluegreen.local.demo import SCENARIOS, sample_release  # noqa: PLC0415 - moto only for --local
+
+        with sample_release(SCENARIOS["healthy"]):
+            typer.echo("embedded local run started: template.yaml in moto, sample function orders-api (alias prod)",
+                       err=True)
+            yield targets.local()
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def deploy(
+    input_file: Annotated[str | None, typer.Argument(help="Execution input JSON file ('-' for stdin).")] = None,
+    function: Annotated[str | None, typer.Option("--function", help="functionName (overrides the file).")] = None,
+    alias: Annotated[str | None, typer.Option("--alias", help="alias.")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="version (default: publish $LATEST).")] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="A predefined strategy name.")] = None,
+    watch_it: Annotated[bool, typer.Option("--watch/--no-watch", help="Follow it until it ends.")] = True,
+    stack: StackOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Start a release (and watch it). Exit: 0 promoted, 1 rolled back, 2 rejected, 3 failed."""
+    from bluegreen.errors import InvalidInput  # noqa: PLC0415
+    from bluegreen.models import parse_input  # noqa: PLC0415
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    try:
+        request = commands.with_cli_trigger(commands.load_request(input_file, {
+            "functionName": function, "alias": alias, "version": version, "strategy": strategy}))
+        parse_input(request)  # refuse a bad input here, before anything starts
+    except InvalidInput as exc:
+        raise _fail(str(exc), 2) from None
+    with _target(stack, local) as target:
+        arn = commands.start(target, request)
+        typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
+        if watch_it:
+            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+
+
+@app.command()
+def watch(execution: ExecutionArg, stack: StackOption = None, local: LocalOption = False) -> None:
+    """Follow a release live: weights, every check's verdict and numbers, questions. Exit as deploy."""
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    with _target(stack, local) as target:
+        arn = target.execution_arn(execution)
+        try:
+            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+        except _client_error() as exc:
+            raise _fail(f"no execution {execution}: {exc}", 4) from None
+
+
+@app.command()
+def status(execution: ExecutionArg, stack: StackOption = None, local: LocalOption = False,
+           json_output: JsonOption = False) -> None:
+    """Where a release is now. Exit 0 (4 if there is no such execution)."""
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    with _target(stack, local) as target:
+        try:
+            state = commands.status(target, target.execution_arn(execution))
+        except _client_error() as exc:
+            raise _fail(f"no execution {execution}: {exc}", 4) from None
+    if json_output:
+        typer.echo(json.dumps(state, default=str))
+    else:
+        commands.print_status(Console(highlight=False), state)
+
+
+def _answer(execution: str, decision: str, reason: str, stack: str | None, local: bool) -> None:
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    with _target(stack, local) as target:
+        problem = commands.answer(target.execution_arn(execution), decision, reason)
+    if problem:
+        raise _fail(problem, 4)
+    typer.echo(f"{decision}d {execution}")
+
+
+@app.command()
+def approve(execution: ExecutionArg, reason: ReasonOption = "approved", stack: StackOption = None,
+            local: LocalOption = False) -> None:
+    """Approve the question a release waits on (approval gate or inconclusive evidence). Exit 4 if none."""
+    _answer(execution, "approve", reason, stack, local)
+
+
+@app.command()
+def reject(execution: ExecutionArg, reason: ReasonOption = "rejected", stack: StackOption = None,
+           local: LocalOption = False) -> None:
+    """Reject the question a release waits on: it rolls back. Exit 4 if none."""
+    _answer(execution, "reject", reason, stack, local)
+
+
+@app.command("promote-now")
+def promote_now(execution: ExecutionArg, reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+                stack: StackOption = None, local: LocalOption = False) -> None:
+    """Skip the remaining steps and promote at the next check (a failing check still rolls back)."""
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    with _target(stack, local) as target:
+        try:
+            typer.echo(commands.promote_now(target, target.execution_arn(execution), reason))
+        except LookupError as exc:
+            raise _fail(str(exc), 4) from None
+
+
+@app.command()
+def abort(execution: ExecutionArg, reason: ReasonOption = "aborted by an operator", stack: StackOption = None,
+          local: LocalOption = False) -> None:
+    """Stop a release; the abort guardian returns the alias 100% to the old version."""
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    with _target(stack, local) as target:
+        try:
+            commands.abort(target, target.execution_arn(execution), reason)
+        except _client_error() as exc:
+            raise _fail(f"cannot stop {execution}: {exc}", 4) from None
+    typer.echo(f"stopped {execution}: the guardian returns the alias to the old version")
+
+
+@app.command("history")
+def history_command(function: Annotated[str, typer.Argument(help="Function name.")],
+                    alias: Annotated[str, typer.Option("--alias", help="Alias.")] = "live",
+                    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+                    stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
+    """A function alias's releases, newest first."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    with _target(stack, local) as target:
+        rows = commands.history_rows(target, function, alias, limit)
+    if json_output:
+        typer.echo(json.dumps(rows, default=str))
+        return
+    table = Table("started", "status", "versions", "strategy", "checks", "trigger", "why")
+    for row in rows:
+        trigger = row.get("trigger", {})
+        table.add_row(row.get("startedAt", "")[:19], row.get("status", ""),
+                      f"{row.get('oldVersion')} → {row.get('newVersion')}", row.get("strategy", ""),
+                      str(len(row.get("checks", []))), f"{trigger.get('source')} {trigger.get('requestedBy') or ''}",
+                      (row.get("error") or "") + (f": {row['cause']}" if row.get("cause") else ""))
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input JSON file ('-' for stdin).")] = None,
+         function: Annotated[str | None, typer.Option("--function")] = None,
+         alias: Annotated[str | None, typer.Option("--alias")] = None,
+         strategy: Annotated[str | None, typer.Option("--strategy")] = None,
+         stack: StackOption = None, local: LocalOption = False, offline: Annotated[bool, typer.Option(
+             help="Do not read the alias's current version from AWS.")] = False,
+         json_output: JsonOption = False) -> None:
+    """Dry run: the steps, times, checks and AWS actions an input would perform. Changes nothing."""
+    from bluegreen.errors import InvalidInput  # noqa: PLC0415
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    try:
+        request = commands.load_request(input_file, {"functionName": function, "alias": alias, "strategy": strategy})
+        if offline:
+            result = commands.plan(request, None).as_json()
+        else:
+            with _target(stack, local) as target:
+                result = commands.plan(request, target).as_json()
+    except InvalidInput as exc:
+        raise _fail(str(exc), 2) from None
+    if json_output:
+        typer.echo(json.dumps(result))
+        return
+    console = Console(highlight=False)
+    console.print(f"[bold]{result['functionName']}:{result['alias']}[/] {result['currentVersion'] or '?'} → "
+                  f"{result['newVersion']} ({result['strategy']})")
+    for step in result["schedule"]:
+        more = (f", bakes {step['bakeSeconds']} s (up to {step['upToSeconds']} s while inconclusive), "
+                f"{step['checks']} check(s)") if "bakeSeconds" in step else " (promote)"
+        console.print(f"  at {step['startsAtSeconds']:>6} s: {step['weight']:>3}%{more}")
+    console.print(f"  {result['durationSeconds']['ifHealthy']} s if healthy, at most "
+                  f"{result['durationSeconds']['atMost']} s; {result['stateTransitions']} state transitions "
+                  f"(${result['costUsd']}); history ≤ {result['historyEventsWorstCase']} events of 25,000")
+    for phase, actions in result["awsActions"].items():
+        console.print(f"  {phase}: {', '.join(actions)}")
+
+
+def _client_error() -> type[Exception]:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    return ClientError

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +16,9 @@ from rich.table import Table
 
 from bluegreen import strategy as strategies
 from bluegreen.local import execution
-from bluegreen.local.stack import REGION, running_stack
+from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.operations.progress import ProgressPrinter, ms
 
 
 @dataclass(frozen=True)
@@ -60,82 +63,9 @@ def demo_strategy(strategy: str | None, interval: int) -> Any:
     return {"steps": [*plan.weights, 100], "intervalSeconds": interval}
 
 
-def bar(weight: int, width: int = 30) -> str:
-    filled = round(width * weight / 100)
-    return "[green]" + "█" * (width - filled) + "[/][yellow]" + "█" * filled + "[/]"
-
-
-@dataclass
-class ProgressPrinter:
-    """Turns history events into one line per thing that happened."""
-
-    console: Console
-    old_version: str = "?"
-    state: str = ""
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        if "stateEnteredEventDetails" in event:
-            self.state = event["stateEnteredEventDetails"]["name"]
-            if event["type"] == "WaitStateEntered":
-                self.console.print("  [dim]baking...[/]")
-            return
-        details = event.get("lambdaFunctionSucceededEventDetails")
-        if details:
-            self._task_done(json.loads(details["output"]))
-        failed = event.get("lambdaFunctionFailedEventDetails")
-        if failed:
-            self.console.print(f"  [red]task failed in '{self.state}': {failed.get('error')}[/]")
-
-    def _task_done(self, out: dict[str, Any]) -> None:
-        if self.state == execution.PUBLISH_STATE:
-            plan = out["plan"]
-            self.old_version = plan["oldVersion"] or "-"
-            steps = " → ".join(f"{w}%" for w in [*plan["weights"], 100])
-            self.console.print(
-                f"Release {plan['functionName']}:{plan['alias']} version {plan['oldVersion']} → {plan['newVersion']} "
-                f"({plan['action']}): {steps}, bake {plan['bakeSeconds']} s per step")
-        elif self.state == execution.SHIFT_STATE:
-            w = out["weight"]
-            self.console.print(f"Shifted: {bar(w)} v{self.old_version} {100 - w}% | new {w}%")
-        elif self.state == execution.CHECK_STATE:
-            self.console.print("  " + describe_check(out))
-        elif out.get("outcome") == "promoted":
-            self.console.print(f"[green]Promoted[/]: alias now 100% on version {out['functionVersion']}")
-        elif out.get("outcome") == "rolled_back":
-            self.console.print(f"[red]Rolled back[/]: alias now 100% on version {out['functionVersion']}")
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} ms"
-
-
-def describe_check(progress: dict[str, Any]) -> str:
-    """One check as a line: verdict, both versions' numbers, what happens next and why."""
-    health = progress["health"]
-    colour = {"pass": "green", "fail": "red"}.get(health["verdict"], "yellow")
-    canary, baseline = health["canary"], health["baseline"] or {}
-    numbers = (f"new {canary['errors']}/{canary['invocations']} errors p99 {_ms(canary['p99Ms'])}"
-               f" | old {baseline.get('errors', '-')}/{baseline.get('invocations', '-')} errors"
-               f" p99 {_ms(baseline.get('p99Ms'))}")
-    nxt = {"bake": f"bake on, next check in {progress['waitSeconds']} s", "next-step": "next step",
-           "promote": "promote", "rollback": "roll back"}[progress["decision"]]
-    line = f"check at {health['weight']}%: [{colour}]{health['verdict']}[/] ({numbers}) → {nxt}"
-    if health["verdict"] != "pass" or progress["decision"] != "bake":
-        line += f"\n    [dim]{health['reason']}[/]"
-    return line
-
-
 def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: float) -> dict[str, Any]:
     """The demo's JSON result, read from the execution's history and the alias itself."""
-    entered = result.entered()
-    if result.status == "SUCCEEDED":
-        outcome = "promoted"
-    elif {"Release rejected", "Release rejected as reported"} & set(entered):
-        outcome = "rejected"
-    elif "Rolled back" in entered:
-        outcome = "rolled_back"
-    else:
-        outcome = "failed"
+    outcome = result.outcome
     plans = result.task_outputs(execution.PUBLISH_STATE)
     plan = plans[0]["plan"] if plans else {}
     alias = boto3.client("lambda", region_name=REGION).get_alias(FunctionName=SAMPLE_FUNCTION, Name=SAMPLE_ALIAS)
@@ -178,6 +108,23 @@ class DemoOptions:
     verbose: bool = False
 
 
+@contextmanager
+def sample_release(scenario: Scenario, log_level: str = "CRITICAL") -> Iterator[tuple[LocalStack, str]]:
+    """The template in moto, the sample function (version 1 on its alias, new code in $LATEST) and callers
+    on the alias for as long as the block runs; yields the stack and $LATEST's CodeSha256."""
+    with running_stack({"ManagedFunctions": SAMPLE_FUNCTION}, env_overrides={"POWERTOOLS_LOG_LEVEL": log_level}) \
+            as stack:
+        sample = SampleFunction(SAMPLE_FUNCTION, SAMPLE_ALIAS, stack.role_arn)
+        sample.create(scenario.old_error_rate, scenario.old_latency_ms)
+        code_sha = sample.stage("v2", scenario.new_error_rate, scenario.new_latency_ms)
+        traffic = TrafficSimulator(SAMPLE_FUNCTION, SAMPLE_ALIAS, rate=scenario.requests_per_second)
+        traffic.start()
+        try:
+            yield stack, code_sha
+        finally:
+            traffic.stop()
+
+
 def run_demo(options: DemoOptions) -> int:
     """Run one demo release; print progress and a summary (or one JSON object); return the exit code."""
     scenario = SCENARIOS[options.scenario]
@@ -186,26 +133,17 @@ def run_demo(options: DemoOptions) -> int:
     if not verbose:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
     log_level = "INFO" if verbose else "CRITICAL"
-    parameters = {"ManagedFunctions": SAMPLE_FUNCTION}
-    with running_stack(parameters, env_overrides={"POWERTOOLS_LOG_LEVEL": log_level}) as stack:
+    with sample_release(scenario, log_level) as (stack, code_sha):
         console.print(f"[bold]bluegreen demo[/] ({options.scenario}): template.yaml deployed into moto; "
                       f"state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}")
-        sample = SampleFunction(SAMPLE_FUNCTION, SAMPLE_ALIAS, stack.role_arn)
-        sample.create(scenario.old_error_rate, scenario.old_latency_ms)
-        code_sha = sample.stage("v2", scenario.new_error_rate, scenario.new_latency_ms)
         console.print(f"Sample function {SAMPLE_FUNCTION}: version 1 live on alias {SAMPLE_ALIAS}, "
                       f"{scenario.requests_per_second:g} calls/s; new code in $LATEST {scenario.summary}")
-        traffic = TrafficSimulator(SAMPLE_FUNCTION, SAMPLE_ALIAS, rate=scenario.requests_per_second)
-        traffic.start()
         execution_input = {"functionName": SAMPLE_FUNCTION, "alias": SAMPLE_ALIAS, "codeSha256": code_sha,
                            "strategy": demo_strategy(options.strategy, options.interval),
                            "health": {"checkIntervalSeconds": options.check_interval}}
         console.print(f"Starting execution with input: {json.dumps(execution_input)}")
         started = time.monotonic()
-        try:
-            result = execution.run(stack, execution_input, timeout=600, on_event=ProgressPrinter(console))
-        finally:
-            traffic.stop()
+        result = execution.run(stack, execution_input, timeout=600, on_event=ProgressPrinter(console))
         wall = time.monotonic() - started
         summary = summarise(result, dict(stack.router.calls), wall)
     if as_json:
@@ -226,8 +164,8 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
                            + (f" + {weights}" if weights else " (no routing config)"))
     table.add_row("versions", f"{summary['previousVersion']} → {summary['newVersion']}")
     for i, check in enumerate(summary["checks"], 1):
-        numbers = (f"new {check['errors']}/{check['invocations']} errors, p99 {_ms(check['p99Ms'])}; "
-                   f"old {check['baselineErrors']}/{check['baselineInvocations']}, p99 {_ms(check['baselineP99Ms'])}")
+        numbers = (f"new {check['errors']}/{check['invocations']} errors, p99 {ms(check['p99Ms'])}; "
+                   f"old {check['baselineErrors']}/{check['baselineInvocations']}, p99 {ms(check['baselineP99Ms'])}")
         table.add_row(f"check {i}", f"{check['weight']}%: {check['verdict']} → {check['decision']} ({numbers})")
     table.add_row("state transitions", str(summary["stateTransitions"]))
     table.add_row("AWS calls", ", ".join(f"{k} {v}" for k, v in summary["awsCalls"].items()))

@@ -1,4 +1,7 @@
-"""Start an execution of the local state machine, follow its history, and summarise how it ended."""
+"""Start an execution of the local state machine and, where moto lacks it, announce how it ended.
+
+Following an execution is the same as in AWS: see ``bluegreen.operations.executions``.
+"""
 
 from __future__ import annotations
 
@@ -6,81 +9,25 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
 from bluegreen.local.stack import REGION, LocalStack
+from bluegreen.operations.executions import (
+    CHECK_STATE,
+    OPERATOR_STATE,
+    PUBLISH_STATE,
+    SHIFT_STATE,
+    ExecutionResult,
+    history,
+    pending_question,
+    task_results,
+    wait,
+)
 
-# Task state name -> what its output means, for following an execution.
-SHIFT_STATE = "Shift traffic to the new version"
-CHECK_STATE = "Check the new version's health"
-PUBLISH_STATE = "Validate and publish the new version"
-OPERATOR_STATE = "Ask an operator"
-
-
-@dataclass
-class ExecutionResult:
-    arn: str
-    status: str
-    error: str | None
-    cause: str | None
-    output: dict[str, Any] | None
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def state_transitions(self) -> int:
-        """States entered: what Step Functions bills a Standard workflow for."""
-        return sum(1 for e in self.events if e["type"].endswith("StateEntered"))
-
-    def task_outputs(self, state_name: str) -> list[dict[str, Any]]:
-        """The payloads that ``state_name``'s Lambda returned, in order."""
-        return [output for name, output in task_results(self.events) if name == state_name]
-
-    def checks(self) -> list[dict[str, Any]]:
-        """Every health check's progress (its ``health`` report and ``decision``), in order."""
-        return self.task_outputs(CHECK_STATE)
-
-    def entered(self) -> list[str]:
-        return [e["stateEnteredEventDetails"]["name"] for e in self.events if "stateEnteredEventDetails" in e]
-
-
-def task_results(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """(state name, Lambda result) for every task that succeeded, from an execution history."""
-    results: list[tuple[str, dict[str, Any]]] = []
-    current = ""
-    for event in events:
-        if "stateEnteredEventDetails" in event:
-            current = event["stateEnteredEventDetails"]["name"]
-        details = event.get("lambdaFunctionSucceededEventDetails")
-        if details and "output" in details:
-            results.append((current, json.loads(details["output"])))
-    return results
-
-
-def pending_question(events: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The operator question an execution waits on (its EventBridge detail, with the task token), if any."""
-    for event in reversed(events):
-        if event["type"] in {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "ExecutionAborted"}:
-            return None
-        details = event.get("taskScheduledEventDetails")
-        if details and details.get("resource", "").endswith(".waitForTaskToken"):
-            detail = json.loads(details["parameters"])["Entries"][0]["Detail"]
-            return dict(json.loads(detail) if isinstance(detail, str) else detail)
-    return None
-
-
-def history(arn: str) -> list[dict[str, Any]]:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(dict(e) for e in page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
+__all__ = ["CHECK_STATE", "OPERATOR_STATE", "PUBLISH_STATE", "SHIFT_STATE", "ExecutionResult", "announce_status_change",
+           "history", "pending_question", "run", "start", "task_results", "wait"]
 
 
 def start(stack: LocalStack, execution_input: Any, name: str | None = None) -> str:
@@ -88,29 +35,6 @@ def start(stack: LocalStack, execution_input: Any, name: str | None = None) -> s
     # moto needs an explicit, unique name.
     return sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=name or f"release-{uuid.uuid4().hex[:12]}",
                                input=json.dumps(execution_input))["executionArn"]
-
-
-def wait(arn: str, timeout: float = 120.0, poll: float = 0.1,
-         on_event: Callable[[dict[str, Any]], None] | None = None) -> ExecutionResult:
-    """Poll until the execution ends, passing each new history event to ``on_event``."""
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    deadline = time.monotonic() + timeout
-    seen = 0
-    while True:
-        desc = sfn.describe_execution(executionArn=arn)
-        if on_event is not None:
-            events = history(arn)
-            for event in events[seen:]:
-                on_event(event)
-            seen = len(events)
-        if desc["status"] != "RUNNING":
-            break
-        if time.monotonic() > deadline:
-            sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"still running after {timeout} s")
-            raise TimeoutError(f"execution {arn} still running after {timeout} s")
-        time.sleep(poll)
-    output = json.loads(desc["output"]) if desc.get("output") else None
-    return ExecutionResult(arn, desc["status"], desc.get("error"), desc.get("cause"), output, history(arn))
 
 
 def run(stack: LocalStack, execution_input: Any, timeout: float = 120.0,

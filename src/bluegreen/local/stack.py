@@ -209,10 +209,22 @@ def _create_rule(name: str, props: dict[str, Any], target_arn: str, role_arn: st
     events.put_targets(Rule=name, EventBusName=bus, Targets=[target])  # type: ignore[list-item]
 
 
+_ACTIVE: list[LocalStack] = []
+
+
+def active_stack() -> LocalStack | None:
+    """The local stack running in this process (for the CLI's --local), if any."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
 @contextmanager
 def running_stack(parameters: dict[str, Any], env_overrides: dict[str, str] | None = None) -> Iterator[LocalStack]:
     """moto started, the template deployed in it, and the handlers serving its functions."""
     with local_aws():
         stack = deploy_template(parameters, env_overrides=env_overrides)
         with route_invocations(stack.router):
-            yield stack
+            _ACTIVE.append(stack)
+            try:
+                yield stack
+            finally:
+                _ACTIVE.remove(stack)

@@ -1,0 +1,160 @@
+"""The operator commands behind the ``bluegreen`` CLI: plain functions over a Target, returning exit codes."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bluegreen import controls, history
+from bluegreen.aliases import read_alias
+from bluegreen.errors import InvalidInput
+from bluegreen.models import EarlyPromotion, parse_input
+from bluegreen.operations import executions
+from bluegreen.operations.plan import DryRun, dry_run
+from bluegreen.operations.progress import ProgressPrinter, bar, describe_check
+from bluegreen.operations.target import Target
+
+# Exit codes a script can rely on.
+EXIT_PROMOTED = 0
+EXIT_ROLLED_BACK = 1  # rolled back, or aborted (the alias restored by the guardian)
+EXIT_REJECTED = 2  # the input was refused (nothing changed), or a usage error
+EXIT_FAILED = 3  # the release failed in a way the alias may not be whole: look at it
+EXIT_NOTHING = 4  # no such execution, or nothing to act on (no pending question, already ended)
+EXIT_BY_OUTCOME = {"promoted": EXIT_PROMOTED, "rolled_back": EXIT_ROLLED_BACK, "aborted": EXIT_ROLLED_BACK,
+                   "rejected": EXIT_REJECTED, "failed": EXIT_FAILED, "running": EXIT_PROMOTED}
+
+
+def who() -> str:
+    try:
+        return getpass.getuser()
+    except OSError:
+        return "unknown"
+
+
+def with_cli_trigger(request: dict[str, Any]) -> dict[str, Any]:
+    return {**request, "trigger": request.get("trigger") or {"source": "cli", "requestedBy": who()}}
+
+
+def start(target: Target, request: dict[str, Any], name: str | None = None) -> str:
+    """Start a release; its name says what it releases, so that people can tell executions apart."""
+    label = "-".join(str(request.get(k, "")) for k in ("functionName", "alias")).rsplit(":", 1)[-1]
+    name = name or f"{label}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"[:80]
+    return str(executions.sfn_client().start_execution(
+        stateMachineArn=target.state_machine_arn, name=name, input=json.dumps(request))["executionArn"])
+
+
+def watch(execution_arn: str, console: Console, timeout: float = 7 * 24 * 3600) -> int:
+    name = execution_arn.rsplit(":", 1)[-1]
+    result = executions.wait(execution_arn, timeout=timeout, poll=1.0,
+                             on_event=ProgressPrinter(console, execution_name=name))
+    colour = {"promoted": "green", "rejected": "yellow"}.get(result.outcome, "red")
+    console.print(f"[{colour}]{result.outcome.upper()}[/] {name}" + (f": {result.error}: {result.cause}"
+                                                                   if result.error else ""))
+    return EXIT_BY_OUTCOME[result.outcome]
+
+
+def status(target: Target, execution_arn: str) -> dict[str, Any]:
+    """Where a release is now: its status, the alias's weights, the last check, a pending question."""
+    desc = executions.sfn_client().describe_execution(executionArn=execution_arn)
+    events = executions.history(execution_arn)
+    results = executions.task_results(events)
+    plan = next((out["plan"] for state, out in results if state == executions.PUBLISH_STATE), None)
+    checks = [out for state, out in results if state == executions.CHECK_STATE]
+    alias = read_alias(plan["functionName"], plan["alias"]) if plan else None
+    question = executions.pending_question(events)
+    return {
+        "execution": execution_arn, "status": desc["status"], "error": desc.get("error"), "cause": desc.get("cause"),
+        "release": {k: plan[k] for k in ("functionName", "alias", "oldVersion", "newVersion", "strategy", "weights")}
+        if plan else None,
+        "alias": {"functionVersion": alias.function_version, "additionalVersionWeights": alias.additional_weights}
+        if alias else None,
+        "lastCheck": checks[-1] if checks else None,
+        "waitingFor": {k: question[k] for k in ("kind", "question", "weight", "ifApproved")} if question else None,
+    }
+
+
+def print_status(console: Console, state: dict[str, Any]) -> None:
+    table = Table(title=state["execution"].rsplit(":", 1)[-1], show_header=False)
+    table.add_row("status", state["status"] + (f" ({state['error']}: {state['cause']})" if state["error"] else ""))
+    if state["release"]:
+        r = state["release"]
+        table.add_row("release", f"{r['functionName']}:{r['alias']} {r['oldVersion']} → {r['newVersion']} "
+                                 f"({r['strategy']}: {' → '.join(f'{w}%' for w in [*r['weights'], 100])})")
+    if state["alias"]:
+        weights = state["alias"]["additionalVersionWeights"]
+        share = round(100 * sum(weights.values()))
+        table.add_row("alias now", f"{bar(share)} v{state['alias']['functionVersion']} {100 - share}%"
+                      + "".join(f" | v{v} {w:.0%}" for v, w in weights.items()))
+    if state["lastCheck"]:
+        table.add_row("last check", describe_check(state["lastCheck"]))
+    if state["waitingFor"]:
+        table.add_row("waiting for", f"an operator: {state['waitingFor']['question']}")
+    console.print(table)
+
+
+def answer(execution_arn: str, decision: str, reason: str, by: str | None = None) -> str | None:
+    """Answer the question the release waits on; returns why it could not, or None."""
+    question = executions.pending_question(executions.history(execution_arn))
+    if question is None:
+        return "the release is not waiting for an operator"
+    executions.sfn_client().send_task_success(
+        taskToken=question["taskToken"], output=json.dumps({"decision": decision, "reason": reason, "by": by or who()}))
+    return None
+
+
+def promote_now(target: Target, execution_arn: str, reason: str, by: str | None = None) -> str:
+    """Skip the remaining steps: answer a pending question with approve, else ask the next check to promote."""
+    if answer(execution_arn, "approve", reason, by) is None:
+        return "approved the pending question"
+    if executions.sfn_client().describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
+        raise LookupError("the release has already ended")
+    target.use_table()
+    controls.request_promote_now(execution_arn, EarlyPromotion(reason=reason, by=by or who()))
+    return "the next check promotes (unless it fails)"
+
+
+def abort(target: Target, execution_arn: str, reason: str) -> None:
+    """Stop the execution; the abort guardian returns the alias to the old version."""
+    executions.sfn_client().stop_execution(executionArn=execution_arn, error="AbortedByOperator",
+                                           cause=f"{who()}: {reason}"[:32768])
+    if target.local:
+        from bluegreen.local.execution import announce_status_change  # noqa: PLC0415 - moto only locally
+
+        announce_status_change(execution_arn)  # AWS emits this event itself
+
+
+def history_rows(target: Target, function_name: str, alias: str, limit: int) -> list[dict[str, Any]]:
+    target.use_table()
+    return history.list_deployments(function_name, alias, limit)
+
+
+def plan(request: dict[str, Any], target: Target | None) -> DryRun:
+    parsed = parse_input(request)
+    current = None
+    if target is not None:
+        state = read_alias(parsed.function_name.rsplit(":", 1)[-1], parsed.alias)
+        current = state.function_version if state else None
+    return dry_run(parsed, current)
+
+
+def load_request(path: str | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The execution input: a JSON file ('-' for stdin) and/or options (options win)."""
+    request: dict[str, Any] = {}
+    if path:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        try:
+            request = json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: not JSON: {exc}") from None
+        if not isinstance(request, dict):
+            raise InvalidInput(f"{path}: the input must be a JSON object")
+    request.update({k: v for k, v in fields.items() if v is not None})
+    return request

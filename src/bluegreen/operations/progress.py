@@ -1,0 +1,84 @@
+"""Live progress of a release, one line per thing that happened, from its execution history."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+
+from bluegreen.operations import executions
+
+
+def bar(weight: int, width: int = 30) -> str:
+    filled = round(width * weight / 100)
+    return "[green]" + "█" * (width - filled) + "[/][yellow]" + "█" * filled + "[/]"
+
+
+@dataclass
+class ProgressPrinter:
+    """Turns history events into one line per thing that happened."""
+
+    console: Console
+    old_version: str = "?"
+    state: str = ""
+    execution_name: str = "EXECUTION"
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        scheduled = event.get("taskScheduledEventDetails")
+        if scheduled and scheduled.get("resource", "").endswith(".waitForTaskToken"):
+            detail = json.loads(scheduled["parameters"])["Entries"][0]["Detail"]
+            question = json.loads(detail) if isinstance(detail, str) else detail
+            self.console.print(f"  [yellow]waiting for an operator[/]: {question.get('question')} "
+                               f"[dim](bluegreen approve|reject {self.execution_name})[/]")
+            return
+        if "stateEnteredEventDetails" in event:
+            self.state = event["stateEnteredEventDetails"]["name"]
+            if event["type"] == "WaitStateEntered":
+                self.console.print("  [dim]baking...[/]")
+            return
+        details = event.get("lambdaFunctionSucceededEventDetails")
+        if details:
+            self._task_done(json.loads(details["output"]))
+        failed = event.get("lambdaFunctionFailedEventDetails")
+        if failed:
+            self.console.print(f"  [red]task failed in '{self.state}': {failed.get('error')}[/]")
+
+    def _task_done(self, out: dict[str, Any]) -> None:
+        if self.state == executions.PUBLISH_STATE:
+            plan = out["plan"]
+            self.old_version = plan["oldVersion"] or "-"
+            steps = " → ".join(f"{w}%" for w in [*plan["weights"], 100])
+            self.console.print(
+                f"Release {plan['functionName']}:{plan['alias']} version {plan['oldVersion']} → {plan['newVersion']} "
+                f"({plan['action']}): {steps}, bake {plan['bakeSeconds']} s per step")
+        elif self.state == executions.SHIFT_STATE:
+            w = out["weight"]
+            self.console.print(f"Shifted: {bar(w)} v{self.old_version} {100 - w}% | new {w}%")
+        elif self.state == executions.CHECK_STATE:
+            self.console.print("  " + describe_check(out))
+        elif out.get("outcome") == "promoted":
+            self.console.print(f"[green]Promoted[/]: alias now 100% on version {out['functionVersion']}")
+        elif out.get("outcome") == "rolled_back":
+            self.console.print(f"[red]Rolled back[/]: alias now 100% on version {out['functionVersion']}")
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def describe_check(progress: dict[str, Any]) -> str:
+    """One check as a line: verdict, both versions' numbers, what happens next and why."""
+    health = progress["health"]
+    colour = {"pass": "green", "fail": "red"}.get(health["verdict"], "yellow")
+    canary, baseline = health["canary"], health["baseline"] or {}
+    numbers = (f"new {canary['errors']}/{canary['invocations']} errors p99 {ms(canary['p99Ms'])}"
+               f" | old {baseline.get('errors', '-')}/{baseline.get('invocations', '-')} errors"
+               f" p99 {ms(baseline.get('p99Ms'))}")
+    nxt = {"bake": f"bake on, next check in {progress['waitSeconds']} s", "next-step": "next step",
+           "promote": "promote", "rollback": "roll back", "ask-operator": "ask an operator"}[progress["decision"]]
+    line = f"check at {health['weight']}%: [{colour}]{health['verdict']}[/] ({numbers}) → {nxt}"
+    if health["verdict"] != "pass" or progress["decision"] != "bake":
+        line += f"\n    [dim]{health['reason']}[/]"
+    return line

@@ -1,0 +1,160 @@
+"""The `bluegreen` operator commands against the embedded local run: outputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+from typer.testing import CliRunner, Result
+
+from bluegreen.cli import app
+from bluegreen.local import execution
+from bluegreen.local.stack import LocalStack
+from bluegreen.local.traffic import SampleFunction
+from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
+
+FAST = {"steps": [10, 50, 100], "intervalSeconds": 1}
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(app, [*args, "--local"])
+
+
+def request_file(tmp_path: Path, **fields: Any) -> str:
+    path = tmp_path / "release.json"
+    path.write_text(json.dumps({"functionName": FUNCTION, "alias": ALIAS, "strategy": FAST, **fields}))
+    return str(path)
+
+
+def started_name(result: Result) -> str:
+    return next(line.split()[1] for line in result.output.splitlines() if line.startswith("started "))
+
+
+def wait_for_question(name: str, stack: LocalStack) -> None:
+    arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+    deadline = time.monotonic() + 30
+    while execution.pending_question(execution.history(arn)) is None:
+        assert time.monotonic() < deadline, "no question asked"
+        time.sleep(0.1)
+
+
+@pytest.mark.usefixtures("traffic")
+def test_deploy_watches_to_promotion_and_exits_0(stack: LocalStack, sample: SampleFunction, tmp_path: Path) -> None:
+    result = cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0)))
+    assert result.exit_code == 0, result.output
+    assert "check at 10%: pass" in result.output and "PROMOTED" in result.output
+    assert get_alias()["FunctionVersion"] == "2"
+
+
+@pytest.mark.usefixtures("traffic")
+def test_deploy_of_a_failing_release_exits_1(stack: LocalStack, sample: SampleFunction, tmp_path: Path) -> None:
+    result = cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.3)))
+    assert result.exit_code == 1
+    assert "ROLLED_BACK" in result.output and "HealthCheckFailed" in result.output
+
+
+def test_deploy_of_a_bad_input_exits_2_before_starting_anything(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"functionName": FUNCTION, "alias": ALIAS, "strategy": "Canary10Percent7Minutes"}))
+    result = CliRunner().invoke(app, ["deploy", str(path), "--stack", "unused"])
+    assert result.exit_code == 2 and "strategy" in result.output
+
+
+@pytest.mark.usefixtures("traffic")
+def test_status_approve_and_watch_an_approval_gate(stack: LocalStack, sample: SampleFunction, tmp_path: Path) -> None:
+    started = cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0), approval={"before": "promote"}),
+                  "--no-watch")
+    name = started_name(started)
+    wait_for_question(name, stack)
+    state = json.loads(cli("status", name, "--json").stdout)
+    assert state["status"] == "RUNNING" and state["waitingFor"]["kind"] == "approval"
+    assert state["alias"]["additionalVersionWeights"] == {"2": 0.5}
+    assert state["lastCheck"]["health"]["verdict"] == "pass"
+    assert "waiting for" in cli("status", name).output
+
+    assert cli("approve", name, "--reason", "looks good").exit_code == 0
+    assert cli("watch", name).exit_code == 0
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
+    assert cli("approve", name).exit_code == 4  # nothing pending any more
+
+
+@pytest.mark.usefixtures("traffic")
+def test_reject_rolls_back(stack: LocalStack, sample: SampleFunction, tmp_path: Path) -> None:
+    name = started_name(cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0),
+                                                    approval={"before": "promote"}), "--no-watch"))
+    wait_for_question(name, stack)
+    assert cli("reject", name, "--reason", "not today").exit_code == 0
+    watched = cli("watch", name)
+    assert watched.exit_code == 1 and "RolledBackByOperator" in watched.output
+    assert get_alias()["FunctionVersion"] == "1"
+
+
+@pytest.mark.usefixtures("traffic")
+def test_promote_now_promotes_with_the_reason_in_the_history(stack: LocalStack, sample: SampleFunction,
+                                                             tmp_path: Path) -> None:
+    slow = {"steps": [10, 50, 100], "intervalSeconds": 30}
+    name = started_name(cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0), strategy=slow,
+                                                    health={"checkIntervalSeconds": 2}), "--no-watch"))
+    promoted = cli("promote-now", name, "--reason", "customer waiting")
+    assert promoted.exit_code == 0 and "next check promotes" in promoted.output
+    assert cli("watch", name).exit_code == 0
+    rows = json.loads(cli("history", FUNCTION, "--alias", ALIAS, "--json").stdout)
+    assert rows[0]["status"] == "PROMOTED" and "customer waiting" in rows[0]["cause"]
+
+
+@pytest.mark.usefixtures("traffic")
+def test_abort_leaves_the_alias_whole_on_the_old_version(stack: LocalStack, sample: SampleFunction,
+                                                         tmp_path: Path) -> None:
+    slow = {"steps": [10, 50, 100], "intervalSeconds": 30}
+    name = started_name(cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0), strategy=slow,
+                                                    health={"checkIntervalSeconds": 5}), "--no-watch"))
+    deadline = time.monotonic() + 30
+    while weights_of(get_alias()) != {"2": 0.1}:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    aborted = cli("abort", name, "--reason", "pager went off")
+    assert aborted.exit_code == 0
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
+    assert cli("watch", name).exit_code == 1
+    rows = json.loads(cli("history", FUNCTION, "--alias", ALIAS, "--json").stdout)
+    assert rows[0]["status"] == "ABORTED"
+
+
+def test_unknown_execution_exits_4(stack: LocalStack) -> None:
+    assert cli("status", "no-such-release").exit_code == 4
+    assert cli("approve", "no-such-release").exit_code != 0
+
+
+@pytest.fixture
+def api_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    calls: Counter[str] = Counter()
+    real = BaseClient._make_api_call
+
+    def counting(self: BaseClient, operation: str, params: Any) -> Any:
+        calls[operation] += 1
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    yield calls
+
+
+def test_plan_reads_but_never_writes(stack: LocalStack, sample: SampleFunction, api_calls: Counter[str],
+                                     tmp_path: Path) -> None:
+    before = get_alias()
+    api_calls.clear()
+    result = cli("plan", request_file(tmp_path, strategy="Linear10PercentEvery10Minutes",
+                                      health={"alarms": ["x"]}), "--json")
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert planned["currentVersion"] == "1"
+    assert [s["weight"] for s in planned["schedule"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    assert planned["stateTransitions"] == 4 + 9 + 3 * 90
+    assert "cloudwatch:DescribeAlarms" in planned["awsActions"]["each check"]
+    assert set(api_calls) == {"GetAlias"}  # one read; nothing published, shifted, locked or started
+    assert get_alias() == before
