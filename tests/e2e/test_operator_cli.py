@@ -134,7 +134,7 @@ def test_unknown_execution_exits_4(stack: LocalStack) -> None:
 @pytest.fixture
 def api_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     calls: Counter[str] = Counter()
-    real = BaseClient._make_api_call
+    real = BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def counting(self: BaseClient, operation: str, params: Any) -> Any:
         calls[operation] += 1
