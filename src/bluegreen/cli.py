@@ -31,6 +31,8 @@ def demo(
         min=1, max=30, help="Seconds between health checks while a step bakes (60 in AWS).")] = 2,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of progress.")] = False,
     verbose: Annotated[bool, typer.Option(help="Show the handlers' and moto's logs.")] = False,
+    report: Annotated[str, typer.Option(help="Write the release's timeline picture here (.html or .svg); "
+                                             "'' for none.")] = "bluegreen-demo-report.html",
 ) -> None:
     """Release a sample function in an embedded AWS (moto) with the real template, state machine and handlers.
 
@@ -40,7 +42,8 @@ def demo(
 
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"choose one of {', '.join(SCENARIOS)}", param_hint="--scenario")
-    raise typer.Exit(run_demo(DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose)))
+    options = DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose, report or None)
+    raise typer.Exit(run_demo(options))
 
 
 # ---- Operating releases: against a deployed stack, or the embedded local run (--local) ----
@@ -253,6 +256,27 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
                   f"(${result['costUsd']}); history ≤ {result['historyEventsWorstCase']} events of 25,000")
     for phase, actions in result["awsActions"].items():
         console.print(f"  {phase}: {', '.join(actions)}")
+
+
+@app.command()
+def report(execution: ExecutionArg, out: Annotated[str, typer.Option("--out", help="FILE.html or FILE.svg.")],
+           stack: StackOption = None, local: LocalOption = False) -> None:
+    """Draw a release's timeline: weights, both versions' error rates and latency, checks and decisions."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from bluegreen.operations import executions  # noqa: PLC0415
+    from bluegreen.operations import report as reports  # noqa: PLC0415
+
+    with _target(stack, local) as target:
+        try:
+            result = executions.ended(target.execution_arn(execution))
+        except LookupError:
+            raise _fail(f"{execution} is still running: report it once it has ended", 4) from None
+        except _client_error() as exc:
+            raise _fail(f"no execution {execution}: {exc}", 4) from None
+    line = reports.timeline(result)
+    Path(out).write_text(reports.svg(line) if out.endswith(".svg") else reports.page(line), encoding="utf-8")
+    typer.echo(f"wrote {out}")
 
 
 def _client_error() -> type[Exception]:

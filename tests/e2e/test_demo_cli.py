@@ -12,7 +12,7 @@ from bluegreen.cli import app
 
 
 def run_demo(*args: str) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(app, ["demo", "--json", "--interval", "1", *args])
+    result = CliRunner().invoke(app, ["demo", "--json", "--interval", "1", "--report", "", *args])
     # Progress goes to stderr in --json mode; stdout holds exactly one JSON object.
     return result.exit_code, json.loads(result.stdout)
 

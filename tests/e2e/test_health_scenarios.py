@@ -19,7 +19,7 @@ ROLLBACK_STATE = "Roll back to the old version"
 
 
 def demo(scenario: str) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(app, ["demo", "--json", "--scenario", scenario])
+    result = CliRunner().invoke(app, ["demo", "--json", "--report", "", "--scenario", scenario])
     return result.exit_code, json.loads(result.stdout)
 
 

@@ -158,3 +158,25 @@ def test_plan_reads_but_never_writes(stack: LocalStack, sample: SampleFunction, 
     assert "cloudwatch:DescribeAlarms" in planned["awsActions"]["each check"]
     assert set(api_calls) == {"GetAlias"}  # one read; nothing published, shifted, locked or started
     assert get_alias() == before
+
+
+@pytest.mark.usefixtures("traffic")
+def test_report_draws_the_timeline_of_an_ended_release(stack: LocalStack, sample: SampleFunction,
+                                                       tmp_path: Path) -> None:
+    deployed = cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.3)))
+    name = started_name(deployed)
+    out = tmp_path / "timeline.html"
+    assert cli("report", name, "--out", str(out)).exit_code == 0
+    page = out.read_text()
+    assert "<svg" in page and "version 1 → 2" in page and "rolled back" in page
+    assert page.count('r="6"') == 1 and ">rollback</text>" in page  # one check, marked where it decided
+    assert "error rate 30" in page  # the check's reason, in the table under the picture
+
+
+def test_demo_writes_a_timeline_picture(tmp_path: Path) -> None:
+    picture = tmp_path / "promoted.svg"
+    result = CliRunner().invoke(app, ["demo", "--json", "--interval", "1", "--report", str(picture)])
+    assert result.exit_code == 0
+    drawing = picture.read_text()
+    assert drawing.startswith("<svg") and "promoted" in drawing
+    assert drawing.count('r="6"') == 2 and ">promote</text>" in drawing  # a check per step, then promote

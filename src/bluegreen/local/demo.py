@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ from bluegreen import strategy as strategies
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.operations import report as reports
 from bluegreen.operations.progress import ProgressPrinter, ms
 
 
@@ -106,6 +108,7 @@ class DemoOptions:
     check_interval: int = 2  # seconds between health checks
     as_json: bool = False
     verbose: bool = False
+    report: str | None = "bluegreen-demo-report.html"  # the timeline picture written at the end
 
 
 @contextmanager
@@ -146,6 +149,11 @@ def run_demo(options: DemoOptions) -> int:
         result = execution.run(stack, execution_input, timeout=600, on_event=ProgressPrinter(console))
         wall = time.monotonic() - started
         summary = summarise(result, dict(stack.router.calls), wall)
+    if options.report:
+        line = reports.timeline(result)
+        Path(options.report).write_text(reports.svg(line) if options.report.endswith(".svg") else reports.page(line),
+                                        encoding="utf-8")
+        console.print(f"Timeline picture: {options.report}")
     if as_json:
         print(json.dumps(summary))
     else:

@@ -23,8 +23,8 @@ from bluegreen.operations.executions import (
     history,
     pending_question,
     task_results,
-    wait,
 )
+from bluegreen.operations.executions import wait as follow
 
 __all__ = ["CHECK_STATE", "OPERATOR_STATE", "PUBLISH_STATE", "SHIFT_STATE", "ExecutionResult", "announce_status_change",
            "history", "pending_question", "run", "start", "task_results", "wait"]
@@ -35,6 +35,12 @@ def start(stack: LocalStack, execution_input: Any, name: str | None = None) -> s
     # moto needs an explicit, unique name.
     return sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=name or f"release-{uuid.uuid4().hex[:12]}",
                                input=json.dumps(execution_input))["executionArn"]
+
+
+def wait(arn: str, timeout: float = 120.0, poll: float = 0.1,
+         on_event: Callable[[dict[str, Any]], None] | None = None) -> ExecutionResult:
+    """Follow until it ends; a local execution still running after ``timeout`` is stopped (tests must end)."""
+    return follow(arn, timeout=timeout, poll=poll, on_event=on_event, stop_on_timeout=True)
 
 
 def run(stack: LocalStack, execution_input: Any, timeout: float = 120.0,

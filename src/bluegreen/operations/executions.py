@@ -105,8 +105,9 @@ def history(arn: str) -> list[dict[str, Any]]:
 
 
 def wait(arn: str, timeout: float = 120.0, poll: float = 0.1,
-         on_event: Callable[[dict[str, Any]], None] | None = None) -> ExecutionResult:
-    """Poll until the execution ends, passing each new history event to ``on_event``."""
+         on_event: Callable[[dict[str, Any]], None] | None = None, stop_on_timeout: bool = False) -> ExecutionResult:
+    """Poll until the execution ends, passing each new history event to ``on_event``; TimeoutError after
+    ``timeout`` s (having stopped the execution only with ``stop_on_timeout``, as the local run does)."""
     sfn = sfn_client()
     deadline = time.monotonic() + timeout
     seen = 0
@@ -120,8 +121,18 @@ def wait(arn: str, timeout: float = 120.0, poll: float = 0.1,
         if desc["status"] != "RUNNING":
             break
         if time.monotonic() > deadline:
-            sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"still running after {timeout} s")
+            if stop_on_timeout:
+                sfn.stop_execution(executionArn=arn, error="LocalTimeout", cause=f"still running after {timeout} s")
             raise TimeoutError(f"execution {arn} still running after {timeout} s")
         time.sleep(poll)
+    output = json.loads(desc["output"]) if desc.get("output") else None
+    return ExecutionResult(arn, desc["status"], desc.get("error"), desc.get("cause"), output, history(arn))
+
+
+def ended(arn: str) -> ExecutionResult:
+    """A finished execution's result, without waiting; LookupError while it still runs."""
+    desc = sfn_client().describe_execution(executionArn=arn)
+    if desc["status"] == "RUNNING":
+        raise LookupError(f"execution {arn} is still running")
     output = json.loads(desc["output"]) if desc.get("output") else None
     return ExecutionResult(arn, desc["status"], desc.get("error"), desc.get("cause"), output, history(arn))
