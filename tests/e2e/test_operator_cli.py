@@ -170,7 +170,7 @@ def test_report_draws_the_timeline_of_an_ended_release(stack: LocalStack, sample
     page = out.read_text()
     assert "<svg" in page and "version 1 → 2" in page and "rolled back" in page
     assert page.count('r="6"') == 1 and ">rollback</text>" in page  # one check, marked where it decided
-    assert "error rate 30" in page  # the check's reason, in the table under the picture
+    assert "vs baseline" in page  # the check's reason, in the table under the picture
 
 
 def test_demo_writes_a_timeline_picture(tmp_path: Path) -> None:
