@@ -56,33 +56,50 @@ def _write(function_name: str, alias: str, version: str, weights: dict[str, floa
     )
 
 
-def shift_traffic(function_name: str, alias: str, old_version: str, new_version: str, weight: int) -> AliasState:
+def expect(function_name: str, alias: str, states: list[tuple[str, dict[str, float]]]) -> AliasState:
+    """The alias, if it is in one of ``states`` (version, extra weights): the states this release last
+    wrote (or is about to write again, on a retry). Anything else is someone else's change: AliasDrift."""
+    current = read_alias(function_name, alias)
+    if current is None:
+        raise AliasDrift(f"alias {alias} of {function_name} no longer exists; it was deleted during the deployment")
+    if (current.function_version, current.additional_weights) not in states:
+        expected = " or ".join(AliasState(v, w).describe() for v, w in states)
+        raise AliasDrift(f"alias {alias} of {function_name} is {current.describe()}, not {expected} as this release "
+                         "left it: someone changed it; stopping without overwriting")
+    return current
+
+
+def weights_at(new_version: str, weight: int) -> dict[str, float]:
+    """The routing config of a traffic step, as AWS stores it."""
+    return {new_version: round(weight / 100, 4)} if weight else {}
+
+
+def shift_traffic(function_name: str, alias: str, old_version: str, new_version: str, weight: int, *,
+                  previous_weight: int = 0) -> AliasState:
     """Alias on ``old_version`` with ``weight`` percent on ``new_version``.
 
-    Allowed only from a state this deployment made: old version alone, or old plus new.
+    Allowed only from the state this release last wrote (``previous_weight`` on the new version; 0: the
+    old version alone), or from this very step (an earlier attempt of this task wrote it).
     """
     if not 1 <= weight <= 99:
         raise ValueError(f"a traffic step's weight must be 1..99 percent, got {weight}")
     if old_version == new_version or "$LATEST" in (old_version, new_version):
         raise ValueError("a weighted alias needs two different published versions")
-    current = read_alias(function_name, alias)
-    if current is None:
-        raise AliasDrift(f"alias {alias} of {function_name} no longer exists; it was deleted during the deployment")
-    if current.function_version != old_version or not set(current.additional_weights) <= {new_version}:
-        raise AliasDrift(
-            f"alias {alias} of {function_name} is {current.describe()}, not a state this deployment "
-            f"({old_version} -> {new_version}) made: someone changed it; stopping without overwriting"
-        )
-    target = {new_version: round(weight / 100, 4)}
+    target = weights_at(new_version, weight)
+    current = expect(function_name, alias, [(old_version, weights_at(new_version, previous_weight)),
+                                            (old_version, target)])
     if current.additional_weights != target:
         _write(function_name, alias, old_version, target, current)
     return AliasState(old_version, target)
 
 
-def point_alias(function_name: str, alias: str, version: str, create: bool = False) -> AliasState:
+def point_alias(function_name: str, alias: str, version: str, create: bool = False,
+                ours: set[str] | None = None) -> AliasState:
     """Alias 100% on ``version`` with an empty routing config (promote, or roll back).
 
     With ``create``, a missing alias is created at ``version``; a write already in place is skipped.
+    With ``ours`` (the release's old and new versions), an alias found on any other version was changed
+    by someone else: AliasDrift, and it is left as they made it.
     """
     current = read_alias(function_name, alias)
     if current is None:
@@ -90,6 +107,11 @@ def point_alias(function_name: str, alias: str, version: str, create: bool = Fal
             raise AliasDrift(f"alias {alias} of {function_name} no longer exists")
         lambda_client().create_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)
         return AliasState(version)
+    if ours is not None and not {current.function_version, *current.additional_weights} <= ours:
+        raise AliasDrift(
+            f"alias {alias} of {function_name} is {current.describe()}, not a state this release "
+            f"(versions {', '.join(sorted(ours))}) made: someone changed it; left as it is"
+        )
     if current.function_version != version or current.is_split:
         _write(function_name, alias, version, {}, current)
     return AliasState(version)

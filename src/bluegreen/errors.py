@@ -19,3 +19,8 @@ class AliasDrift(BlueGreenError):
 
 class DeploymentInProgress(BlueGreenError):
     """Another execution is releasing to the same alias; nothing was changed."""
+
+
+class TransientAwsError(BlueGreenError):
+    """An AWS call failed in a way worth retrying (throttled, a service error, a conflicting update in
+    progress, a timeout) after the SDK's own retries: the state machine's Retry tries the task again."""

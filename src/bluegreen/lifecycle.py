@@ -35,7 +35,7 @@ def started(plan: Plan, execution_arn: str) -> list[str]:
 def ended(plan: Plan, execution_arn: str, outcome: Outcome, progress: Progress | None) -> list[str]:
     """Lock released, history completed, Promoted or Rolled Back announced; returns the problems met."""
     problems = []
-    status = {"promoted": "PROMOTED", "rolled_back": "ROLLED_BACK"}.get(outcome.outcome, outcome.outcome.upper())
+    status = outcome.outcome.upper()  # PROMOTED, ROLLED_BACK, LEFT_ALONE
     checks = progress.checks if progress else []
     try:
         locks.release(plan.function_name, plan.alias, execution_arn)
@@ -45,7 +45,8 @@ def ended(plan: Plan, execution_arn: str, outcome: Outcome, progress: Progress |
         history.record_end(plan, execution_arn, status, checks, error=outcome.error, cause=outcome.cause)
     except (BotoCoreError, ClientError) as exc:
         problems.append(f"history not completed: {exc}")
-    problem = notify.emit("Promoted" if outcome.outcome == "promoted" else "Rolled Back", execution_arn, {
+    kind = {"promoted": "Promoted", "left_alone": "Stopped Without Rollback"}.get(outcome.outcome, "Rolled Back")
+    problem = notify.emit(kind, execution_arn, {
         **_release_facts(plan), "functionVersion": outcome.function_version, "error": outcome.error,
         "cause": outcome.cause, "checks": len(checks)})
     return problems + ([problem] if problem else [])

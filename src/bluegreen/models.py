@@ -293,7 +293,8 @@ class Progress(_Model):
 class Outcome(_Model):
     """How a deployment ended, for the last state and for people."""
 
-    outcome: Literal["promoted", "rolled_back", "rejected"]
+    # left_alone: someone else changed the alias during the release; it was not touched.
+    outcome: Literal["promoted", "rolled_back", "rejected", "left_alone"]
     function_name: str | None
     alias: str | None
     function_version: str | None

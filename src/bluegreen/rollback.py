@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from bluegreen.aliases import point_alias, read_alias
+from bluegreen.errors import AliasDrift
 from bluegreen.models import Outcome, Plan, Progress
 
 
@@ -46,6 +47,12 @@ def roll_back(plan: Plan | None, error: dict[str, str] | None, progress: Progres
         state = read_alias(plan.function_name, plan.alias)
         version = state.function_version if state else None
     else:
-        version = point_alias(plan.function_name, plan.alias, plan.old_version).function_version
+        try:
+            version = point_alias(plan.function_name, plan.alias, plan.old_version,
+                                  ours={plan.old_version, plan.new_version}).function_version
+        except AliasDrift as drift:
+            # Someone else moved the alias: their change stands; say so rather than clobber it.
+            return Outcome(outcome="left_alone", function_name=plan.function_name, alias=plan.alias,
+                           function_version=None, error="AliasDrift", cause=f"{drift}; the release stopped: {cause}")
     return Outcome(outcome="rolled_back", function_name=plan.function_name, alias=plan.alias,
                    function_version=version, error=name, cause=f"rolled back to version {version}: {cause}")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.logging import Logger
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import BaseModel, ValidationError
 
-from bluegreen.errors import InvalidInput
+from bluegreen.errors import InvalidInput, TransientAwsError
 from bluegreen.models import describe_validation_error
 
 logger = Logger(service="bluegreen")
@@ -24,6 +28,37 @@ def parse_task(model: type[ModelT], event: dict[str, Any]) -> ModelT:
         raise InvalidInput(describe_validation_error(exc)) from None
     logger.set_correlation_id(getattr(task, "execution_id", None))
     return task
+
+
+# Error codes that mean "try again later", whatever the service.
+TRANSIENT_CODES = frozenset({
+    "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException", "ServiceException", "ServiceUnavailable", "ServiceUnavailableException",
+    "InternalError", "InternalFailure", "InternalServerError", "InternalServiceError",
+    "ResourceConflictException", "TransactionConflictException",
+})
+
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+
+
+def retryable(handler: HandlerT) -> HandlerT:
+    """Report transient AWS failures as ``TransientAwsError``, the name the state machine retries;
+    everything else keeps its own name and goes to the Catch."""
+
+    @functools.wraps(handler)
+    def wrapped(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if error.get("Code") in TRANSIENT_CODES or status >= 500:
+                raise TransientAwsError(f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}") from exc
+            raise
+        except (ConnectionError, BotoConnectionError, HTTPClientError) as exc:
+            raise TransientAwsError(f"connection to AWS failed: {exc}") from exc
+
+    return wrapped  # type: ignore[return-value]
 
 
 def to_json(model: BaseModel) -> dict[str, Any]:

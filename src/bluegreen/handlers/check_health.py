@@ -7,12 +7,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen import controls, notify
-from bluegreen.handlers._common import logger, parse_task, to_json
+from bluegreen.handlers._common import logger, parse_task, retryable, to_json
 from bluegreen.health import check_health
 from bluegreen.tasks import CheckHealthTask
 
 
 @logger.inject_lambda_context
+@retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(CheckHealthTask, event)
     progress = check_health(task.plan, task.progress, promote_now=controls.pending_promotion(task.execution_id))

@@ -7,17 +7,23 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen import lifecycle, locks
-from bluegreen.aliases import point_alias
-from bluegreen.handlers._common import logger, parse_task, to_json
+from bluegreen.aliases import expect, point_alias, weights_at
+from bluegreen.handlers._common import logger, parse_task, retryable, to_json
 from bluegreen.models import Outcome
 from bluegreen.tasks import FinalizeTask
 
 
 @logger.inject_lambda_context
+@retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(FinalizeTask, event)
     plan = task.plan
     locks.ensure_held(plan.function_name, plan.alias, task.execution_id)
+    if plan.old_version is not None:
+        # Promote only from the state this release left (or already promoted, on a retry).
+        last = task.progress.weight if task.progress else 0
+        expect(plan.function_name, plan.alias, [(plan.old_version, weights_at(plan.new_version, last)),
+                                                (plan.new_version, {})])
     point_alias(plan.function_name, plan.alias, plan.new_version, create=plan.action == "create")
     logger.info("promoted", extra={"version": plan.new_version})
     early = task.progress.promoted_early if task.progress else None

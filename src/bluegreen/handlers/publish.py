@@ -7,13 +7,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen import lifecycle
-from bluegreen.handlers._common import logger, own_region_and_account, parse_task, to_json
+from bluegreen.handlers._common import logger, own_region_and_account, parse_task, retryable, to_json
 from bluegreen.models import Progress, parse_input
 from bluegreen.release import prepare_release
 from bluegreen.tasks import PublishTask
 
 
 @logger.inject_lambda_context
+@retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(PublishTask, event)
     request = parse_input(task.input)

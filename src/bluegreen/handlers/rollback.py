@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen import lifecycle
 from bluegreen.guardian import guard
-from bluegreen.handlers._common import logger, parse_task, to_json
+from bluegreen.handlers._common import logger, parse_task, retryable, to_json
 from bluegreen.rollback import roll_back
 from bluegreen.tasks import ExecutionStatusChange, RollbackTask
 
@@ -22,6 +22,7 @@ STATUS_CHANGE = "Step Functions Execution Status Change"
 
 
 @logger.inject_lambda_context
+@retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == STATUS_CHANGE:
         change = parse_task(ExecutionStatusChange, event)

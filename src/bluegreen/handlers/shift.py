@@ -9,19 +9,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen import locks, notify
 from bluegreen.aliases import shift_traffic
-from bluegreen.handlers._common import logger, parse_task, to_json
+from bluegreen.handlers._common import logger, parse_task, retryable, to_json
 from bluegreen.models import Progress
 from bluegreen.tasks import ShiftTask
 
 
 @logger.inject_lambda_context
+@retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(ShiftTask, event)
     plan = task.plan
     if plan.old_version is None:
         raise ValueError("a traffic step needs an old version to share the alias with")
     locks.ensure_held(plan.function_name, plan.alias, task.execution_id)
-    shift_traffic(plan.function_name, plan.alias, plan.old_version, plan.new_version, task.weight)
+    shift_traffic(plan.function_name, plan.alias, plan.old_version, plan.new_version, task.weight,
+                  previous_weight=task.progress.weight)
     progress = Progress(
         step_index=task.step_index,
         weight=task.weight,

@@ -58,7 +58,8 @@ class ExecutionResult:
         if {"Release rejected", "Release rejected as reported"} & entered:
             return "rejected"
         if "Rolled back" in entered:
-            return "rolled_back"
+            # AliasDrift: someone else changed the alias; it was left as they made it. Look at it.
+            return "failed" if self.error == "AliasDrift" else "rolled_back"
         if self.status in {"ABORTED", "TIMED_OUT"}:
             return "aborted"
         return "failed"
