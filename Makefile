@@ -41,8 +41,9 @@ sam-validate: $(SAM_VENV)/.installed
 sam-build: $(SAM_VENV)/.installed
 	$(SAM) build --region $(AWS_DEFAULT_REGION)
 
+# Four workers on two cores: the end-to-end tests mostly wait (Wait states, Retry intervals).
 unit: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,138 @@
+"""The fault matrix: every task of the state machine x every fault kind x (first attempt | retries
+exhausted). Whatever happens, once the execution has ended and the guardian has run, the alias is 100%
+on the old version or 100% on the new one: never split, never a third version; the lock is released
+and the history complete."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from bluegreen.local import execution
+from bluegreen.local.stack import REGION, LocalStack
+from bluegreen.local.traffic import SampleFunction
+from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
+from tests.e2e.test_triggers_and_lock import history_of, lock_item
+from tests.faults import ALWAYS, KINDS, Fault, FaultInjector, Kind
+
+# Task state -> (its function, the AWS call of it to break)
+TASKS = {
+    "publish": ("PublishFunction", "GetAlias"),
+    "shift": ("ShiftTrafficFunction", "UpdateAlias"),
+    "check": ("CheckHealthFunction", "GetMetricData"),
+    "promote": ("FinalizeFunction", "UpdateAlias"),
+    "rollback": ("RollbackFunction", "UpdateAlias"),
+}
+# The rollback's attempts in the definition: its Retry's MaxAttempts for what it retries (transient AWS
+# errors), one for the rest. "Exhausted" fails them all; the guardian (the same function, later) then
+# finds AWS working again, as it would once an outage ends.
+ROLLBACK_ATTEMPTS = {"throttle": 8, "service-error": 8, "conflict": 8, "timeout": 8, "crash": 1, "lambda-unknown": 1}
+
+
+@pytest.fixture
+def faults(stack: LocalStack) -> Iterator[FaultInjector]:
+    injector = FaultInjector(stack.name)
+    patch = pytest.MonkeyPatch()
+    injector.install(patch)
+    yield injector
+    patch.undo()
+
+
+def assert_the_promise(stack: LocalStack, result: execution.ExecutionResult, old: str, new: str) -> None:
+    """After the execution and the guardian: the alias whole on the old or the new version, lock
+    released, history complete."""
+    if result.status != "SUCCEEDED":
+        execution.announce_status_change(result.arn)  # what AWS emits; the guardian runs
+    alias = get_alias()
+    assert weights_of(alias) == {}, f"alias left split: {alias}"
+    assert alias["FunctionVersion"] in {old, new}, f"alias on a third version: {alias}"
+    if result.status == "SUCCEEDED":
+        assert alias["FunctionVersion"] == new
+    assert lock_item(stack) is None, "lock left behind"
+    assert all(record["status"] != "RUNNING" for record in history_of(stack)), "history left RUNNING"
+
+
+def run_with_fault(stack: LocalStack, sample: SampleFunction, faults: FaultInjector, *, task: str, kind: Kind,
+                   exhausted: bool) -> tuple[execution.ExecutionResult, str]:
+    function, operation = TASKS[task]
+    # The rollback task runs only when the release fails its health check.
+    new = sample.publish("v2", error_rate=0.3 if task == "rollback" else 0.0)
+    failures = (ROLLBACK_ATTEMPTS[kind] if task == "rollback" else ALWAYS) if exhausted else 1
+    faults.faults.append(Fault(function, operation, kind, failures))
+    result = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": new,
+                                   "strategy": {"steps": [50, 100], "intervalSeconds": 1}}, timeout=120)
+    assert faults.injected[kind] >= 1, "the fault never fired"
+    return result, new
+
+
+@pytest.mark.parametrize("attempts", ["first-attempt", "retries-exhausted"])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.usefixtures("traffic")
+def test_fault_matrix(task: str, kind: Kind, attempts: str, stack: LocalStack, sample: SampleFunction,
+                      faults: FaultInjector) -> None:
+    result, new = run_with_fault(stack, sample, faults, task=task, kind=kind,
+                                 exhausted=attempts == "retries-exhausted")
+    assert_the_promise(stack, result, "1", new)
+
+
+# --- the other categories of the matrix ---------------------------------------------------------------
+
+@pytest.mark.usefixtures("traffic")
+def test_alias_changed_by_hand_mid_release_is_detected_and_left_as_they_made_it(
+        stack: LocalStack, sample: SampleFunction) -> None:
+    version = sample.publish("v2", 0.0)
+    third = sample.publish("v3", 0.0)
+    arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
+                                  "strategy": {"steps": [10, 50, 100], "intervalSeconds": 4},
+                                  "health": {"checkIntervalSeconds": 2}})
+    deadline = time.monotonic() + 30
+    while weights_of(get_alias()) != {version: 0.1}:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # Someone points the alias at version 3 by hand during the bake.
+    boto3.client("lambda", region_name=REGION).update_alias(
+        FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=third, RoutingConfig={"AdditionalVersionWeights": {}})
+    result = execution.wait(arn, timeout=60)
+    assert result.error == "AliasDrift"
+    assert "someone changed it" in (result.cause or "") and "left as it is" in (result.cause or "")
+    execution.announce_status_change(arn)  # the guardian does not clobber it either
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == (third, {})
+    assert lock_item(stack) is None
+    assert history_of(stack)[0]["status"] == "LEFT_ALONE"
+
+
+@pytest.mark.usefixtures("traffic")
+def test_manual_rollback_mid_release_is_not_undone(stack: LocalStack, sample: SampleFunction) -> None:
+    version = sample.publish("v2", 0.0)
+    arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
+                                  "strategy": {"steps": [10, 50, 100], "intervalSeconds": 4},
+                                  "health": {"checkIntervalSeconds": 2}})
+    deadline = time.monotonic() + 30
+    while weights_of(get_alias()) != {version: 0.1}:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # An operator rolls back by hand: the old version alone, which the release did write once.
+    boto3.client("lambda", region_name=REGION).update_alias(
+        FunctionName=FUNCTION, Name=ALIAS, FunctionVersion="1", RoutingConfig={"AdditionalVersionWeights": {}})
+    result = execution.wait(arn, timeout=60)
+    # Whether the next check (no traffic on the new version any more: inconclusive) or the next shift
+    # (the alias is not as the release left it: drift) ends it, the manual rollback stands.
+    assert result.status == "FAILED" and result.error in {"AliasDrift", "InsufficientEvidence"}
+    assert result.entered().count(execution.SHIFT_STATE) == 1 or result.error == "AliasDrift"
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})  # never re-split to 50%
+
+
+def test_publishing_unchanged_code_is_a_no_op(stack: LocalStack, sample: SampleFunction) -> None:
+    sha = sample.stage("v1-again", error_rate=0.0)  # $LATEST changed ...
+    first = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "codeSha256": sha,
+                                  "strategy": "AllAtOnce"}, timeout=60)
+    assert first.status == "SUCCEEDED" and get_alias()["FunctionVersion"] == "2"
+    # ... and released; publishing it again gives back the same version: nothing to do.
+    again = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "codeSha256": sha}, timeout=60)
+    assert again.status == "SUCCEEDED" and "Already released" in again.entered()
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
+    assert lock_item(stack) is None
