@@ -26,8 +26,9 @@ ALWAYS = 10_000
 
 
 def _client_error(code: str, status: int, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": f"injected {code}"},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
+    response: Any = {"Error": {"Code": code, "Message": f"injected {code}"},
+                     "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, operation)
 
 
 def exception_for(kind: Kind, operation: str) -> Exception:
