@@ -60,3 +60,40 @@ def release(stack: LocalStack, **fields: Any) -> execution.ExecutionResult:
                                "strategy": {"steps": [10, 50, 100], "intervalSeconds": 1}}
     payload.update(fields)
     return execution.run(stack, {k: v for k, v in payload.items() if v is not None}, timeout=90)
+
+
+# --- The guarantees' summary: cases per category, printed at the end of the run -------------------------
+GUARANTEE_CATEGORIES = {
+    "fault matrix (task x fault x attempts)": "test_fault_matrix[",
+    "abort at every state + guardian": "test_stopping_at_any_point",
+    "guardian on ended releases": "test_guardian_after_a_finished_release",
+    "concurrent starts": "test_two_concurrent_starts",
+    "alias changed by hand": "mid_release",
+    "publish of unchanged code": "test_publishing_unchanged_code",
+    "hostile inputs (console, EventBridge, CodePipeline, CLI)": "test_hostile_input",
+    "bad inputs (console)": "test_bad_input_is_rejected",
+    "property: random faults and operator actions": "test_random_faults_and_operator_actions",
+}
+_GUARANTEES: dict[str, list[int]] = {name: [0, 0] for name in GUARANTEE_CATEGORIES}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    for name, marker in GUARANTEE_CATEGORIES.items():
+        if marker in report.nodeid:
+            _GUARANTEES[name][0] += 1
+            _GUARANTEES[name][1] += int(report.passed)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not any(cases for cases, _ in _GUARANTEES.values()):
+        return
+    terminalreporter.section("guarantees: the alias ends whole")
+    width = max(len(name) for name in _GUARANTEES)
+    terminalreporter.write_line(f"{'category':<{width}}  cases  passed")
+    for name, (cases, passed) in _GUARANTEES.items():
+        if cases:
+            terminalreporter.write_line(f"{name:<{width}}  {cases:>5}  {passed:>6}")
+    total, ok = (sum(v[i] for v in _GUARANTEES.values()) for i in (0, 1))
+    terminalreporter.write_line(f"{'total':<{width}}  {total:>5}  {ok:>6}")
