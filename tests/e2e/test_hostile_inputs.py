@@ -83,7 +83,7 @@ def hostile(changes: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def _started(stack: LocalStack) -> list[dict[str, Any]]:
+def _started(stack: LocalStack) -> list[Any]:
     return list(boto3.client("stepfunctions", region_name=REGION).list_executions(
         stateMachineArn=stack.state_machine_arn)["executions"])
 
@@ -93,13 +93,13 @@ def refuse(entry: str, payload: dict[str, Any], stack: LocalStack, tmp_path: Pat
     if entry == "cli":
         path = tmp_path / "release.json"
         path.write_text(json.dumps(payload))
-        result = CliRunner().invoke(app, ["deploy", str(path), "--local"])
+        cli = CliRunner().invoke(app, ["deploy", str(path), "--local"])
         # Malformed input is refused before anything starts; what needs AWS to judge (the account, the
         # managed set, a version's existence) is refused by the release's first state, changing nothing.
-        assert result.exit_code == 2, result.output
+        assert cli.exit_code == 2, cli.output
         if _started(stack):
-            assert "REJECTED" in result.output and "InvalidInput" in result.output
-        return result.output
+            assert "REJECTED" in cli.output and "InvalidInput" in cli.output
+        return cli.output
     if entry == "eventbridge":
         boto3.client("events", region_name=REGION).put_events(Entries=[{
             "Source": "bluegreen.release", "DetailType": "Release Requested", "Detail": json.dumps(payload)}])
