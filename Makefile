@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 # aws-sam-cli pins boto3 exactly: it gets an environment of its own.
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov pins an old boto3 and packaging: an environment of its own too.
+CHECKOV_VENV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: demo test lint typecheck unit sam-validate sam-build clean bench-decisions
+.PHONY: demo test lint typecheck unit sam-validate sam-build checkov clean bench-decisions
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,18 +24,31 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.120'
 	touch $@
 
+$(CHECKOV_VENV)/.installed:
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2'
+	touch $@
+
 demo: $(BIN)/.installed
 	$(BIN)/bluegreen demo $(ARGS)
 
-test: lint typecheck sam-validate sam-build unit
+test: lint typecheck sam-validate sam-build checkov unit
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/cfn-lint template.yaml examples/*.yaml
+	# Serverless rules too; every exception is justified next to the resource it concerns.
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml
 	$(BIN)/python scripts/lint_asl.py
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy src tests benchmarks
+
+# Every skipped check carries its reason in the resource's Metadata.
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact -f template.yaml -f examples/codepipeline.yaml \
+		-f examples/notifications.yaml
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
@@ -46,7 +61,7 @@ unit: $(BIN)/.installed
 	$(BIN)/pytest -n 4
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # Decision quality of the health check on simulated releases (see README "How good are the decisions?").
 bench-decisions: $(BIN)/.installed

@@ -134,6 +134,15 @@ def test_lock_history_bus_and_executions_are_each_scoped_to_their_one_resource()
     assert resolver.resolve(SM_PROPS["Name"]) == "bluegreen-deployment"
 
 
+def test_no_managed_full_access_policy_anywhere() -> None:
+    for logical_id, resource in RESOURCES.items():
+        props = resource.get("Properties", {})
+        named = [p for p in props.get("Policies", []) if isinstance(p, str)] + props.get("ManagedPolicyArns", [])
+        assert not [p for p in named if "FullAccess" in str(p) or "AdministratorAccess" in str(p)], logical_id
+    for statement in _statements():
+        assert all(not a.endswith(":*") and a != "*" for a in statement["Action"]), statement["Sid"]
+
+
 def test_only_documented_read_or_delivery_actions_have_a_wildcard_resource() -> None:
     for statement in _statements():
         if statement["Resource"] == "*":
