@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: demo test lint typecheck unit sam-validate sam-build checkov clean bench-decisions
+.PHONY: demo test lint typecheck unit sam-validate sam-build checkov clean bench-decisions bench
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,3 +66,7 @@ clean:
 # Decision quality of the health check on simulated releases (see README "How good are the decisions?").
 bench-decisions: $(BIN)/.installed
 	$(BIN)/python benchmarks/decision_quality.py $(ARGS)
+
+# What a release costs and how fast it reacts (see README "Cost, speed and reaction time").
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/release_costs.py $(ARGS)

@@ -1,0 +1,206 @@
+"""What a release costs and how fast it reacts, measured on the real template, state machine and handlers
+in the embedded local run (``make bench``).
+
+Time is compressed: each strategy runs with its own steps and its own number of checks per step (the
+default 60 s check interval), but every second of the strategy is ``1 / COMPRESSION`` s here, so a
+30-minute canary takes 30 s. Counts (transitions, history events, AWS calls) do not depend on the
+compression; latencies are reported back in the strategy's own seconds.
+
+    python benchmarks/release_costs.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.client import BaseClient
+
+from bluegreen import strategy as strategies
+from bluegreen.local import execution, invoker
+from bluegreen.local.stack import running_stack
+from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+
+COMPRESSION = 60  # one minute of a strategy = one second here
+PRICE_PER_TRANSITION = 0.025 / 1000
+HISTORY_LIMIT = 25_000
+HANDLERS = ("publish", "shift", "check_health", "finalize", "rollback")
+WRITES = {"UpdateAlias", "PublishVersion", "CreateAlias"}
+CONTROL_PLANE = {"GetAlias", "UpdateAlias", "PublishVersion", "CreateAlias", "GetFunctionConfiguration"}
+
+
+@dataclass
+class CallLog:
+    """Every AWS call the handlers make, with when."""
+
+    calls: list[tuple[float, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def install(self) -> None:
+        real = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+        def record(client: BaseClient, operation: str, params: Any) -> Any:
+            if getattr(invoker._inside_handler, "active", False):
+                with self.lock:
+                    self.calls.append((time.monotonic(), operation))
+            return real(client, operation, params)
+
+        BaseClient._make_api_call = record  # type: ignore[attr-defined]
+
+    def peak_control_plane_rate(self, scale: float) -> float:
+        """Highest number of Lambda control-plane calls in any one second (real time: AWS rate-limits per second)."""
+        times = sorted(t for t, op in self.calls if op in CONTROL_PLANE)
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] >= 1.0 / scale:
+                start += 1
+            best = max(best, end - start + 1)
+        return float(best)
+
+
+def compressed(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A predefined strategy's steps, each minute one second, checked every (compressed) minute."""
+    plan = strategies.plan_predefined(name)
+    if not plan.weights:
+        return {"strategy": name}, {}
+    bake = max(1, plan.bake_seconds // COMPRESSION)
+    return ({"strategy": {"steps": [*plan.weights, 100], "intervalSeconds": bake}},
+            {"checkIntervalSeconds": max(1, 60 // COMPRESSION)})
+
+
+def waited_seconds(events: list[dict[str, Any]]) -> float:
+    total, entered = 0.0, None
+    for event in events:
+        if event["type"] == "WaitStateEntered":
+            entered = event["timestamp"]
+        elif event["type"] == "WaitStateExited" and entered is not None:
+            total += (event["timestamp"] - entered).total_seconds()
+    return total
+
+
+def run_strategy(name: str) -> dict[str, Any]:
+    calls = CallLog()
+    with running_stack({"ManagedFunctions": "orders-api"}, env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as stack:
+        calls.install()
+        sample = SampleFunction("orders-api", "prod", stack.role_arn)
+        sample.create()
+        version = sample.publish("v2", 0.0)
+        traffic = TrafficSimulator("orders-api", "prod", rate=300, tick_seconds=0.25)
+        traffic.start()
+        strategy, health = compressed(name)
+        started = time.monotonic()
+        try:
+            result = execution.run(stack, {"functionName": "orders-api", "alias": "prod", "version": version,
+                                           **strategy, "health": {"minInvocations": 5, **health}}, timeout=900)
+        finally:
+            traffic.stop()
+        wall = time.monotonic() - started
+    ops = Counter(op for _, op in calls.calls)
+    return {
+        "strategy": name, "outcome": result.outcome, "transitions": result.state_transitions,
+        "cost": result.state_transitions * PRICE_PER_TRANSITION, "historyEvents": len(result.events),
+        "calls": dict(sorted(ops.items())), "writes": sum(v for k, v in ops.items() if k in WRITES),
+        "peakControlPlanePerSecond": calls.peak_control_plane_rate(1.0),
+        "overheadSeconds": wall - waited_seconds(result.events),
+        "checks": len(result.checks()),
+    }
+
+
+def detection_latency(interval: int, repeats: int) -> list[float]:
+    """Seconds (of the strategy's own time) from a regression starting mid-step to the rollback state,
+    with checks every ``interval`` s of strategy time (compressed 10x: 60 s of strategy = 6 s here)."""
+    scale = 10
+    check = max(1, interval // scale)
+    latencies = []
+    with running_stack({"ManagedFunctions": "orders-*"}, env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as stack:
+        for attempt in range(repeats):
+            function = f"orders-bench{attempt}"
+            sample = SampleFunction(function, "live", stack.role_arn)
+            sample.create()
+            version = sample.publish("v2", 0.0)
+            traffic = TrafficSimulator(function, "live", rate=1000, tick_seconds=0.2)
+            traffic.start()
+            try:
+                arn = execution.start(stack, {"functionName": function, "alias": "live", "version": version,
+                                              "strategy": {"steps": [20, 100], "intervalSeconds": 4 * check},
+                                              "health": {"checkIntervalSeconds": check}})
+                deadline = time.monotonic() + 60
+                while not any(e["type"] == "WaitStateEntered" for e in execution.history(arn)):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("the step never started baking")
+                    time.sleep(0.05)
+                # Regress between two checks, at a different point of the interval each time.
+                time.sleep(check * (1 + attempt % 3) / 3)
+                traffic.override(version, error_rate=0.3)
+                regressed = time.time()
+                result = execution.wait(arn, timeout=120)
+            finally:
+                traffic.stop()
+            rolled = next(e["timestamp"].timestamp() for e in result.events
+                          if e.get("stateEnteredEventDetails", {}).get("name") == "Roll back to the old version")
+            latencies.append((rolled - regressed) * scale)
+    return latencies
+
+
+def import_ratios() -> dict[str, float]:
+    """Cold import time of each handler module over a bare ``import boto3``, each in a fresh interpreter."""
+
+    def cost(module: str) -> float:
+        samples = []
+        for _ in range(5):
+            out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                                 capture_output=True, text=True, check=True, env={"PYTHONPATH": "src"})
+            samples.append(int(out.stderr.strip().splitlines()[-1].split("|")[1]))
+        return statistics.median(samples)
+
+    base = cost("boto3")
+    return {handler: cost(f"bluegreen.handlers.{handler}") / base for handler in HANDLERS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="only the shortest strategies, one latency run each")
+    args = parser.parse_args(argv)
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    names = ["AllAtOnce", "Canary10Percent5Minutes", "Linear10PercentEvery1Minute"] if args.quick \
+        else list(strategies.PREDEFINED)
+    rows = []
+    for name in names:
+        row = run_strategy(name)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    print("| strategy | outcome | checks | state transitions | cost per release | history events (of 25,000) | "
+          "AWS calls by the Lambdas | Lambda writes | peak Lambda control-plane calls/s | overhead |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        calls = ", ".join(f"{k} {v}" for k, v in r["calls"].items())
+        print(f"| {r['strategy']} | {r['outcome']} | {r['checks']} | {r['transitions']} | ${r['cost']:.4f} | "
+              f"{r['historyEvents']} ({r['historyEvents'] / HISTORY_LIMIT:.1%}) | {calls} | {r['writes']} | "
+              f"{r['peakControlPlanePerSecond']:.0f} | {r['overheadSeconds']:.1f} s |")
+    print()
+    print("| check interval | detection → rollback (strategy seconds): median | max | target (interval + 5 s) |")
+    print("|---|---|---|---|")
+    for interval in (10, 30, 60):
+        latencies = detection_latency(interval, 1 if args.quick else 3)
+        print(f"| {interval} s | {statistics.median(latencies):.1f} s | {max(latencies):.1f} s | "
+              f"{interval + 5} s |")
+    print()
+    ratios = import_ratios()
+    print("| handler | cold import / bare `import boto3` |")
+    print("|---|---|")
+    for handler, ratio in ratios.items():
+        print(f"| {handler} | {ratio:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
