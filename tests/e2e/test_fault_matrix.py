@@ -81,11 +81,8 @@ def test_fault_matrix(task: str, kind: Kind, attempts: str, stack: LocalStack, s
 
 # --- the other categories of the matrix ---------------------------------------------------------------
 
-@pytest.mark.usefixtures("traffic")
-def test_alias_changed_by_hand_mid_release_is_detected_and_left_as_they_made_it(
-        stack: LocalStack, sample: SampleFunction) -> None:
-    version = sample.publish("v2", 0.0)
-    third = sample.publish("v3", 0.0)
+def start_and_reach_the_first_step(stack: LocalStack, version: str) -> str:
+    """A release baking at 10% (4 s per step, checks every 2 s): the moment to change the alias by hand."""
     arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
                                   "strategy": {"steps": [10, 50, 100], "intervalSeconds": 4},
                                   "health": {"checkIntervalSeconds": 2}})
@@ -93,6 +90,15 @@ def test_alias_changed_by_hand_mid_release_is_detected_and_left_as_they_made_it(
     while weights_of(get_alias()) != {version: 0.1}:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    return arn
+
+
+@pytest.mark.usefixtures("traffic")
+def test_alias_changed_by_hand_mid_release_is_detected_and_left_as_they_made_it(
+        stack: LocalStack, sample: SampleFunction) -> None:
+    version = sample.publish("v2", 0.0)
+    third = sample.publish("v3", 0.0)
+    arn = start_and_reach_the_first_step(stack, version)
     # Someone points the alias at version 3 by hand during the bake.
     boto3.client("lambda", region_name=REGION).update_alias(
         FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=third, RoutingConfig={"AdditionalVersionWeights": {}})
@@ -108,13 +114,7 @@ def test_alias_changed_by_hand_mid_release_is_detected_and_left_as_they_made_it(
 @pytest.mark.usefixtures("traffic")
 def test_manual_rollback_mid_release_is_not_undone(stack: LocalStack, sample: SampleFunction) -> None:
     version = sample.publish("v2", 0.0)
-    arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
-                                  "strategy": {"steps": [10, 50, 100], "intervalSeconds": 4},
-                                  "health": {"checkIntervalSeconds": 2}})
-    deadline = time.monotonic() + 30
-    while weights_of(get_alias()) != {version: 0.1}:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    arn = start_and_reach_the_first_step(stack, version)
     # An operator rolls back by hand: the old version alone, which the release did write once.
     boto3.client("lambda", region_name=REGION).update_alias(
         FunctionName=FUNCTION, Name=ALIAS, FunctionVersion="1", RoutingConfig={"AdditionalVersionWeights": {}})
