@@ -93,15 +93,16 @@ def shift_traffic(function_name: str, alias: str, old_version: str, new_version:
     return AliasState(old_version, target)
 
 
-def point_alias(function_name: str, alias: str, version: str, create: bool = False,
-                ours: set[str] | None = None) -> AliasState:
+def point_alias(function_name: str, alias: str, version: str, *, create: bool = False,
+                ours: set[str] | None = None, known: AliasState | None = None) -> AliasState:
     """Alias 100% on ``version`` with an empty routing config (promote, or roll back).
 
     With ``create``, a missing alias is created at ``version``; a write already in place is skipped.
     With ``ours`` (the release's old and new versions), an alias found on any other version was changed
-    by someone else: AliasDrift, and it is left as they made it.
+    by someone else: AliasDrift, and it is left as they made it. ``known``: the alias as the caller
+    has just read it (saves a second GetAlias).
     """
-    current = read_alias(function_name, alias)
+    current = known if known is not None else read_alias(function_name, alias)
     if current is None:
         if not create:
             raise AliasDrift(f"alias {alias} of {function_name} no longer exists")

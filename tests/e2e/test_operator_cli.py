@@ -95,12 +95,17 @@ def test_reject_rolls_back(stack: LocalStack, sample: SampleFunction, tmp_path: 
     assert get_alias()["FunctionVersion"] == "1"
 
 
+def start_slow_release(sample: SampleFunction, tmp_path: Path, check_interval: int) -> str:
+    """A healthy release whose steps bake 30 s: long enough for an operator to act mid-step."""
+    slow = {"steps": [10, 50, 100], "intervalSeconds": 30}
+    return started_name(cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0), strategy=slow,
+                                                    health={"checkIntervalSeconds": check_interval}), "--no-watch"))
+
+
 @pytest.mark.usefixtures("traffic")
 def test_promote_now_promotes_with_the_reason_in_the_history(stack: LocalStack, sample: SampleFunction,
                                                              tmp_path: Path) -> None:
-    slow = {"steps": [10, 50, 100], "intervalSeconds": 30}
-    name = started_name(cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0), strategy=slow,
-                                                    health={"checkIntervalSeconds": 2}), "--no-watch"))
+    name = start_slow_release(sample, tmp_path, check_interval=2)
     promoted = cli("promote-now", name, "--reason", "customer waiting")
     assert promoted.exit_code == 0 and "next check promotes" in promoted.output
     assert cli("watch", name).exit_code == 0
@@ -111,9 +116,7 @@ def test_promote_now_promotes_with_the_reason_in_the_history(stack: LocalStack, 
 @pytest.mark.usefixtures("traffic")
 def test_abort_leaves_the_alias_whole_on_the_old_version(stack: LocalStack, sample: SampleFunction,
                                                          tmp_path: Path) -> None:
-    slow = {"steps": [10, 50, 100], "intervalSeconds": 30}
-    name = started_name(cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0), strategy=slow,
-                                                    health={"checkIntervalSeconds": 5}), "--no-watch"))
+    name = start_slow_release(sample, tmp_path, check_interval=5)
     deadline = time.monotonic() + 30
     while weights_of(get_alias()) != {"2": 0.1}:
         assert time.monotonic() < deadline

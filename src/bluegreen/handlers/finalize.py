@@ -19,12 +19,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     task = parse_task(FinalizeTask, event)
     plan = task.plan
     locks.ensure_held(plan.function_name, plan.alias, task.execution_id)
+    current = None
     if plan.old_version is not None:
         # Promote only from the state this release left (or already promoted, on a retry).
         last = task.progress.weight if task.progress else 0
-        expect(plan.function_name, plan.alias, [(plan.old_version, weights_at(plan.new_version, last)),
-                                                (plan.new_version, {})])
-    point_alias(plan.function_name, plan.alias, plan.new_version, create=plan.action == "create")
+        current = expect(plan.function_name, plan.alias, [(plan.old_version, weights_at(plan.new_version, last)),
+                                                          (plan.new_version, {})])
+    point_alias(plan.function_name, plan.alias, plan.new_version, create=plan.action == "create", known=current)
     logger.info("promoted", extra={"version": plan.new_version})
     early = task.progress.promoted_early if task.progress else None
     outcome = Outcome(outcome="promoted", function_name=plan.function_name, alias=plan.alias,
