@@ -49,7 +49,7 @@ class CallLog:
         real = BaseClient._make_api_call  # type: ignore[attr-defined]
 
         def record(client: BaseClient, operation: str, params: Any) -> Any:
-            if getattr(invoker._inside_handler, "active", False):
+            if invoker.current_function() is not None:
                 with self.lock:
                     self.calls.append((time.monotonic(), operation))
             return real(client, operation, params)

@@ -8,7 +8,6 @@ The injector wraps the two places every handler call passes through in the embed
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -79,8 +78,9 @@ class FaultInjector:
         real_invoke = invoker.HandlerRouter.invoke
 
         def call(client: BaseClient, operation: str, params: Any) -> Any:
-            if getattr(invoker._inside_handler, "active", False):
-                fault = self._matching(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""), operation, task_level=False)
+            function = invoker.current_function()
+            if function is not None:
+                fault = self._matching(function, operation, task_level=False)
                 if fault is not None:
                     raise exception_for(fault.kind, operation)
             return real_call(client, operation, params)

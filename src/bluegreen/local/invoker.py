@@ -23,8 +23,9 @@ from typing import Any
 from botocore.client import BaseClient
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-# Handlers read os.environ; the execution thread and the traffic thread take turns with it.
-ENV_LOCK = threading.RLock()
+# Handlers read os.environ, shared by every thread: see ``environment``.
+_ENV_CHANGED = threading.Condition()
+_ENV_HELD: dict[str, tuple[str, int, str | None]] = {}  # key -> (value set, holders, value before)
 _inside_handler = threading.local()
 
 
@@ -78,11 +79,40 @@ def patched_environ(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def _compatible(variables: dict[str, str]) -> bool:
+    return all(k not in _ENV_HELD or _ENV_HELD[k][0] == v for k, v in variables.items())
+
+
 @contextmanager
 def environment(variables: dict[str, str]) -> Iterator[None]:
-    """``patched_environ`` under the lock that handler calls share across threads."""
-    with ENV_LOCK, patched_environ(variables):
+    """``variables`` in os.environ while the block runs, shared with every thread that wants the same
+    values (the orchestrator's handlers, a Map state's iterations running at once); a thread that
+    wants another value of one of those keys (a traffic tick of another version) waits its turn."""
+    with _ENV_CHANGED:
+        _ENV_CHANGED.wait_for(lambda: _compatible(variables))
+        for key, value in variables.items():
+            _, holders, before = _ENV_HELD.get(key, (value, 0, os.environ.get(key)))
+            _ENV_HELD[key] = (value, holders + 1, before)
+        os.environ.update(variables)
+    try:
         yield
+    finally:
+        with _ENV_CHANGED:
+            for key in variables:
+                value, holders, before = _ENV_HELD.pop(key)
+                if holders > 1:
+                    _ENV_HELD[key] = (value, holders - 1, before)
+                elif before is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = before
+            _ENV_CHANGED.notify_all()
+
+
+def current_function() -> str | None:
+    """The function whose handler this thread is running (the innermost, when one invokes another)."""
+    stack: list[str] = getattr(_inside_handler, "functions", [])
+    return stack[-1] if stack else None
 
 
 @dataclass
@@ -93,6 +123,11 @@ class HandlerRouter:
     env_overrides: dict[str, str] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     invocations: Counter[str] = field(default_factory=Counter)
+    _counting: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_call(self, operation: str) -> None:
+        with self._counting:
+            self.calls[operation] += 1
 
     def register(self, fn: LocalFunction) -> None:
         self.functions[fn.name] = fn
@@ -102,9 +137,12 @@ class HandlerRouter:
         fn = self.functions[short_name(function_name)]
         event = json.loads(body or b"{}")
         context = FakeContext(function_name=fn.name, invoked_function_arn=fn.arn)
-        self.invocations[fn.name] += 1
-        with environment({**fn.environment, "AWS_LAMBDA_FUNCTION_NAME": fn.name, **self.env_overrides}):
-            _inside_handler.active = True
+        with self._counting:
+            self.invocations[fn.name] += 1
+        # The stack's functions share one environment, so their invocations can run at once.
+        with environment({**fn.environment, **self.env_overrides}):
+            functions = _inside_handler.__dict__.setdefault("functions", [])
+            functions.append(fn.name)
             try:
                 result = load_handler(fn.handler)(event, context)
             except Exception as exc:
@@ -115,7 +153,7 @@ class HandlerRouter:
                     "stackTrace": traceback.format_tb(exc.__traceback__),
                 }).encode()
             finally:
-                _inside_handler.active = False
+                functions.pop()
         return json.dumps(result).encode()
 
 
@@ -133,8 +171,8 @@ def route_invocations(router: HandlerRouter) -> Iterator[HandlerRouter]:
         return original_invoke(self, function_name, qualifier, body, headers, response_headers)
 
     def counted_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if getattr(_inside_handler, "active", False):
-            router.calls[operation_name] += 1
+        if current_function() is not None:
+            router.count_call(operation_name)
         return original_call(self, operation_name, api_params)
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
