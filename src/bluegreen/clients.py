@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from bluegreen.pacing import on_lambda_call
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,7 +28,10 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 @cache
 def lambda_client() -> LambdaClient:
-    return boto3.client("lambda", config=_CONFIG)
+    client = boto3.client("lambda", config=_CONFIG)
+    # Every Lambda API call waits for the thread's pacer (a multi-function release), if it has one.
+    client.meta.events.register("before-call.lambda", on_lambda_call)
+    return client
 
 
 @cache

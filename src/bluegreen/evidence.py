@@ -40,8 +40,8 @@ def metric_period(check_interval: int) -> int:
 
 
 def metric_queries(function_name: str, alias: str, versions: dict[str, str],
-                   period: int) -> list[MetricDataQueryTypeDef]:
-    """Every metric of every version in ``versions`` (role -> version), ids ``<role>_<metric>``."""
+                   period: int, prefix: str = "") -> list[MetricDataQueryTypeDef]:
+    """Every metric of every version in ``versions`` (role -> version), ids ``<prefix><role>_<metric>``."""
     queries: list[MetricDataQueryTypeDef] = []
     for role, version in versions.items():
         dimensions: list[DimensionTypeDef] = [
@@ -55,7 +55,7 @@ def metric_queries(function_name: str, alias: str, versions: dict[str, str],
                 "Period": period,
                 "Stat": stat,
             }
-            queries.append({"Id": f"{role}_{suffix}", "MetricStat": metric_stat, "ReturnData": True})
+            queries.append({"Id": f"{prefix}{role}_{suffix}", "MetricStat": metric_stat, "ReturnData": True})
     return queries
 
 
@@ -92,25 +92,57 @@ class Series:
         )
 
 
+# GetMetricData takes at most 500 queries a call: 41 functions' canary and baseline.
+MAX_QUERIES_PER_CALL = 500
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One function alias's versions to read: role ("canary", "baseline") -> version."""
+
+    function_name: str
+    alias: str
+    versions: dict[str, str]
+
+
 def fetch(function_name: str, alias: str, versions: dict[str, str], *, start: datetime, end: datetime,
           period: int) -> Series:
     """All the queries' datapoints in [start, end), in one GetMetricData call (pages if AWS splits it)."""
-    series = Series()
-    kwargs: dict[str, Any] = {
-        "MetricDataQueries": metric_queries(function_name, alias, versions, period),
-        "StartTime": start,
-        "EndTime": end,
-        "ScanBy": "TimestampAscending",
-    }
-    while True:
-        resp = cloudwatch_client().get_metric_data(**kwargs)
-        series.calls += 1
-        for result in resp["MetricDataResults"]:
-            points = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
-            series.points[result["Id"]].update(points)
-        if not resp.get("NextToken"):
-            return series
-        kwargs["NextToken"] = resp["NextToken"]
+    return fetch_many([Subject(function_name, alias, versions)], start=start, end=end, period=period)[0]
+
+
+def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, period: int) -> list[Series]:
+    """Each subject's series over [start, end), as few GetMetricData calls as the 500-query limit allows."""
+    queries = [q for i, s in enumerate(subjects)
+               for q in metric_queries(s.function_name, s.alias, s.versions, period, f"f{i}_" if i else "")]
+    found = Series()
+    for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries[first:first + MAX_QUERIES_PER_CALL],
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        while True:
+            resp = cloudwatch_client().get_metric_data(**kwargs)
+            found.calls += 1
+            for result in resp["MetricDataResults"]:
+                points = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                found.points[result["Id"]].update(points)
+            if not resp.get("NextToken"):
+                break
+            kwargs["NextToken"] = resp["NextToken"]
+    series = []
+    for i in range(len(subjects)):
+        prefix = f"f{i}_" if i else ""
+        own = Series(calls=found.calls)
+        for query_id, datapoints in found.points.items():
+            if prefix and query_id.startswith(prefix):
+                own.points[query_id.removeprefix(prefix)] = datapoints
+            elif not prefix and not query_id.startswith("f"):
+                own.points[query_id] = datapoints
+        series.append(own)
+    return series
 
 
 def period_floor(moment: datetime, origin: datetime, period: int) -> datetime:

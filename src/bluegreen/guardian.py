@@ -1,11 +1,12 @@
 """The abort guardian: whatever ended an execution, the alias ends whole.
 
 A Step Functions execution stopped from the console, timed out, or failed past its own rollback
-runs no Catch at all. An EventBridge rule on the state machine's "Execution Status Change" (ABORTED,
-TIMED_OUT, FAILED) brings the execution here: from its history, what it was releasing and how far
-it got; from the alias, where it is now. An alias still split, or on the new version without a
-promotion, goes back 100% to the old version; the lock is released and the history completed.
-Idempotent: a second run, or a run after a clean rollback, changes nothing.
+(a multi-function release whose rollback of one function failed) runs no Catch at all. An
+EventBridge rule on the state machine's "Execution Status Change" (ABORTED, TIMED_OUT, FAILED)
+brings the execution here: from its history, what it was releasing and how far it got; from each
+alias, where it is now. An alias still split, or on the new version without a promotion (of every
+function, for a multi-function release), goes back 100% to the old version; the lock is released
+and the history completed. Idempotent: a second run, or a run after a clean rollback, changes nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 from bluegreen import history, locks, notify
 from bluegreen.aliases import AliasState, point_alias, read_alias
 from bluegreen.clients import stepfunctions_client
-from bluegreen.models import Plan
+from bluegreen.models import GroupPlan, Plan
 
 PUBLISH_STATE = "Validate and publish the new version"
-PROMOTE_STATE = "Promote the new version"
+# The promote task's state, for one function and for each function of a multi-function release.
+PROMOTE_STATES = frozenset({"Promote the new version", "Promote one function"})
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,15 @@ class Guarded:
 class Course:
     """What an execution's history says it did."""
 
-    plan: Plan | None
-    promoted: bool
+    plan: Plan | GroupPlan | None
+    # The functions whose promotion succeeded.
+    promoted: frozenset[str] = frozenset()
 
 
 def read_course(execution_arn: str) -> Course:
-    """The plan its publish task returned, and whether its promote task succeeded."""
-    plan: Plan | None = None
-    promoted = False
+    """The plan its publish task returned, and which functions its promote task(s) promoted."""
+    plan: Plan | GroupPlan | None = None
+    promoted: set[str] = set()
     state = ""
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
     while True:
@@ -51,12 +54,16 @@ def read_course(execution_arn: str) -> Course:
             if "stateEnteredEventDetails" in event:
                 state = event["stateEnteredEventDetails"]["name"]
             succeeded = event.get("lambdaFunctionSucceededEventDetails")
-            if succeeded and state == PUBLISH_STATE and "output" in succeeded:
-                plan = Plan.model_validate(json.loads(succeeded["output"])["plan"])
-            if succeeded and state == PROMOTE_STATE:
-                promoted = True
+            if not succeeded or "output" not in succeeded:
+                continue
+            output = json.loads(succeeded["output"])
+            if state == PUBLISH_STATE:
+                planned = output["plan"]
+                plan = GroupPlan.model_validate(planned) if "targets" in planned else Plan.model_validate(planned)
+            if state in PROMOTE_STATES and output.get("outcome") == "promoted":
+                promoted.add(output["functionName"])
         if not page.get("nextToken"):
-            return Course(plan, promoted)
+            return Course(plan, frozenset(promoted))
         kwargs["nextToken"] = page["nextToken"]
 
 
@@ -66,26 +73,49 @@ def _ours(alias: AliasState, plan: Plan) -> bool:
     return versions <= {plan.old_version, plan.new_version}
 
 
-def _target_from_input(execution_arn: str) -> tuple[str, str] | None:
-    """Function and alias from the execution input, when it ended before its plan was made."""
+def _targets_from_input(execution_arn: str) -> list[tuple[str, str]]:
+    """Functions and aliases from the execution input, when it ended before its plan was made."""
     raw = stepfunctions_client().describe_execution(executionArn=execution_arn).get("input") or "{}"
     try:
         request = json.loads(raw)
-        name, alias = str(request["functionName"]), str(request["alias"])
+        named = request.get("targets", [request])
+        found = [(str(t["functionName"]), str(t["alias"])) for t in named]
     except (ValueError, KeyError, TypeError):
-        return None
-    return name.rsplit(":", 1)[-1] if ":function:" in name else name, alias
+        return []
+    return [(name.rsplit(":", 1)[-1] if ":function:" in name else name, alias) for name, alias in found]
 
 
 def guard(execution_arn: str, status: str) -> Guarded:
     course = read_course(execution_arn)
-    plan = course.plan
-    target = (plan.function_name, plan.alias) if plan else _target_from_input(execution_arn)
-    if target is None:
+    if isinstance(course.plan, GroupPlan):
+        group = course.plan
+        # All or nothing: unless every function was promoted, every one goes back.
+        promoted = {t.function_name for t in group.targets} <= course.promoted
+        guarded = [_guard_one(execution_arn, status, (t.function_name, t.alias), group.plan_for(t), promoted)
+                   for t in group.targets]
+        return Guarded(execution_arn, _overall(guarded),
+                       "; ".join(f"{t.function_name}: {g.detail}" for t, g in zip(group.targets, guarded, strict=True)))
+    if course.plan is not None:
+        plan = course.plan
+        return _guard_one(execution_arn, status, (plan.function_name, plan.alias), plan,
+                          plan.function_name in course.promoted)
+    targets = _targets_from_input(execution_arn)
+    if not targets:
         return Guarded(execution_arn, "nothing to do", "the input named no function and alias")
+    guarded = [_guard_one(execution_arn, status, target, None, False) for target in targets]
+    return Guarded(execution_arn, _overall(guarded), guarded[0].detail)
+
+
+def _overall(guarded: list[Guarded]) -> str:
+    actions = {g.action for g in guarded}
+    return next((a for a in ("restored", "left alone") if a in actions), "nothing to do")
+
+
+def _guard_one(execution_arn: str, status: str, target: tuple[str, str], plan: Plan | None,
+               promoted: bool) -> Guarded:
     # Let go of the alias first: a task of this execution still in flight then refuses to write it.
     locks.release(*target, execution_arn)
-    outcome = _restore(execution_arn, plan, course.promoted)
+    outcome = _restore(execution_arn, plan, promoted)
     error = "Execution" + status.title().replace("_", "")  # ExecutionAborted, ExecutionTimedOut, ExecutionFailed
     closed = history.close_running(*target, execution_arn, status, error=error,
                                    cause=f"the execution ended {status}; guardian: {outcome.detail}")

@@ -19,6 +19,7 @@ from bluegreen import evidence
 from bluegreen.models import (
     CheckSummary,
     EarlyPromotion,
+    GroupPlan,
     HealthReport,
     Plan,
     Progress,
@@ -80,23 +81,46 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
     return Judgement(verdict, reason, rules)
 
 
-def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
-    """The verdict on the step in ``progress`` from the metrics and alarms as they are at ``now``."""
+@dataclass(frozen=True)
+class Span:
+    """The metric window a check reads: the step so far, in periods of the check interval."""
+
+    start: datetime
+    end: datetime
+    period: int
+
+
+def span_of(plan: Plan, progress: Progress, now: datetime) -> Span:
     period = evidence.metric_period(plan.check_interval_seconds)
     shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
     start = grid_floor(shifted, period)
     end = max(now.replace(microsecond=0) + timedelta(seconds=1), start + timedelta(seconds=period))
+    return Span(start, end, period)
+
+
+def subject_of(plan: Plan) -> evidence.Subject:
     versions = {"canary": plan.new_version}
     if plan.old_version:
         versions["baseline"] = plan.old_version
-    series = evidence.fetch(plan.function_name, plan.alias, versions, start=start, end=end, period=period)
+    return evidence.Subject(plan.function_name, plan.alias, versions)
+
+
+def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
+    """The verdict on the step in ``progress`` from the metrics and alarms as they are at ``now``."""
+    span = span_of(plan, progress, now)
+    series = evidence.fetch_many([subject_of(plan)], start=span.start, end=span.end, period=span.period)[0]
+    return report_from(plan, progress, series, span, evidence.alarms_in_alarm(plan.health.alarms))
+
+
+def report_from(plan: Plan, progress: Progress, series: evidence.Series, span: Span,
+                in_alarm: list[str]) -> HealthReport:
+    """The verdict on one function's step from its series (see ``evidence.fetch_many``) and the alarms."""
     canary = series.window("canary")
     baseline = series.window("baseline") if plan.old_version else None
     recent: tuple[Window, Window | None] | None = None
     if progress.last_check_at:
-        since = grid_floor(datetime.fromisoformat(progress.last_check_at), period)
+        since = grid_floor(datetime.fromisoformat(progress.last_check_at), span.period)
         recent = (series.window("canary", since), series.window("baseline", since) if baseline else None)
-    in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
     judgement = judge(plan, (canary, baseline), recent, in_alarm)
     return HealthReport(
         verdict=judgement.verdict, reason=judgement.reason, weight=progress.weight, step_index=progress.step_index,
@@ -105,7 +129,7 @@ def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
         baseline=_stats(plan.old_version, baseline) if plan.old_version and baseline else None,
         recent=_stats(plan.new_version, recent[0]) if recent else None,
         rules=judgement.rules, alarms_in_alarm=in_alarm,
-        window_start=start.isoformat(), window_end=end.isoformat(),
+        window_start=span.start.isoformat(), window_end=span.end.isoformat(),
     )
 
 
@@ -140,6 +164,10 @@ def question_for(plan: Plan, progress: Progress, decision: str) -> Question | No
     return None
 
 
+# The decision that wins when the functions of a release disagree: any rollback rolls back every one.
+_PRECEDENCE = {"rollback": 0, "ask-operator": 1, "bake": 2, "next-step": 3, "promote": 3}
+
+
 def check_health(plan: Plan, progress: Progress, now: datetime | None = None,
                  promote_now: EarlyPromotion | None = None) -> Progress:
     """One check of the current step: the verdict, and the progress the state machine goes on with.
@@ -147,20 +175,48 @@ def check_health(plan: Plan, progress: Progress, now: datetime | None = None,
     ``promote_now`` is an operator's request to skip the remaining steps: taken unless the check fails.
     """
     now = now or datetime.now(UTC)
-    report = judge_step(plan, progress, now)
+    return _conclude([(plan, judge_step(plan, progress, now))], progress, now, promote_now, named=False)
+
+
+def check_group(group: GroupPlan, progress: Progress, now: datetime | None = None,
+                promote_now: EarlyPromotion | None = None) -> tuple[Progress, list[tuple[Plan, HealthReport]]]:
+    """One check of every shifting function of a multi-function release, judged each against its own
+    old version (one GetMetricData call per 41 functions); the worst decides for all. Also returns
+    every function's report."""
+    now = now or datetime.now(UTC)
+    plans = [group.plan_for(t) for t in group.shifting]
+    if not plans:
+        raise ValueError("a release with no function shifting traffic has nothing to check")
+    span = span_of(plans[0], progress, now)
+    series = evidence.fetch_many([subject_of(p) for p in plans], start=span.start, end=span.end, period=span.period)
+    in_alarm = evidence.alarms_in_alarm(group.health.alarms)
+    judged = [(p, report_from(p, progress, s, span, in_alarm)) for p, s in zip(plans, series, strict=True)]
+    return _conclude(judged, progress, now, promote_now, named=True), judged
+
+
+def _conclude(judged: list[tuple[Plan, HealthReport]], progress: Progress, now: datetime,
+              promote_now: EarlyPromotion | None, *, named: bool) -> Progress:
+    """The next move from every function's verdict: the most cautious one's decision (bake: until the
+    soonest next check), reported with that function's evidence."""
     shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
-    decision, wait = decide(plan, progress, report.verdict, (now - shifted).total_seconds())
+    elapsed = (now - shifted).total_seconds()
+    decided = [(plan, report, *decide(plan, progress, report.verdict, elapsed)) for plan, report in judged]
+    plan, report, decision, _ = min(decided, key=lambda d: _PRECEDENCE[d[2]])
+    wait = min((w for _, _, d, w in decided if d == decision), default=0)
     if promote_now is not None and decision != "rollback":
         decision, wait = "promote", 0
     question = None if promote_now is not None else question_for(plan, progress, decision)
     if question is not None:
         decision, wait = "ask-operator", 0
+    if named:
+        report = report.model_copy(update={"reason": f"{plan.function_name}: {report.reason}"})
     summary = CheckSummary(
         at=now.isoformat(), step_index=progress.step_index, weight=progress.weight, verdict=report.verdict,
         decision=decision, invocations=report.canary.invocations, errors=report.canary.errors,
         baseline_invocations=report.baseline.invocations if report.baseline else None,
         baseline_errors=report.baseline.errors if report.baseline else None,
         p99_ms=report.canary.p99_ms, baseline_p99_ms=report.baseline.p99_ms if report.baseline else None,
+        function_name=plan.function_name if named else None,
     )
     return progress.model_copy(update={
         "decision": decision, "wait_seconds": wait, "last_check_at": now.isoformat(), "health": report,

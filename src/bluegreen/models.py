@@ -154,13 +154,9 @@ class Approval(_Model):
     timeout_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
 
-class DeploymentInput(_Model):
-    """The execution input: what operators, pipelines and tests start a deployment with."""
+class _ReleaseRequest(_Model):
+    """What every release input shares: how traffic moves, how health is judged, who asked."""
 
-    function_name: Annotated[str, AfterValidator(_function_name)]
-    alias: Annotated[str, AfterValidator(_alias_name)]
-    version: Annotated[str, AfterValidator(_version)] | None = None
-    code_sha256: Annotated[str, AfterValidator(_code_sha256)] | None = None
     strategy: StrategyInput = strategies.DEFAULT_STRATEGY
     health: HealthConfig = Field(default_factory=HealthConfig)
     trigger: Trigger = Field(default_factory=Trigger)
@@ -174,14 +170,48 @@ class DeploymentInput(_Model):
         return strategies.plan_predefined(self.strategy)
 
 
-class Plan(_Model):
-    """A validated release: which alias moves from which version to which, in which steps."""
+class TargetInput(_Model):
+    """One function of a multi-function release: its alias and the version to release (or $LATEST published)."""
 
-    function_name: str
-    alias: str
-    old_version: str | None
-    new_version: str
-    action: Literal["shift", "create", "noop"]
+    function_name: Annotated[str, AfterValidator(_function_name)]
+    alias: Annotated[str, AfterValidator(_alias_name)]
+    version: Annotated[str, AfterValidator(_version)] | None = None
+    code_sha256: Annotated[str, AfterValidator(_code_sha256)] | None = None
+
+
+class DeploymentInput(TargetInput, _ReleaseRequest):
+    """The execution input: what operators, pipelines and tests start a deployment with."""
+
+    def target(self) -> TargetInput:
+        return TargetInput(function_name=self.function_name, alias=self.alias, version=self.version,
+                           code_sha256=self.code_sha256)
+
+
+# A release of many functions is one Step Functions execution; its Map states and the history
+# budget are sized for this many.
+MAX_TARGETS = 50
+
+
+class MultiDeploymentInput(_ReleaseRequest):
+    """The execution input of a release of several functions at once: all promoted or all rolled back."""
+
+    targets: list[TargetInput] = Field(min_length=1, max_length=MAX_TARGETS)
+
+    @field_validator("targets")
+    @classmethod
+    def _distinct(cls, targets: list[TargetInput]) -> list[TargetInput]:
+        seen: set[tuple[str, str]] = set()
+        for target in targets:
+            key = (target.function_name.rsplit(":", 1)[-1], target.alias)
+            if key in seen:
+                raise ValueError(f"alias {key[1]} of {key[0]} is listed twice: each alias is released once")
+            seen.add(key)
+        return targets
+
+
+class _PlanShape(_Model):
+    """What a release's plan holds besides the aliases: the steps, the health block, the cadence."""
+
     strategy: str
     weights: list[int]
     step_count: int
@@ -197,6 +227,42 @@ class Plan(_Model):
     started_at: str | None = None
     trigger: Trigger = Field(default_factory=Trigger)
     approval: Approval | None = None
+
+
+class TargetPlan(_Model):
+    """Which alias moves from which version to which."""
+
+    function_name: str
+    alias: str
+    old_version: str | None
+    new_version: str
+    action: Literal["shift", "create", "noop"]
+
+
+class Plan(TargetPlan, _PlanShape):
+    """A validated release of one function: which alias moves from which version to which, in which steps."""
+
+
+class GroupPlan(_PlanShape):
+    """A validated release of several functions, shifted in step: ``targets`` are the aliases that change
+    (``shift``: weighted steps; ``create``: a new alias, made when the release promotes)."""
+
+    targets: list[TargetPlan]
+    # Aliases already 100% on the version asked for: nothing to do, not locked.
+    unchanged: list[str] = Field(default_factory=list)
+    action: Literal["shift", "create", "noop"]
+
+    def plan_for(self, target: TargetPlan) -> Plan:
+        """The one-function plan of ``target``: what the one-function tasks work from."""
+        shared = {name: getattr(self, name) for name in _PlanShape.model_fields}
+        plan = Plan(**shared, **{name: getattr(target, name) for name in TargetPlan.model_fields})
+        if target.action != "shift":
+            plan = plan.model_copy(update={"weights": [], "step_count": 0})
+        return plan
+
+    @property
+    def shifting(self) -> list[TargetPlan]:
+        return [t for t in self.targets if t.action == "shift"]
 
 
 class VersionStats(_Model):
@@ -256,6 +322,8 @@ class CheckSummary(_Model):
     baseline_errors: int | None
     p99_ms: float | None
     baseline_p99_ms: float | None
+    # A multi-function release: the function whose verdict decided (the worst).
+    function_name: str | None = None
 
 
 class Question(_Model):
@@ -320,9 +388,17 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(dict.fromkeys(problems))
 
 
-def parse_input(event: object) -> DeploymentInput:
-    """The execution input as a model, or InvalidInput naming every bad field."""
+def parse_input(event: object) -> DeploymentInput | MultiDeploymentInput:
+    """The execution input as a model (one function, or ``targets``), or InvalidInput naming every bad field."""
+    if isinstance(event, dict) and "targets" in event:
+        both = [k for k in ("functionName", "alias", "version", "codeSha256") if k in event]
+        if both:
+            raise InvalidInput(f"{', '.join(both)}: give each function in 'targets', or one function without "
+                               "'targets', not both")
+        model: type[DeploymentInput | MultiDeploymentInput] = MultiDeploymentInput
+    else:
+        model = DeploymentInput
     try:
-        return DeploymentInput.model_validate(event)
+        return model.model_validate(event)
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc)) from None

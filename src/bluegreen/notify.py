@@ -9,26 +9,51 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluegreen.clients import events_client
 
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
 SOURCE = "bluegreen"
 BUS_ENV = "EVENT_BUS_NAME"
 
 
+def _entry(detail_type: str, execution_arn: str, detail: dict[str, Any]) -> PutEventsRequestEntryTypeDef:
+    return {"Source": SOURCE, "DetailType": detail_type, "EventBusName": os.environ.get(BUS_ENV, "default"),
+            "Detail": json.dumps({"executionArn": execution_arn, **detail}, default=str),
+            "Resources": [execution_arn]}
+
+
 def emit(detail_type: str, execution_arn: str, detail: dict[str, Any]) -> str | None:
     """Put one event; returns why it could not be sent, or None."""
-    entry = {"Source": SOURCE, "DetailType": detail_type, "EventBusName": os.environ.get(BUS_ENV, "default"),
-             "Detail": json.dumps({"executionArn": execution_arn, **detail}, default=str),
-             "Resources": [execution_arn]}
     try:
-        resp = events_client().put_events(Entries=[entry])  # type: ignore[list-item]
+        resp = events_client().put_events(Entries=[_entry(detail_type, execution_arn, detail)])
     except (BotoCoreError, ClientError) as exc:
         return f"{detail_type} event not sent: {exc}"
     if resp.get("FailedEntryCount"):
         failed = resp["Entries"][0]
         return f"{detail_type} event not sent: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}"
     return None
+
+
+# PutEvents takes at most 10 entries a call.
+MAX_ENTRIES_PER_CALL = 10
+
+
+def emit_many(detail_type: str, execution_arn: str, details: list[dict[str, Any]]) -> list[str]:
+    """Put one event per detail, ten to a call; returns why any could not be sent."""
+    problems = []
+    for first in range(0, len(details), MAX_ENTRIES_PER_CALL):
+        entries = [_entry(detail_type, execution_arn, d) for d in details[first:first + MAX_ENTRIES_PER_CALL]]
+        try:
+            resp = events_client().put_events(Entries=entries)
+        except (BotoCoreError, ClientError) as exc:
+            problems.append(f"{len(entries)} {detail_type} event(s) not sent: {exc}")
+            continue
+        problems += [f"{detail_type} event not sent: {e.get('ErrorCode')} {e.get('ErrorMessage')}"
+                     for e in resp.get("Entries", []) if e.get("ErrorCode")]
+    return problems

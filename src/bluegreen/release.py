@@ -20,7 +20,17 @@ from bluegreen import locks
 from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import cloudwatch_client, lambda_client
 from bluegreen.errors import InvalidInput
-from bluegreen.models import FUNCTION_ARN, DeploymentInput, HealthConfig, Plan
+from bluegreen.models import (
+    FUNCTION_ARN,
+    DeploymentInput,
+    GroupPlan,
+    HealthConfig,
+    MultiDeploymentInput,
+    Plan,
+    TargetInput,
+    TargetPlan,
+)
+from bluegreen.pacing import paced
 from bluegreen.strategy import StepPlan
 
 if TYPE_CHECKING:
@@ -37,6 +47,9 @@ HISTORY_EVENTS_BUDGET = 10_000
 HISTORY_EVENTS_PER_CHECK = 9
 HISTORY_EVENTS_PER_SHIFT = 5
 HISTORY_EVENTS_FIXED = 20
+# A multi-function release's shift, promotion or rollback is a Map state: about 4 events, and 7 per function.
+HISTORY_EVENTS_PER_MAP = 4
+HISTORY_EVENTS_PER_MAP_ITEM = 7
 
 
 def managed_patterns() -> list[str]:
@@ -101,7 +114,7 @@ def _check_alarms(alarms: list[str]) -> list[str]:
     return sorted(a for a, state in found.items() if state == "ALARM")
 
 
-def _target_config(request: DeploymentInput, name: str) -> FunctionConfigurationResponseTypeDef:
+def _target_config(request: TargetInput, name: str) -> FunctionConfigurationResponseTypeDef:
     """The configuration of what will be released: the given version, or $LATEST about to be published."""
     qualifier, field = (request.version, "version") if request.version else ("$LATEST", "functionName")
     config = _configuration(name, qualifier, field)
@@ -123,7 +136,7 @@ def _check_alias(name: str, alias: str, current: AliasState | None) -> None:
         raise InvalidInput(f"alias: {alias} of {name} points at $LATEST; point it at a published version first")
 
 
-def _publish(request: DeploymentInput, name: str) -> str:
+def _publish(request: TargetInput, name: str) -> str:
     if request.version is not None:
         return request.version
     if request.code_sha256:
@@ -140,8 +153,9 @@ class Cadence:
     history_events: int  # worst case: every step baked to max_bake
 
 
-def plan_checks(health: HealthConfig, steps: StepPlan) -> Cadence:
-    """How often the steps are checked, and whether the worst case fits the execution history."""
+def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Cadence:
+    """How often the steps are checked, and whether the worst case fits the execution history
+    (``functions`` > 1: a multi-function release, whose shifts and end are Map states)."""
     bake = steps.bake_seconds
     max_bake = health.max_bake_seconds if health.max_bake_seconds is not None else 2 * bake
     if steps.weights and max_bake < bake:
@@ -149,7 +163,11 @@ def plan_checks(health: HealthConfig, steps: StepPlan) -> Cadence:
     interval = min(health.check_interval_seconds, bake) if bake else health.check_interval_seconds
     planned = len(steps.weights) * math.ceil(bake / interval) if bake else 0
     worst = len(steps.weights) * math.ceil(max_bake / interval) if bake else 0
-    events = HISTORY_EVENTS_FIXED + len(steps.weights) * HISTORY_EVENTS_PER_SHIFT + worst * HISTORY_EVENTS_PER_CHECK
+    per_shift, fixed = HISTORY_EVENTS_PER_SHIFT, HISTORY_EVENTS_FIXED
+    if functions > 1:
+        per_shift = HISTORY_EVENTS_PER_MAP + functions * HISTORY_EVENTS_PER_MAP_ITEM
+        fixed += per_shift
+    events = fixed + len(steps.weights) * per_shift + worst * HISTORY_EVENTS_PER_CHECK
     if events > HISTORY_EVENTS_BUDGET:
         raise InvalidInput(
             f"health.checkIntervalSeconds: {len(steps.weights)} step(s) checked every {interval} s for up to "
@@ -168,52 +186,98 @@ def prepare_release(request: DeploymentInput, own_region: str, own_account: str 
     """
     name = resolve_function_name(request.function_name, own_region, own_account)
     check_managed(name)
+    steps = request.step_plan()
     locks.acquire(name, request.alias, execution_arn)
     try:
-        plan = _plan_release(request, name)
+        checked = _check_target(request, name)
+        cadence = plan_checks(request.health, steps)
+        alarms_at_start = _check_alarms(request.health.alarms)
+        target = _publish_target(checked)
     except BaseException:
         locks.release(name, request.alias, execution_arn)
         raise
-    if plan.action == "noop":
+    if target.action == "noop":
         locks.release(name, request.alias, execution_arn)
-    return plan
+    weights = list(steps.weights) if target.action == "shift" else []
+    return Plan(**target.model_dump(), **_shape(request, steps, weights, cadence, alarms_at_start))
 
 
-def _plan_release(request: DeploymentInput, name: str) -> Plan:
+def prepare_group_release(request: MultiDeploymentInput, own_region: str, own_account: str | None,
+                          execution_arn: str) -> GroupPlan:
+    """A validated plan for every target, holding every alias's lock, or nothing changed at all.
+
+    All locks are taken (all or none), then every target is checked, and only when all pass is
+    anything published. Lambda calls are paced under the control-plane rate.
+    """
+    names = [resolve_function_name(t.function_name, own_region, own_account) for t in request.targets]
+    for name in names:
+        check_managed(name)
     steps = request.step_plan()
+    cadence = plan_checks(request.health, steps, functions=len(names))
+    taken: list[tuple[str, str]] = []
+    try:
+        for name, target in zip(names, request.targets, strict=True):
+            locks.acquire(name, target.alias, execution_arn)
+            taken.append((name, target.alias))
+        with paced():
+            checked = [_check_target(target, name) for name, target in zip(names, request.targets, strict=True)]
+            alarms_at_start = _check_alarms(request.health.alarms)
+            planned = [_publish_target(c) for c in checked]
+    except BaseException:
+        for name, alias in taken:
+            locks.release(name, alias, execution_arn)
+        raise
+    for done in planned:
+        if done.action == "noop":
+            locks.release(done.function_name, done.alias, execution_arn)
+    changing = [t for t in planned if t.action != "noop"]
+    action: Literal["shift", "create", "noop"] = "noop"
+    if changing:
+        action = "shift" if any(t.action == "shift" for t in changing) else "create"
+    weights = list(steps.weights) if action == "shift" else []
+    return GroupPlan(targets=changing, action=action,
+                     unchanged=[f"{t.function_name}:{t.alias}" for t in planned if t.action == "noop"],
+                     **_shape(request, steps, weights, cadence, alarms_at_start))
+
+
+def _shape(request: DeploymentInput | MultiDeploymentInput, steps: StepPlan, weights: list[int], cadence: Cadence,
+           alarms_at_start: list[str]) -> dict[str, Any]:
+    """The plan's fields that every target of a release shares."""
+    return {
+        "strategy": steps.name, "weights": weights, "step_count": len(weights), "bake_seconds": steps.bake_seconds,
+        "health": request.health, "check_interval_seconds": cadence.interval, "max_bake_seconds": cadence.max_bake,
+        "checks_planned": cadence.planned if weights else 0, "alarms_in_alarm_at_start": alarms_at_start,
+        "started_at": datetime.now(UTC).isoformat(), "trigger": request.trigger, "approval": request.approval,
+    }
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A target that passed every check against the live function and alias; nothing written yet."""
+
+    request: TargetInput
+    name: str
+    current: AliasState | None
+
+
+def _check_target(request: TargetInput, name: str) -> Checked:
     new_config = _target_config(request, name)
     current = read_alias(name, request.alias)
     _check_alias(name, request.alias, current)
-    cadence = plan_checks(request.health, steps)
-    alarms_at_start = _check_alarms(request.health.alarms)
     old_version = current.function_version if current else None
     if old_version is not None and old_version != request.version:
         old_config = _configuration(name, old_version, "version")
         _check_compatible(name, old_config, new_config, old_version, request.version or "$LATEST")
+    return Checked(request, name, current)
 
-    new_version = _publish(request, name)
+
+def _publish_target(checked: Checked) -> TargetPlan:
+    new_version = _publish(checked.request, checked.name)
+    old_version = checked.current.function_version if checked.current else None
     action: Literal["shift", "create", "noop"] = "shift"
-    if current is None:
+    if checked.current is None:
         action = "create"
     elif old_version == new_version:
         action = "noop"
-    weights = list(steps.weights) if action == "shift" else []
-    return Plan(
-        function_name=name,
-        alias=request.alias,
-        old_version=old_version,
-        new_version=new_version,
-        action=action,
-        strategy=steps.name,
-        weights=weights,
-        step_count=len(weights),
-        bake_seconds=steps.bake_seconds,
-        health=request.health,
-        check_interval_seconds=cadence.interval,
-        max_bake_seconds=cadence.max_bake,
-        checks_planned=cadence.planned if weights else 0,
-        alarms_in_alarm_at_start=alarms_at_start,
-        started_at=datetime.now(UTC).isoformat(),
-        trigger=request.trigger,
-        approval=request.approval,
-    )
+    return TargetPlan(function_name=checked.name, alias=checked.request.alias, old_version=old_version,
+                      new_version=new_version, action=action)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from bluegreen.models import Plan, Progress, _Model
+from bluegreen.models import GroupPlan, Plan, Progress, TargetPlan, _Model
 
 
 class PublishTask(_Model):
@@ -30,11 +30,57 @@ class CheckHealthTask(_Model):
     progress: Progress
 
 
+def step_progress(progress: Progress | list[Progress]) -> Progress:
+    """The release's progress; after a shift Map, from its iterations' (one per function, all at the
+    same step): the step's clock starts when the last function shifted."""
+    if isinstance(progress, Progress):
+        return progress
+    shifted = [p.shifted_at for p in progress if p.shifted_at]
+    return progress[0].model_copy(update={"shifted_at": max(shifted, default=None)})
+
+
+class GroupCheckHealthTask(_Model):
+    """A check of every function of a multi-function release."""
+
+    execution_id: str
+    plan: GroupPlan
+    # A list on the step's first check: each function's progress from the shift Map.
+    progress: Progress | list[Progress] = Field(union_mode="left_to_right")
+
+
+class _TargetTask(_Model):
+    """One function's iteration of a Map state: the release's plan and the function to act on."""
+
+    execution_id: str
+    group: GroupPlan
+    target: TargetPlan
+
+    def plan(self) -> Plan:
+        return self.group.plan_for(self.target)
+
+
+class TargetShiftTask(_TargetTask):
+    progress: Progress
+    step_index: int = Field(ge=0)
+    weight: int = Field(ge=1, le=99)
+
+    def single(self) -> ShiftTask:
+        return ShiftTask(execution_id=self.execution_id, plan=self.plan(), progress=self.progress,
+                         step_index=self.step_index, weight=self.weight)
+
+
 class FinalizeTask(_Model):
     execution_id: str
     plan: Plan
     # The checks that led here, for the history record.
     progress: Progress | None = None
+
+
+class TargetFinalizeTask(_TargetTask):
+    progress: Progress | None = None
+
+    def single(self) -> FinalizeTask:
+        return FinalizeTask(execution_id=self.execution_id, plan=self.plan(), progress=self.progress)
 
 
 class DeploymentState(_Model):
@@ -56,6 +102,30 @@ class DeploymentState(_Model):
 class RollbackTask(_Model):
     execution_id: str
     state: DeploymentState
+
+
+class GroupDeploymentState(_Model):
+    """The state machine's whole state when a multi-function release rolls back (see DeploymentState)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    plan: GroupPlan
+    error: dict[str, str] | None = None
+    progress: Progress | list[Progress] | None = Field(default=None, union_mode="left_to_right")
+    operator: Any = None
+
+
+class TargetRollbackTask(_Model):
+    execution_id: str
+    target: TargetPlan
+    state: GroupDeploymentState
+
+    def single(self) -> RollbackTask:
+        state = self.state
+        return RollbackTask(execution_id=self.execution_id, state=DeploymentState(
+            plan=state.plan.plan_for(self.target), error=state.error,
+            progress=step_progress(state.progress) if state.progress is not None else None,
+            operator=state.operator))
 
 
 class StatusChangeDetail(_Model):

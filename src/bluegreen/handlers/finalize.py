@@ -1,4 +1,7 @@
-"""Promote: the alias 100% on the new version, with an empty routing config (created if missing)."""
+"""Promote: the alias 100% on the new version, with an empty routing config (created if missing).
+
+Also one function's iteration of a multi-function release's promotion (a Map state), paced.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,20 @@ from bluegreen import lifecycle, locks
 from bluegreen.aliases import expect, point_alias, weights_at
 from bluegreen.handlers._common import logger, parse_task, retryable, to_json
 from bluegreen.models import Outcome
-from bluegreen.tasks import FinalizeTask
+from bluegreen.pacing import MAP_MAX_CONCURRENCY, paced
+from bluegreen.tasks import FinalizeTask, TargetFinalizeTask
 
 
 @logger.inject_lambda_context
 @retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse_task(FinalizeTask, event)
+    if "target" not in event:
+        return to_json(promote(parse_task(FinalizeTask, event)))
+    with paced(MAP_MAX_CONCURRENCY):
+        return to_json(promote(parse_task(TargetFinalizeTask, event).single()))
+
+
+def promote(task: FinalizeTask) -> Outcome:
     plan = task.plan
     locks.ensure_held(plan.function_name, plan.alias, task.execution_id)
     current = None
@@ -33,4 +43,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                       cause=f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None)
     for problem in lifecycle.ended(plan, task.execution_id, outcome, task.progress):
         logger.warning(problem)
-    return to_json(outcome)
+    return outcome

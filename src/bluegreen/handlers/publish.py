@@ -1,4 +1,4 @@
-"""Validate the execution input, publish the new version if asked, and plan the release."""
+"""Validate the execution input, publish the new version(s) if asked, and plan the release."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bluegreen import lifecycle
 from bluegreen.handlers._common import logger, own_region_and_account, parse_task, retryable, to_json
-from bluegreen.models import Progress, parse_input
-from bluegreen.release import prepare_release
+from bluegreen.models import MultiDeploymentInput, Plan, Progress, parse_input
+from bluegreen.release import prepare_group_release, prepare_release
 from bluegreen.tasks import PublishTask
 
 
@@ -19,9 +19,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     task = parse_task(PublishTask, event)
     request = parse_input(task.input)
     region, account = own_region_and_account(context)
-    plan = prepare_release(request, region, account, task.execution_id)
-    logger.info("release planned", extra={"plan": to_json(plan)})
-    if plan.action != "noop":
-        for problem in lifecycle.started(plan, task.execution_id):
+    if isinstance(request, MultiDeploymentInput):
+        group = prepare_group_release(request, region, account, task.execution_id)
+        logger.info("release of several functions planned", extra={"plan": to_json(group)})
+        plans: list[Plan] = [group.plan_for(target) for target in group.targets]
+        planned: dict[str, Any] = to_json(group)
+    else:
+        plan = prepare_release(request, region, account, task.execution_id)
+        logger.info("release planned", extra={"plan": to_json(plan)})
+        plans = [plan] if plan.action != "noop" else []
+        planned = to_json(plan)
+    for each in plans:
+        for problem in lifecycle.started(each, task.execution_id):
             logger.warning(problem)
-    return {"plan": to_json(plan), "progress": to_json(Progress())}
+    return {"plan": planned, "progress": to_json(Progress())}

@@ -1,6 +1,7 @@
 """Roll back: the alias 100% on the old version, with an empty routing config; explain why.
 
-Two callers: the state machine's rollback states (a task input), and the abort guardian's
+Two callers: the state machine's rollback states (a task input, or one function of a multi-function
+release's rollback Map), and the abort guardian's
 EventBridge rule on the state machine's "Execution Status Change" (an execution that ended
 ABORTED, TIMED_OUT or FAILED, whose own rollback may never have run).
 """
@@ -15,8 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bluegreen import lifecycle
 from bluegreen.guardian import guard
 from bluegreen.handlers._common import logger, parse_task, retryable, to_json
+from bluegreen.pacing import MAP_MAX_CONCURRENCY, paced
 from bluegreen.rollback import roll_back
-from bluegreen.tasks import ExecutionStatusChange, RollbackTask
+from bluegreen.tasks import ExecutionStatusChange, RollbackTask, TargetRollbackTask
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 
@@ -30,7 +32,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         guarded = guard(change.detail.execution_arn, change.detail.status)
         logger.warning("guardian", extra=asdict(guarded))
         return asdict(guarded)
-    task = parse_task(RollbackTask, event)
+    if "target" in event:
+        # One function's iteration of a multi-function release's rollback (a Map state).
+        with paced(MAP_MAX_CONCURRENCY):
+            return roll_back_one(parse_task(TargetRollbackTask, event).single())
+    return roll_back_one(parse_task(RollbackTask, event))
+
+
+def roll_back_one(task: RollbackTask) -> dict[str, Any]:
     state = task.state
     outcome = roll_back(state.plan, state.error, state.progress, state.operator)
     logger.warning("rolled back" if state.plan else "rejected", extra={"error": outcome.error, "cause": outcome.cause})

@@ -16,7 +16,7 @@ from rich.table import Table
 from bluegreen import controls, history
 from bluegreen.aliases import read_alias
 from bluegreen.errors import InvalidInput
-from bluegreen.models import EarlyPromotion, parse_input
+from bluegreen.models import EarlyPromotion, MultiDeploymentInput, parse_input
 from bluegreen.operations import executions
 from bluegreen.operations.plan import DryRun, dry_run
 from bluegreen.operations.progress import ProgressPrinter, bar, describe_check
@@ -138,6 +138,9 @@ def history_rows(target: Target, function_name: str, alias: str, limit: int) -> 
 
 def plan(request: dict[str, Any], target: Target | None) -> DryRun:
     parsed = parse_input(request)
+    if isinstance(parsed, MultiDeploymentInput):
+        raise InvalidInput("plan: shows the release of one function; give functionName and alias (a release "
+                           "of 'targets' runs each of them on the same strategy and health block)")
     current = None
     if target is not None:
         state = read_alias(parsed.function_name.rsplit(":", 1)[-1], parsed.alias)

@@ -21,6 +21,9 @@ def sfn_client() -> Any:
 # Task state name -> what its output means, for following an execution.
 SHIFT_STATE = "Shift traffic to the new version"
 CHECK_STATE = "Check the new version's health"
+# The same tasks in a release of several functions.
+GROUP_CHECK_STATE = "Check every function's health"
+GROUP_OPERATOR_STATE = "Ask an operator about every function"
 PUBLISH_STATE = "Validate and publish the new version"
 OPERATOR_STATE = "Ask an operator"
 
@@ -45,7 +48,7 @@ class ExecutionResult:
 
     def checks(self) -> list[dict[str, Any]]:
         """Every health check's progress (its ``health`` report and ``decision``), in order."""
-        return self.task_outputs(CHECK_STATE)
+        return [output for name, output in task_results(self.events) if name in {CHECK_STATE, GROUP_CHECK_STATE}]
 
     @property
     def outcome(self) -> str:
@@ -57,7 +60,7 @@ class ExecutionResult:
             return "running"
         if {"Release rejected", "Release rejected as reported"} & entered:
             return "rejected"
-        if "Rolled back" in entered:
+        if {"Rolled back", "Every function rolled back"} & entered:
             # AliasDrift: someone else changed the alias; it was left as they made it. Look at it.
             return "failed" if self.error == "AliasDrift" else "rolled_back"
         if self.status in {"ABORTED", "TIMED_OUT"}:

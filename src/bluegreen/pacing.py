@@ -1,0 +1,74 @@
+"""Client-side pacing of Lambda control-plane calls, so that a release of many functions stays under
+the account's rate limit (about 15 requests per second per region, shared with everything else
+that manages Lambda) instead of being throttled into retries.
+
+A pacer spaces the calls made in its block (on this thread) ``seconds_per_call`` apart and holds the
+block open that long after its last call. A Map iteration paced at ``MAP_MAX_CONCURRENCY / rate``
+therefore makes at most ``rate / MAP_MAX_CONCURRENCY`` calls a second, back to back with the next
+iteration in its slot, and the Map's bounded concurrency keeps the whole release at ``rate``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+RATE_ENV = "CONTROL_PLANE_CALLS_PER_SECOND"
+DEFAULT_RATE = 10.0
+# MaxConcurrency of the state machine's Map states (statemachine/deployment.asl.json).
+MAP_MAX_CONCURRENCY = 5
+
+_current = threading.local()
+
+
+def rate() -> float:
+    """Lambda control-plane calls per second the orchestrator allows itself (its template parameter)."""
+    try:
+        value = float(os.environ.get(RATE_ENV, DEFAULT_RATE))
+    except ValueError:
+        return DEFAULT_RATE
+    return value if value > 0 else DEFAULT_RATE
+
+
+class Pacer:
+    def __init__(self, seconds_per_call: float) -> None:
+        self.seconds_per_call = seconds_per_call
+        self.next_call = time.monotonic()
+        self.calls = 0
+
+    def before_call(self) -> None:
+        delay = self.next_call - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self.next_call = time.monotonic() + self.seconds_per_call
+        self.calls += 1
+
+    def finish(self) -> None:
+        # The slot stays taken for one spacing after the last call: the next iteration in it starts no sooner.
+        delay = self.next_call - time.monotonic() if self.calls else 0.0
+        if delay > 0:
+            time.sleep(delay)
+
+
+@contextmanager
+def paced(share: int = 1) -> Iterator[Pacer]:
+    """Lambda calls in the block paced at ``rate() / share`` per second (``share``: concurrent peers)."""
+    pacer = Pacer(share / rate())
+    previous = getattr(_current, "pacer", None)
+    _current.pacer = pacer
+    try:
+        yield pacer
+        pacer.finish()
+    finally:
+        _current.pacer = previous
+
+
+def on_lambda_call(**_: Any) -> None:
+    """botocore ``before-call`` hook of the Lambda client: waits for this thread's pacer, if any."""
+    pacer: Pacer | None = getattr(_current, "pacer", None)
+    if pacer is not None:
+        pacer.before_call()

@@ -1,0 +1,147 @@
+"""A release of several functions at once (``targets``), through the real state machine: shifted in
+step by a Map state, each judged against its own old version, all promoted or all rolled back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from bluegreen import locks
+from bluegreen.local import execution
+from bluegreen.local.stack import REGION, LocalStack
+from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.operations.executions import GROUP_CHECK_STATE
+from tests.conftest import ALIAS, get_alias, weights_of
+
+FUNCTIONS = ("orders-api", "orders-cart", "payments-api")
+STEPS = {"steps": [10, 50, 100], "intervalSeconds": 1}
+
+
+@pytest.fixture
+def functions(stack: LocalStack) -> dict[str, SampleFunction]:
+    """Three managed functions, each with version 1 published and alias prod on it."""
+    made = {}
+    for name in FUNCTIONS:
+        made[name] = SampleFunction(name, ALIAS, stack.role_arn)
+        made[name].create()
+    return made
+
+
+@pytest.fixture
+def traffic(functions: dict[str, SampleFunction]) -> Iterator[dict[str, TrafficSimulator]]:
+    sims = {name: TrafficSimulator(name, ALIAS, rate=400, tick_seconds=0.2, seed=i)
+            for i, name in enumerate(functions)}
+    for sim in sims.values():
+        sim.start()
+    yield sims
+    for sim in sims.values():
+        sim.stop()
+
+
+def aliases() -> dict[str, tuple[str, dict[str, float]]]:
+    """Every function's alias: (version, extra weights)."""
+    return {name: (a["FunctionVersion"], weights_of(a)) for name in FUNCTIONS for a in [get_alias(function=name)]}
+
+
+def lock_holders(stack: LocalStack) -> dict[str, str]:
+    """Which execution holds which function's alias."""
+    held = {}
+    for name in FUNCTIONS:
+        item = boto3.client("dynamodb", region_name=REGION).get_item(
+            TableName=stack.tables["DeploymentsTable"], Key=locks.lock_key(name, ALIAS)).get("Item")
+        if item:
+            held[name] = item["executionArn"]["S"]
+    return held
+
+
+def versions(name: str) -> list[str]:
+    return [v["Version"] for v in boto3.client("lambda", region_name=REGION).list_versions_by_function(
+        FunctionName=name)["Versions"]]
+
+
+def release_all(stack: LocalStack, targets: list[dict[str, Any]], **fields: Any) -> execution.ExecutionResult:
+    return execution.run(stack, {"targets": targets, "strategy": STEPS, **fields}, timeout=120)
+
+
+def test_all_healthy_promotes_every_function(stack: LocalStack, functions: dict[str, SampleFunction],
+                                             traffic: dict[str, TrafficSimulator]) -> None:
+    targets = [{"functionName": name, "alias": ALIAS, "codeSha256": fn.stage("v2", error_rate=0.0)}
+               for name, fn in functions.items()]
+    result = release_all(stack, targets)
+    assert result.status == "SUCCEEDED", result.cause
+    assert aliases() == {name: ("2", {}) for name in FUNCTIONS}
+    # Every function went through 10% and 50%, shifted in step by the Map state.
+    for sim in traffic.values():
+        observed = {tuple(sorted(s.weights.items())) for s in sim.samples}
+        assert (("1", 0.9), ("2", 0.1)) in observed and (("1", 0.5), ("2", 0.5)) in observed
+    assert result.entered().count("Shift every function") == 2
+    assert result.entered().count("Shift one function") == 6
+    # Each check judged every function (the events name each); the last ones all passed.
+    checks = result.task_outputs(GROUP_CHECK_STATE)
+    assert [c["decision"] for c in checks][-1] == "promote"
+    assert all(c["health"]["verdict"] == "pass" for c in checks if c["decision"] != "bake")
+    assert lock_holders(stack) == {}
+
+
+def test_one_failing_function_rolls_every_function_back(stack: LocalStack, functions: dict[str, SampleFunction],
+                                                        traffic: dict[str, TrafficSimulator]) -> None:
+    targets = [{"functionName": name, "alias": ALIAS,
+                "version": fn.publish("v2", error_rate=0.3 if name == "payments-api" else 0.0)}
+               for name, fn in functions.items()]
+    result = release_all(stack, targets)
+    assert (result.outcome, result.error) == ("rolled_back", "HealthCheckFailed")
+    assert "payments-api: at 10% traffic" in (result.cause or "") and "error rate" in (result.cause or "")
+    # Every alias, the healthy ones too, is back 100% on its old version.
+    assert aliases() == {name: ("1", {}) for name in FUNCTIONS}
+    # Caught on the first step, and decided by the failing function.
+    last = result.checks()[-1]
+    assert (last["weight"], last["decision"], last["checks"][-1]["functionName"]) == (10, "rollback", "payments-api")
+    assert lock_holders(stack) == {}
+
+
+def test_a_target_failing_validation_rejects_the_release_before_anything_changes(
+        stack: LocalStack, functions: dict[str, SampleFunction]) -> None:
+    before = {name: versions(name) for name in FUNCTIONS}
+    # Two good targets that would publish $LATEST, and one naming a version that does not exist.
+    for name in ("orders-api", "orders-cart"):
+        functions[name].stage("v2", error_rate=0.0)
+    targets = [{"functionName": "orders-api", "alias": ALIAS}, {"functionName": "orders-cart", "alias": ALIAS},
+               {"functionName": "payments-api", "alias": ALIAS, "version": "9"}]
+    result = release_all(stack, targets)
+    assert (result.outcome, result.error) == ("rejected", "InvalidInput")
+    assert "version: 9 is not a published version of payments-api" in (result.cause or "")
+    assert aliases() == {name: ("1", {}) for name in FUNCTIONS}
+    # Nothing was published for the valid targets either, and no lock is left behind.
+    assert {name: versions(name) for name in FUNCTIONS} == before
+    assert lock_holders(stack) == {}
+    assert not {"Shift every function", "Roll back every function"} & set(result.entered())
+
+
+def test_locks_are_taken_all_or_nothing(stack: LocalStack, functions: dict[str, SampleFunction]) -> None:
+    # Another release holds payments-api (its execution is still running).
+    other = execution.start(stack, {"functionName": "payments-api", "alias": ALIAS,
+                                    "version": functions["payments-api"].publish("v2", error_rate=0.0),
+                                    "strategy": {"steps": [10, 100], "intervalSeconds": 30}})
+    try:
+        _wait_for_lock(stack, "payments-api", other)
+        targets = [{"functionName": name, "alias": ALIAS, "version": functions[name].publish("v3", 0.0)}
+                   for name in ("orders-api", "orders-cart")] + [{"functionName": "payments-api", "alias": ALIAS}]
+        result = release_all(stack, targets)
+        assert (result.outcome, result.error) == ("rejected", "DeploymentInProgress")
+        assert other in (result.cause or "")
+        # The locks it took before meeting the held one were let go again, and nothing moved.
+        assert lock_holders(stack) == {"payments-api": other}
+        assert aliases()["orders-api"] == ("1", {}) and aliases()["orders-cart"] == ("1", {})
+    finally:
+        boto3.client("stepfunctions", region_name=REGION).stop_execution(executionArn=other)
+
+
+def _wait_for_lock(stack: LocalStack, name: str, arn: str) -> None:
+    deadline = time.monotonic() + 30
+    while lock_holders(stack).get(name) != arn:
+        assert time.monotonic() < deadline, "the other release never took its lock"
+        time.sleep(0.05)
