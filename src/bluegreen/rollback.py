@@ -36,8 +36,10 @@ def explain(error: dict[str, str] | None, progress: Progress | None, operator: A
 
 
 def roll_back(plan: Plan | None, error: dict[str, str] | None, progress: Progress | None,
-              operator: Any = None) -> Outcome:
-    """The alias back 100% on the old version; with no plan (input rejected), only the explanation."""
+              operator: Any = None, *, release: str | None = None) -> Outcome:
+    """The alias back 100% on the old version; with no plan (input rejected), only the explanation.
+
+    ``release``: what the whole release rolled back, when the alias is one of several functions'."""
     name, cause = explain(error, progress, operator)
     if plan is None:
         return Outcome(outcome="rejected", function_name=None, alias=None, function_version=None,
@@ -55,4 +57,5 @@ def roll_back(plan: Plan | None, error: dict[str, str] | None, progress: Progres
             return Outcome(outcome="left_alone", function_name=plan.function_name, alias=plan.alias,
                            function_version=None, error="AliasDrift", cause=f"{drift}; the release stopped: {cause}")
     return Outcome(outcome="rolled_back", function_name=plan.function_name, alias=plan.alias,
-                   function_version=version, error=name, cause=f"rolled back to version {version}: {cause}")
+                   function_version=version, error=name,
+                   cause=f"rolled back {release or f'to version {version}'}: {cause}")

@@ -94,7 +94,8 @@ def test_one_failing_function_rolls_every_function_back(stack: LocalStack, funct
                for name, fn in functions.items()]
     result = release_all(stack, targets)
     assert (result.outcome, result.error) == ("rolled_back", "HealthCheckFailed")
-    assert "payments-api: at 10% traffic" in (result.cause or "") and "error rate" in (result.cause or "")
+    assert "at 10% traffic: payments-api: error rate" in (result.cause or "")
+    assert "every function of the release (orders-api to version 1, orders-cart to version 1" in (result.cause or "")
     # Every alias, the healthy ones too, is back 100% on its old version.
     assert aliases() == {name: ("1", {}) for name in FUNCTIONS}
     # Caught on the first step, and decided by the failing function.

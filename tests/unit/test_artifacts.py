@@ -19,6 +19,7 @@ RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 SM_PROPS = RESOURCES["DeploymentStateMachine"]["Properties"]
 DEFINITION_TEXT = (ROOT / SM_PROPS["DefinitionUri"]).read_text()
 DEFINITION = json.loads(DEFINITION_TEXT)
+MAPS = {name: s for name, s in DEFINITION["States"].items() if s["Type"] == "Map"}
 TASKS = {name: s for name, s in DEFINITION["States"].items() if s["Type"] == "Task"}
 LAMBDA_TASKS = {name: s for name, s in TASKS.items() if s["Resource"].startswith("${")}
 CALLBACK_TASKS = {name: s for name, s in TASKS.items() if s["Resource"].endswith(".waitForTaskToken")}
@@ -49,7 +50,7 @@ def test_every_task_is_a_lambda_of_the_template_or_a_bounded_callback() -> None:
         # A wait on people always ends: its timeout comes from the input, and any failure rolls back.
         assert task["TimeoutSecondsPath"] == "$.progress.question.timeoutSeconds"
         assert task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
-        assert task["Catch"][0]["Next"] == "Roll back to the old version"
+        assert task["Catch"][0]["Next"] in {"Roll back to the old version", "Roll back every function"}
         assert "States.TaskFailed" not in {e for r in task["Retry"] for e in r["ErrorEquals"]}
 
 
@@ -61,6 +62,17 @@ def test_every_task_has_timeout_retry_and_catch(name: str) -> None:
     assert retried >= LAMBDA_TRANSIENT
     assert all(r["BackoffRate"] > 1 for r in task["Retry"])
     assert task["Catch"] and task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+@pytest.mark.parametrize("name", sorted(MAPS))
+def test_every_map_runs_one_retried_lambda_per_function_and_catches_its_failure(name: str) -> None:
+    state = MAPS[name]
+    assert state["ItemsPath"] == "$.plan.targets" and state["MaxConcurrency"] > 0
+    assert state["Catch"] and state["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+    (task,) = state["ItemProcessor"]["States"].values()
+    assert task["Type"] == "Task" and task["Resource"].startswith("${") and task["End"]
+    assert 0 < task["TimeoutSeconds"] <= 300
+    assert {e for r in task["Retry"] for e in r["ErrorEquals"]} >= LAMBDA_TRANSIENT | {"TransientAwsError"}
 
 
 def test_every_failure_path_ends_in_a_fail_state_that_says_why() -> None:

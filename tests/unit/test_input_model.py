@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from bluegreen.errors import InvalidInput
-from bluegreen.models import parse_input
+from bluegreen.models import MAX_TARGETS, DeploymentInput, MultiDeploymentInput, parse_input
 
 BASE = {"functionName": "orders-api", "alias": "prod"}
 
 
 def test_minimal_input_takes_the_defaults() -> None:
     request = parse_input(BASE)
+    assert isinstance(request, DeploymentInput)
     assert request.strategy == "Canary10Percent5Minutes"
     assert request.health.max_error_rate == 0.01
     assert request.version is None
@@ -66,3 +67,29 @@ def test_bad_input_names_the_field(change: dict[str, Any], field: str, words: st
     message = str(caught.value)
     assert f"{field}:" in message
     assert words in message
+
+
+def test_targets_share_one_strategy_and_health_block() -> None:
+    request = parse_input({"targets": [BASE, {"functionName": "orders-cart", "alias": "prod", "version": "4"}],
+                           "strategy": "Linear10PercentEvery1Minute", "health": {"maxErrorRate": 0.02}})
+    assert isinstance(request, MultiDeploymentInput)
+    assert [(t.function_name, t.version) for t in request.targets] == [("orders-api", None), ("orders-cart", "4")]
+    assert request.health.max_error_rate == 0.02 and len(request.step_plan().weights) == 9
+
+
+@pytest.mark.parametrize(
+    ("request_input", "words"),
+    [
+        ({"targets": []}, "targets: List should have at least 1 item"),
+        ({"targets": [BASE, BASE]}, "alias prod of orders-api is listed twice"),
+        ({"targets": [BASE], **BASE}, "functionName, alias: give each function in 'targets'"),
+        ({"targets": [{"functionName": "orders-api"}]}, "targets.0.alias: Field required"),
+        ({"targets": [{**BASE, "version": "$LATEST"}]}, "targets.0.version: $LATEST cannot be released"),
+        ({"targets": [{**BASE, "strategy": "AllAtOnce"}]}, "targets.0.strategy: unknown field"),
+        ({"targets": [{"functionName": f"fn-{i}", "alias": "prod"} for i in range(MAX_TARGETS + 1)]},
+         f"targets: List should have at most {MAX_TARGETS} items"),
+    ],
+)
+def test_bad_targets_name_the_field(request_input: dict[str, Any], words: str) -> None:
+    with pytest.raises(InvalidInput, match=words.replace("$", r"\$").replace("(", r"\(")):
+        parse_input(request_input)

@@ -34,14 +34,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return asdict(guarded)
     if "target" in event:
         # One function's iteration of a multi-function release's rollback (a Map state).
+        item = parse_task(TargetRollbackTask, event)
+        everyone = ", ".join(f"{t.function_name} to version {t.old_version}" if t.old_version
+                             else f"{t.function_name} (a new alias, kept)" for t in item.state.plan.targets)
         with paced(MAP_MAX_CONCURRENCY):
-            return roll_back_one(parse_task(TargetRollbackTask, event).single())
+            return roll_back_one(item.single(), release=f"every function of the release ({everyone})")
     return roll_back_one(parse_task(RollbackTask, event))
 
 
-def roll_back_one(task: RollbackTask) -> dict[str, Any]:
+def roll_back_one(task: RollbackTask, release: str | None = None) -> dict[str, Any]:
     state = task.state
-    outcome = roll_back(state.plan, state.error, state.progress, state.operator)
+    outcome = roll_back(state.plan, state.error, state.progress, state.operator, release=release)
     logger.warning("rolled back" if state.plan else "rejected", extra={"error": outcome.error, "cause": outcome.cause})
     if state.plan is not None:
         for problem in lifecycle.ended(state.plan, task.execution_id, outcome, state.progress):
