@@ -3,14 +3,18 @@ step by a Map state, each judged against its own old version, all promoted or al
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from typer.testing import CliRunner
 
 from bluegreen import locks
+from bluegreen.cli import app
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
@@ -146,3 +150,39 @@ def _wait_for_lock(stack: LocalStack, name: str, arn: str) -> None:
     while lock_holders(stack).get(name) != arn:
         assert time.monotonic() < deadline, "the other release never took its lock"
         time.sleep(0.05)
+
+
+def test_the_cli_deploys_watches_and_aborts_a_release_of_several_functions(
+        stack: LocalStack, functions: dict[str, SampleFunction], traffic: dict[str, TrafficSimulator],
+        tmp_path: Path) -> None:
+    # Given a slow release of the three functions started from a file with the CLI
+    path = tmp_path / "release.json"
+    path.write_text(json.dumps({
+        "targets": [{"functionName": name, "alias": ALIAS, "version": fn.publish("v2", 0.0)}
+                    for name, fn in functions.items()],
+        "strategy": {"steps": [10, 50, 100], "intervalSeconds": 30}, "health": {"checkIntervalSeconds": 5}}))
+    started = CliRunner().invoke(app, ["deploy", str(path), "--no-watch", "--local"])
+    assert started.exit_code == 0, started.output
+    name = next(line.split()[1] for line in started.output.splitlines() if line.startswith("started "))
+    assert name.startswith("3-functions-")
+    arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+    deadline = time.monotonic() + 30
+    # (Stopped inside a Map state, moto ends the execution FAILED where AWS says ABORTED: wait for the step.)
+    while "Let the step begin" not in [e.get("stateEnteredEventDetails", {}).get("name")
+                                       for e in execution.history(arn)]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert aliases() == {n: ("1", {"2": 0.1}) for n in FUNCTIONS}
+    # status shows every function's alias
+    status = json.loads(CliRunner().invoke(app, ["status", name, "--json", "--local"]).stdout)
+    assert [t["functionName"] for t in status["release"]["targets"]] == list(FUNCTIONS)
+    assert status["aliases"] == {f"{n}:{ALIAS}": {"functionVersion": "1", "additionalVersionWeights": {"2": 0.1}}
+                                 for n in FUNCTIONS}
+    # When it is aborted, the guardian puts every alias back whole on its old version
+    assert CliRunner().invoke(app, ["abort", name, "--reason", "pager", "--local"]).exit_code == 0
+    assert aliases() == {n: ("1", {}) for n in FUNCTIONS}
+    assert lock_holders(stack) == {}
+    watched = CliRunner().invoke(app, ["watch", name, "--local"])
+    assert watched.exit_code == 1, watched.output
+    assert "Release payments-api:prod version 1 → 2" in watched.output
+    assert "Shifting every function" in watched.output

@@ -46,6 +46,8 @@ def with_cli_trigger(request: dict[str, Any]) -> dict[str, Any]:
 def start(target: Target, request: dict[str, Any], name: str | None = None) -> str:
     """Start a release; its name says what it releases, so that people can tell executions apart."""
     label = "-".join(str(request.get(k, "")) for k in ("functionName", "alias")).rsplit(":", 1)[-1]
+    if isinstance(request.get("targets"), list):
+        label = f"{len(request['targets'])}-functions"
     name = name or f"{label}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"[:80]
     return str(executions.sfn_client().start_execution(
         stateMachineArn=target.state_machine_arn, name=name, input=json.dumps(request))["executionArn"])
@@ -67,18 +69,31 @@ def status(target: Target, execution_arn: str) -> dict[str, Any]:
     events = executions.history(execution_arn)
     results = executions.task_results(events)
     plan = next((out["plan"] for state, out in results if state == executions.PUBLISH_STATE), None)
-    checks = [out for state, out in results if state == executions.CHECK_STATE]
-    alias = read_alias(plan["functionName"], plan["alias"]) if plan else None
+    checks = [out for state, out in results if state in {executions.CHECK_STATE, executions.GROUP_CHECK_STATE}]
     question = executions.pending_question(events)
-    return {
+    targets = plan.get("targets", [plan]) if plan else []
+    now = {f"{t['functionName']}:{t['alias']}": _alias_now(t["functionName"], t["alias"]) for t in targets}
+    release_keys = ("functionName", "alias", "oldVersion", "newVersion")
+    state: dict[str, Any] = {
         "execution": execution_arn, "status": desc["status"], "error": desc.get("error"), "cause": desc.get("cause"),
-        "release": {k: plan[k] for k in ("functionName", "alias", "oldVersion", "newVersion", "strategy", "weights")}
-        if plan else None,
-        "alias": {"functionVersion": alias.function_version, "additionalVersionWeights": alias.additional_weights}
-        if alias else None,
+        "release": {k: plan[k] for k in (*release_keys, "strategy", "weights")} if plan and "targets" not in plan
+        else None,
+        "alias": next(iter(now.values())) if plan and "targets" not in plan else None,
         "lastCheck": checks[-1] if checks else None,
         "waitingFor": {k: question[k] for k in ("kind", "question", "weight", "ifApproved")} if question else None,
     }
+    if plan and "targets" in plan:
+        # A multi-function release: each function's versions and where its alias is now.
+        state["release"] = {"targets": [{k: t[k] for k in release_keys} for t in targets],
+                            "strategy": plan["strategy"], "weights": plan["weights"]}
+        state["aliases"] = now
+    return state
+
+
+def _alias_now(function_name: str, alias: str) -> dict[str, Any] | None:
+    found = read_alias(function_name, alias)
+    return {"functionVersion": found.function_version, "additionalVersionWeights": found.additional_weights} \
+        if found else None
 
 
 def print_status(console: Console, state: dict[str, Any]) -> None:
@@ -86,12 +101,17 @@ def print_status(console: Console, state: dict[str, Any]) -> None:
     table.add_row("status", state["status"] + (f" ({state['error']}: {state['cause']})" if state["error"] else ""))
     if state["release"]:
         r = state["release"]
-        table.add_row("release", f"{r['functionName']}:{r['alias']} {r['oldVersion']} → {r['newVersion']} "
-                                 f"({r['strategy']}: {' → '.join(f'{w}%' for w in [*r['weights'], 100])})")
-    if state["alias"]:
-        weights = state["alias"]["additionalVersionWeights"]
+        steps = f"({r['strategy']}: {' → '.join(f'{w}%' for w in [*r['weights'], 100])})"
+        for t in r.get("targets", [r]):
+            table.add_row("release", f"{t['functionName']}:{t['alias']} {t['oldVersion']} → {t['newVersion']} {steps}")
+    aliases = state.get("aliases") or ({"alias": state["alias"]} if state["alias"] else {})
+    for name, alias in aliases.items():
+        if alias is None:
+            continue
+        weights = alias["additionalVersionWeights"]
         share = round(100 * sum(weights.values()))
-        table.add_row("alias now", f"{bar(share)} v{state['alias']['functionVersion']} {100 - share}%"
+        table.add_row("alias now" if name == "alias" else name,
+                      f"{bar(share)} v{alias['functionVersion']} {100 - share}%"
                       + "".join(f" | v{v} {w:.0%}" for v, w in weights.items()))
     if state["lastCheck"]:
         table.add_row("last check", describe_check(state["lastCheck"]))

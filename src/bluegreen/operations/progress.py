@@ -24,6 +24,7 @@ class ProgressPrinter:
     old_version: str = "?"
     state: str = ""
     execution_name: str = "EXECUTION"
+    group_step: int = -1
 
     def __call__(self, event: dict[str, Any]) -> None:
         scheduled = event.get("taskScheduledEventDetails")
@@ -48,20 +49,26 @@ class ProgressPrinter:
     def _task_done(self, out: dict[str, Any]) -> None:
         if self.state == executions.PUBLISH_STATE:
             plan = out["plan"]
-            self.old_version = plan["oldVersion"] or "-"
             steps = " → ".join(f"{w}%" for w in [*plan["weights"], 100])
-            self.console.print(
-                f"Release {plan['functionName']}:{plan['alias']} version {plan['oldVersion']} → {plan['newVersion']} "
-                f"({plan['action']}): {steps}, bake {plan['bakeSeconds']} s per step")
+            for target in plan.get("targets", [plan]):
+                self.old_version = target["oldVersion"] or "-"
+                self.console.print(f"Release {target['functionName']}:{target['alias']} version {target['oldVersion']} "
+                                   f"→ {target['newVersion']} ({target['action']})")
+            self.console.print(f"  steps {steps}, bake {plan['bakeSeconds']} s per step")
         elif self.state == executions.SHIFT_STATE:
             w = out["weight"]
             self.console.print(f"Shifted: {bar(w)} v{self.old_version} {100 - w}% | new {w}%")
-        elif self.state == executions.CHECK_STATE:
+        elif self.state == executions.GROUP_SHIFT_STATE and out["stepIndex"] != self.group_step:
+            # One line per step, not per function.
+            self.group_step = out["stepIndex"]
+            w = out["weight"]
+            self.console.print(f"Shifting every function: {bar(w)} old {100 - w}% | new {w}%")
+        elif self.state in {executions.CHECK_STATE, executions.GROUP_CHECK_STATE}:
             self.console.print("  " + describe_check(out))
-        elif out.get("outcome") == "promoted":
-            self.console.print(f"[green]Promoted[/]: alias now 100% on version {out['functionVersion']}")
-        elif out.get("outcome") == "rolled_back":
-            self.console.print(f"[red]Rolled back[/]: alias now 100% on version {out['functionVersion']}")
+        elif out.get("outcome") in {"promoted", "rolled_back"}:
+            done = "[green]Promoted[/]" if out["outcome"] == "promoted" else "[red]Rolled back[/]"
+            self.console.print(f"{done}: {out.get('functionName') or 'alias'}:{out.get('alias') or ''} now 100% on "
+                               f"version {out['functionVersion']}")
 
 
 def ms(value: float | None) -> str:
