@@ -2,10 +2,12 @@
 the account's rate limit (about 15 requests per second per region, shared with everything else
 that manages Lambda) instead of being throttled into retries.
 
-A pacer spaces the calls made in its block (on this thread) ``seconds_per_call`` apart and holds the
-block open that long after its last call. A Map iteration paced at ``MAP_MAX_CONCURRENCY / rate``
-therefore makes at most ``rate / MAP_MAX_CONCURRENCY`` calls a second, back to back with the next
-iteration in its slot, and the Map's bounded concurrency keeps the whole release at ``rate``.
+A pacer makes each call in its block (on this thread) wait until ``seconds_per_call`` after the
+previous one, the first one counting from the block's start. So calls in one Map slot stay that far
+apart from one iteration to the next, and a Map that starts right after another task (publish, a
+previous step) does not add a burst on top of that task's last calls. A Map iteration paced at
+``MAP_MAX_CONCURRENCY / rate`` makes at most ``rate / MAP_MAX_CONCURRENCY`` calls a second, and the
+Map's bounded concurrency keeps the whole release at ``rate``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def rate() -> float:
 class Pacer:
     def __init__(self, seconds_per_call: float) -> None:
         self.seconds_per_call = seconds_per_call
-        self.next_call = time.monotonic()
+        self.next_call = time.monotonic() + seconds_per_call
         self.calls = 0
 
     def before_call(self) -> None:
@@ -47,9 +49,10 @@ class Pacer:
         self.next_call = time.monotonic() + self.seconds_per_call
         self.calls += 1
 
-    def finish(self) -> None:
-        # The slot stays taken for one spacing after the last call: the next iteration in it starts no sooner.
-        delay = self.next_call - time.monotonic() if self.calls else 0.0
+    def settle(self, seconds: float) -> None:
+        """Return no sooner than ``seconds`` after the last call: a Map starting right after this task
+        (whose slots all make their first call together) then does not land on this task's last calls."""
+        delay = self.next_call - self.seconds_per_call + seconds - time.monotonic() if self.calls else 0.0
         if delay > 0:
             time.sleep(delay)
 
@@ -62,7 +65,6 @@ def paced(share: int = 1) -> Iterator[Pacer]:
     _current.pacer = pacer
     try:
         yield pacer
-        pacer.finish()
     finally:
         _current.pacer = previous
 

@@ -30,7 +30,7 @@ from bluegreen.models import (
     TargetInput,
     TargetPlan,
 )
-from bluegreen.pacing import paced
+from bluegreen.pacing import MAP_MAX_CONCURRENCY, paced
 from bluegreen.strategy import StepPlan
 
 if TYPE_CHECKING:
@@ -219,10 +219,11 @@ def prepare_group_release(request: MultiDeploymentInput, own_region: str, own_ac
         for name, target in zip(names, request.targets, strict=True):
             locks.acquire(name, target.alias, execution_arn)
             taken.append((name, target.alias))
-        with paced():
+        with paced() as pacer:
             checked = [_check_target(target, name) for name, target in zip(names, request.targets, strict=True)]
             alarms_at_start = _check_alarms(request.health.alarms)
             planned = [_publish_target(c) for c in checked]
+            pacer.settle(MAP_MAX_CONCURRENCY * pacer.seconds_per_call)
     except BaseException:
         for name, alias in taken:
             locks.release(name, alias, execution_arn)

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from bluegreen.local.cloudwatch import percentile_statistics
+from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
 from bluegreen.local.eventbridge import deliver_to_state_machines
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, patched_environ, route_invocations
 from bluegreen.local.template import Resolver, load_template
@@ -53,7 +53,7 @@ def local_aws() -> Iterator[None]:
     """moto with Step Functions executing ASL and Lambda without Docker, and fake credentials."""
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
-    with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), \
+    with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
             deliver_to_state_machines():
         yield
 
