@@ -186,3 +186,6 @@ def test_the_cli_deploys_watches_and_aborts_a_release_of_several_functions(
     assert watched.exit_code == 1, watched.output
     assert "Release payments-api:prod version 1 → 2" in watched.output
     assert "Shifting every function" in watched.output
+    picture = tmp_path / "release.svg"
+    assert CliRunner().invoke(app, ["report", name, "--out", str(picture), "--local"]).exit_code == 0
+    assert "3 functions (orders-api, orders-cart, payments-api)" in picture.read_text()

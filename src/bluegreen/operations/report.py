@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bluegreen.operations.executions import CHECK_STATE, PUBLISH_STATE, SHIFT_STATE, ExecutionResult
+from bluegreen.operations.executions import (
+    CHECK_STATE,
+    GROUP_CHECK_STATE,
+    GROUP_SHIFT_STATE,
+    PUBLISH_STATE,
+    SHIFT_STATE,
+    ExecutionResult,
+)
 from bluegreen.verdict import P99_MIN_CALLS
 
 WIDTH, PANEL_HEIGHT, LEFT, RIGHT, TOP, GAP = 900, 150, 70, 30, 80, 45
@@ -52,9 +59,10 @@ def timeline(result: ExecutionResult) -> Timeline:
         if state == PUBLISH_STATE:
             plan = out["plan"]
             line.weights.append((t, 0))
-        elif state == SHIFT_STATE:
+        elif state in {SHIFT_STATE, GROUP_SHIFT_STATE}:
             line.weights.append((t, out["weight"]))
-        elif state == CHECK_STATE and out.get("health"):
+        elif state in {CHECK_STATE, GROUP_CHECK_STATE} and out.get("health"):
+            # A multi-function release: the function whose verdict decided (its name leads the reason).
             health = out["health"]
             line.checks.append({"t": t, "verdict": health["verdict"], "decision": out["decision"],
                                 "weight": health["weight"], "reason": health["reason"],
@@ -62,8 +70,12 @@ def timeline(result: ExecutionResult) -> Timeline:
         elif out.get("outcome") in ("promoted", "rolled_back"):
             line.weights.append((t, 100 if out["outcome"] == "promoted" else 0))
     line.end = _seconds(events[-1], start) or 1.0
-    line.title = (f"{plan.get('functionName', '?')}:{plan.get('alias', '?')} — version {plan.get('oldVersion')} → "
-                  f"{plan.get('newVersion')} ({plan.get('strategy', '?')}): {result.outcome.replace('_', ' ')}")
+    what = (f"{plan.get('functionName', '?')}:{plan.get('alias', '?')} — version {plan.get('oldVersion')} → "
+            f"{plan.get('newVersion')}")
+    if "targets" in plan:
+        what = f"{len(plan['targets'])} functions ({', '.join(t['functionName'] for t in plan['targets'][:5])}" \
+               f"{', ...' if len(plan['targets']) > 5 else ''})"
+    line.title = f"{what} ({plan.get('strategy', '?')}): {result.outcome.replace('_', ' ')}"
     return line
 
 
