@@ -1,4 +1,5 @@
-"""Per-version evidence from CloudWatch: one GetMetricData call per check for both versions.
+"""Per-version evidence from CloudWatch: one GetMetricData call per check for both versions (of up
+to 41 functions at once).
 
 ``AWS/Lambda`` publishes, for invocations through an alias, metrics with the dimensions
 FunctionName, Resource=``function:alias`` and ExecutedVersion: the canary and the baseline on the
@@ -105,16 +106,11 @@ class Subject:
     versions: dict[str, str]
 
 
-def fetch(function_name: str, alias: str, versions: dict[str, str], *, start: datetime, end: datetime,
-          period: int) -> Series:
-    """All the queries' datapoints in [start, end), in one GetMetricData call (pages if AWS splits it)."""
-    return fetch_many([Subject(function_name, alias, versions)], start=start, end=end, period=period)[0]
-
-
 def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, period: int) -> list[Series]:
     """Each subject's series over [start, end), as few GetMetricData calls as the 500-query limit allows."""
+    # Query ids ``f<subject>_<role>_<metric>``: each subject's datapoints come back under its own prefix.
     queries = [q for i, s in enumerate(subjects)
-               for q in metric_queries(s.function_name, s.alias, s.versions, period, f"f{i}_" if i else "")]
+               for q in metric_queries(s.function_name, s.alias, s.versions, period, f"f{i}_")]
     found = Series()
     for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
         kwargs: dict[str, Any] = {
@@ -132,16 +128,10 @@ def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, perio
             if not resp.get("NextToken"):
                 break
             kwargs["NextToken"] = resp["NextToken"]
-    series = []
-    for i in range(len(subjects)):
-        prefix = f"f{i}_" if i else ""
-        own = Series(calls=found.calls)
-        for query_id, datapoints in found.points.items():
-            if prefix and query_id.startswith(prefix):
-                own.points[query_id.removeprefix(prefix)] = datapoints
-            elif not prefix and not query_id.startswith("f"):
-                own.points[query_id] = datapoints
-        series.append(own)
+    series = [Series(calls=found.calls) for _ in subjects]
+    for query_id, datapoints in found.points.items():
+        subject, _, own_id = query_id.partition("_")
+        series[int(subject[1:])].points[own_id] = datapoints
     return series
 
 

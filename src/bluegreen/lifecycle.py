@@ -19,17 +19,17 @@ def _release_facts(plan: Plan) -> dict[str, object]:
             "newVersion": plan.new_version}
 
 
-def started(plan: Plan, execution_arn: str) -> list[str]:
-    """History record and event of a release that holds its lock; returns the problems met."""
+def started(plans: list[Plan], execution_arn: str) -> list[str]:
+    """History records and events of a release's functions, whose locks it holds; returns the problems met."""
     problems = []
-    try:
-        history.record_start(plan, execution_arn)
-    except (BotoCoreError, ClientError) as exc:
-        problems.append(f"history not recorded: {exc}")
-    problem = notify.emit("Deployment Started", execution_arn, {
-        **_release_facts(plan), "strategy": plan.strategy, "weights": plan.weights,
-        "trigger": plan.trigger.model_dump(by_alias=True)})
-    return problems + ([problem] if problem else [])
+    for plan in plans:
+        try:
+            history.record_start(plan, execution_arn)
+        except (BotoCoreError, ClientError) as exc:
+            problems.append(f"history not recorded: {exc}")
+    return problems + notify.emit_many("Deployment Started", execution_arn, [
+        {**_release_facts(plan), "strategy": plan.strategy, "weights": plan.weights,
+         "trigger": plan.trigger.model_dump(by_alias=True)} for plan in plans])
 
 
 def ended(plan: Plan, execution_arn: str, outcome: Outcome, progress: Progress | None) -> list[str]:

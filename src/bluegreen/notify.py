@@ -30,14 +30,7 @@ def _entry(detail_type: str, execution_arn: str, detail: dict[str, Any]) -> PutE
 
 def emit(detail_type: str, execution_arn: str, detail: dict[str, Any]) -> str | None:
     """Put one event; returns why it could not be sent, or None."""
-    try:
-        resp = events_client().put_events(Entries=[_entry(detail_type, execution_arn, detail)])
-    except (BotoCoreError, ClientError) as exc:
-        return f"{detail_type} event not sent: {exc}"
-    if resp.get("FailedEntryCount"):
-        failed = resp["Entries"][0]
-        return f"{detail_type} event not sent: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}"
-    return None
+    return next(iter(emit_many(detail_type, execution_arn, [detail])), None)
 
 
 # PutEvents takes at most 10 entries a call.
@@ -52,7 +45,8 @@ def emit_many(detail_type: str, execution_arn: str, details: list[dict[str, Any]
         try:
             resp = events_client().put_events(Entries=entries)
         except (BotoCoreError, ClientError) as exc:
-            problems.append(f"{len(entries)} {detail_type} event(s) not sent: {exc}")
+            what = f"{detail_type} event" if len(entries) == 1 else f"{len(entries)} {detail_type} events"
+            problems.append(f"{what} not sent: {exc}")
             continue
         problems += [f"{detail_type} event not sent: {e.get('ErrorCode')} {e.get('ErrorMessage')}"
                      for e in resp.get("Entries", []) if e.get("ErrorCode")]

@@ -36,25 +36,27 @@ def rate() -> float:
     return value if value > 0 else DEFAULT_RATE
 
 
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
 class Pacer:
     def __init__(self, seconds_per_call: float) -> None:
         self.seconds_per_call = seconds_per_call
-        self.next_call = time.monotonic() + seconds_per_call
-        self.calls = 0
+        self.started = time.monotonic()
+        self.last_call: float | None = None
 
     def before_call(self) -> None:
-        delay = self.next_call - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        self.next_call = time.monotonic() + self.seconds_per_call
-        self.calls += 1
+        _sleep_until((self.last_call or self.started) + self.seconds_per_call)
+        self.last_call = time.monotonic()
 
     def settle(self, seconds: float) -> None:
         """Return no sooner than ``seconds`` after the last call: a Map starting right after this task
         (whose slots all make their first call together) then does not land on this task's last calls."""
-        delay = self.next_call - self.seconds_per_call + seconds - time.monotonic() if self.calls else 0.0
-        if delay > 0:
-            time.sleep(delay)
+        if self.last_call is not None:
+            _sleep_until(self.last_call + seconds)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 
 from bluegreen.aliases import point_alias, read_alias
 from bluegreen.errors import AliasDrift
-from bluegreen.models import Outcome, Plan, Progress
+from bluegreen.models import GroupPlan, Outcome, Plan, Progress
 
 
 def explain(error: dict[str, str] | None, progress: Progress | None, operator: Any = None) -> tuple[str, str]:
@@ -59,3 +59,10 @@ def roll_back(plan: Plan | None, error: dict[str, str] | None, progress: Progres
     return Outcome(outcome="rolled_back", function_name=plan.function_name, alias=plan.alias,
                    function_version=version, error=name,
                    cause=f"rolled back {release or f'to version {version}'}: {cause}")
+
+
+def every_function(group: GroupPlan) -> str:
+    """What a multi-function release's rollback does, for each function's Cause."""
+    each = ", ".join(f"{t.function_name} to version {t.old_version}" if t.old_version
+                     else f"{t.function_name} (a new alias, kept)" for t in group.targets)
+    return f"every function of the release ({each})"

@@ -29,7 +29,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.info("release planned", extra={"plan": to_json(plan)})
         plans = [plan] if plan.action != "noop" else []
         planned = to_json(plan)
-    for each in plans:
-        for problem in lifecycle.started(each, task.execution_id):
-            logger.warning(problem)
+    for problem in lifecycle.started(plans, task.execution_id):
+        logger.warning(problem)
     return {"plan": planned, "progress": to_json(Progress())}

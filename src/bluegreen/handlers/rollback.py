@@ -17,7 +17,7 @@ from bluegreen import lifecycle
 from bluegreen.guardian import guard
 from bluegreen.handlers._common import logger, parse_task, retryable, to_json
 from bluegreen.pacing import MAP_MAX_CONCURRENCY, paced
-from bluegreen.rollback import roll_back
+from bluegreen.rollback import every_function, roll_back
 from bluegreen.tasks import ExecutionStatusChange, RollbackTask, TargetRollbackTask
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
@@ -35,10 +35,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if "target" in event:
         # One function's iteration of a multi-function release's rollback (a Map state).
         item = parse_task(TargetRollbackTask, event)
-        everyone = ", ".join(f"{t.function_name} to version {t.old_version}" if t.old_version
-                             else f"{t.function_name} (a new alias, kept)" for t in item.state.plan.targets)
         with paced(MAP_MAX_CONCURRENCY):
-            return roll_back_one(item.single(), release=f"every function of the release ({everyone})")
+            return roll_back_one(item.single(), release=every_function(item.state.plan))
     return roll_back_one(parse_task(RollbackTask, event))
 
 

@@ -24,7 +24,6 @@ CHECK_STATE = "Check the new version's health"
 # The same tasks in a release of several functions.
 GROUP_CHECK_STATE = "Check every function's health"
 GROUP_SHIFT_STATE = "Shift one function"
-GROUP_OPERATOR_STATE = "Ask an operator about every function"
 PUBLISH_STATE = "Validate and publish the new version"
 OPERATOR_STATE = "Ask an operator"
 
