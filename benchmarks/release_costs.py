@@ -89,7 +89,7 @@ def waited_seconds(events: list[dict[str, Any]]) -> float:
 
 def run_strategy(name: str) -> dict[str, Any]:
     calls = CallLog()
-    with running_stack({"ManagedFunctions": "orders-api"}, env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as stack:
+    with running_stack({"ManagedFunctions": "orders-api"}) as stack:
         calls.install()
         sample = SampleFunction("orders-api", "prod", stack.role_arn)
         sample.create()
@@ -119,7 +119,7 @@ def multi_function_release(count: int) -> dict[str, Any]:
     """One release of ``count`` functions (a compressed Canary10Percent5Minutes: 10% for 5 s, checked every
     second): wall time, AWS calls and the peak Lambda control-plane rate."""
     calls = CallLog()
-    with running_stack({"ManagedFunctions": "orders-*"}, env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as stack:
+    with running_stack({"ManagedFunctions": "orders-*"}) as stack:
         calls.install()
         targets, sims = [], []
         for i in range(count):
@@ -152,7 +152,7 @@ def detection_latency(interval: int, repeats: int) -> list[float]:
     scale = 10
     check = max(1, interval // scale)
     latencies = []
-    with running_stack({"ManagedFunctions": "orders-*"}, env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as stack:
+    with running_stack({"ManagedFunctions": "orders-*"}) as stack:
         for attempt in range(repeats):
             function = f"orders-bench{attempt}"
             sample = SampleFunction(function, "live", stack.role_arn)

@@ -22,8 +22,7 @@ logging.getLogger("moto").setLevel(logging.CRITICAL)
 @pytest.fixture
 def stack() -> Iterator[LocalStack]:
     """template.yaml in moto, managing orders-* and payments-api, handlers served in process."""
-    with running_stack({"ManagedFunctions": "orders-*,payments-api"},
-                       env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as deployed:
+    with running_stack({"ManagedFunctions": "orders-*,payments-api"}) as deployed:
         yield deployed
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bluegreen.clients import dynamodb_client
-from bluegreen.locks import table_name
 from bluegreen.models import CheckSummary, Plan
+from bluegreen.settings import table_name
 
 
 def history_key(plan: Plan, execution_arn: str) -> dict[str, dict[str, str]]:

@@ -7,19 +7,13 @@ over rather than left to block the alias forever.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
 from bluegreen.clients import dynamodb_client, stepfunctions_client
 from bluegreen.errors import AliasDrift, DeploymentInProgress
-
-TABLE_ENV = "DEPLOYMENTS_TABLE"
-
-
-def table_name() -> str:
-    return os.environ[TABLE_ENV]
+from bluegreen.settings import table_name
 
 
 def lock_key(function_name: str, alias: str) -> dict[str, dict[str, str]]:

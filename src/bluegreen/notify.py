@@ -8,22 +8,21 @@ notification that cannot be sent is logged, never a reason to roll a release bac
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bluegreen import settings
 from bluegreen.clients import events_client
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 SOURCE = "bluegreen"
-BUS_ENV = "EVENT_BUS_NAME"
 
 
 def _entry(detail_type: str, execution_arn: str, detail: dict[str, Any]) -> PutEventsRequestEntryTypeDef:
-    return {"Source": SOURCE, "DetailType": detail_type, "EventBusName": os.environ.get(BUS_ENV, "default"),
+    return {"Source": SOURCE, "DetailType": detail_type, "EventBusName": settings.current().event_bus_name,
             "Detail": json.dumps({"executionArn": execution_arn, **detail}, default=str),
             "Resources": [execution_arn]}
 

@@ -12,15 +12,14 @@ Map's bounded concurrency keeps the whole release at ``rate``.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-RATE_ENV = "CONTROL_PLANE_CALLS_PER_SECOND"
-DEFAULT_RATE = 10.0
+from bluegreen import settings
+
 # MaxConcurrency of the state machine's Map states (statemachine/deployment.asl.json).
 MAP_MAX_CONCURRENCY = 5
 
@@ -29,11 +28,7 @@ _current = threading.local()
 
 def rate() -> float:
     """Lambda control-plane calls per second the orchestrator allows itself (its template parameter)."""
-    try:
-        value = float(os.environ.get(RATE_ENV, DEFAULT_RATE))
-    except ValueError:
-        return DEFAULT_RATE
-    return value if value > 0 else DEFAULT_RATE
+    return settings.current().control_plane_calls_per_second
 
 
 def _sleep_until(moment: float) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from bluegreen import locks
+from bluegreen import locks, settings
 from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import cloudwatch_client, lambda_client
 from bluegreen.errors import InvalidInput
@@ -36,8 +35,6 @@ from bluegreen.strategy import StepPlan
 if TYPE_CHECKING:
     from mypy_boto3_lambda.type_defs import FunctionConfigurationResponseTypeDef
 
-MANAGED_FUNCTIONS_ENV = "MANAGED_FUNCTIONS"
-
 # Step Functions' hard limit on a Standard execution's history, and the share a release may plan
 # to use: the rest is margin for retries, operator waits and what later versions add.
 HISTORY_EVENTS_LIMIT = 25_000
@@ -54,7 +51,7 @@ HISTORY_EVENTS_PER_MAP_ITEM = 7
 
 def managed_patterns() -> list[str]:
     """Names (``*`` allowed) of the functions this stack may change, from its template parameter."""
-    return [p.strip() for p in os.environ.get(MANAGED_FUNCTIONS_ENV, "").split(",") if p.strip()]
+    return list(settings.current().managed_functions)
 
 
 def resolve_function_name(function_name: str, own_region: str, own_account: str | None) -> str:

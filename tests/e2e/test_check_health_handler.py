@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from bluegreen import settings
 from bluegreen.handlers import check_health
 from bluegreen.handlers._common import logger
 from bluegreen.local.invoker import FakeContext
@@ -29,8 +30,8 @@ def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                   {"AttributeName": "sk", "AttributeType": "S"}])
-        monkeypatch.setenv("DEPLOYMENTS_TABLE", "deployments")
-        yield boto3.client("cloudwatch", region_name=REGION)
+        with settings.provided({settings.DEPLOYMENTS_TABLE: "deployments"}):
+            yield boto3.client("cloudwatch", region_name=REGION)
 
 
 def put(cloudwatch: Any, version: str, at: datetime, counts: tuple[int, int], durations: list[float]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bluegreen import controls
+from bluegreen import controls, settings
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
@@ -91,8 +91,8 @@ def test_promote_now_skips_the_remaining_steps_and_records_why(stack: LocalStack
     while not execution.task_results(execution.history(arn)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    monkeypatch.setenv("DEPLOYMENTS_TABLE", stack.tables["DeploymentsTable"])
-    controls.request_promote_now(arn, EarlyPromotion(reason="hotfix verified by hand", by="alice"))
+    with settings.provided({settings.DEPLOYMENTS_TABLE: stack.tables["DeploymentsTable"]}):
+        controls.request_promote_now(arn, EarlyPromotion(reason="hotfix verified by hand", by="alice"))
 
     result = execution.wait(arn, timeout=30)
     assert result.status == "SUCCEEDED" and whole_on("2")

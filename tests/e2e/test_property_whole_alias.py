@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bluegreen import controls, history
+from bluegreen import settings as bluegreen_settings
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
@@ -74,7 +75,11 @@ def _assert_whole(stack: LocalStack, function: str, result_status: str, old: str
 @given(faults=faults_strategy, action=st.sampled_from(ACTIONS), healthy=st.booleans())
 def test_random_faults_and_operator_actions(stack: LocalStack, monkeypatch: pytest.MonkeyPatch,
                                             faults: list[Fault], action: str, healthy: bool) -> None:
-    monkeypatch.setenv("DEPLOYMENTS_TABLE", stack.tables["DeploymentsTable"])
+    with bluegreen_settings.provided({bluegreen_settings.DEPLOYMENTS_TABLE: stack.tables["DeploymentsTable"]}):
+        _release_with(stack, faults, action, healthy)
+
+
+def _release_with(stack: LocalStack, faults: list[Fault], action: str, healthy: bool) -> None:
     function = f"orders-p{next(_names)}"
     sample = SampleFunction(function, "live", stack.role_arn)
     sample.create()

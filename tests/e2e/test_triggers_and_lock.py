@@ -89,7 +89,7 @@ def _code_update_event(sha: str) -> Any:
 @pytest.fixture
 def auto_release_stack() -> Iterator[LocalStack]:
     parameters = {"ManagedFunctions": "orders-api", "AutoReleaseOnCodeUpdate": "true", "AutoReleaseAlias": ALIAS}
-    with running_stack(parameters, env_overrides={"POWERTOOLS_LOG_LEVEL": "CRITICAL"}) as deployed:
+    with running_stack(parameters) as deployed:
         yield deployed
 
 

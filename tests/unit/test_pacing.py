@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from bluegreen import pacing
+from bluegreen import pacing, settings
 from bluegreen.clients import lambda_client
 
 ASL = Path(__file__).resolve().parents[2] / "statemachine" / "deployment.asl.json"
@@ -25,7 +25,7 @@ def test_every_map_state_runs_at_the_concurrency_the_pacing_assumes() -> None:
 
 
 def test_concurrent_paced_blocks_stay_under_the_rate(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(pacing.RATE_ENV, "20")
+    monkeypatch.setenv(settings.CONTROL_PLANE_CALLS_PER_SECOND, "20")  # no other thread runs yet
     calls: list[float] = []
     lock = threading.Lock()
 

@@ -11,9 +11,9 @@ each query only the datapoints of its own metric (same name and dimensions, as m
 
 from __future__ import annotations
 
+import copy
 import math
 import re
-import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,9 +47,6 @@ def percentile_statistics() -> Iterator[None]:
         yield
 
 
-_ONE_QUERY_AT_A_TIME = threading.Lock()
-
-
 def _key(name: str, dimensions: list[tuple[Any, Any]]) -> tuple[str, tuple[tuple[Any, Any], ...]]:
     return name, tuple(sorted(dimensions))
 
@@ -66,16 +63,14 @@ def indexed_metric_data() -> Iterator[None]:
         for datum in self.get_all_metrics():
             by_metric[_key(datum.name, [(d.name, d.value) for d in datum.dimensions])].append(datum)
         results: list[dict[str, Any]] = []
-        with _ONE_QUERY_AT_A_TIME:
-            for query in queries:
-                metric = query["MetricStat"]["Metric"]
-                own = by_metric.get(_key(metric["MetricName"], [(d["Name"], d["Value"]) for d in metric["Dimensions"]]),
-                                    [])
-                self.get_all_metrics = lambda own=own: own  # type: ignore[method-assign,misc]
-                try:
-                    results += original(self, [query], start_time, end_time, scan_by)
-                finally:
-                    del self.get_all_metrics
+        for query in queries:
+            metric = query["MetricStat"]["Metric"]
+            own = by_metric.get(_key(metric["MetricName"], [(d["Name"], d["Value"]) for d in metric["Dimensions"]]), [])
+            # A view of the backend that holds only this metric's datapoints; the backend itself is not
+            # changed, so calls on other threads see it whole.
+            view = copy.copy(self)
+            view.get_all_metrics = lambda own=own: own  # type: ignore[method-assign,misc]
+            results += original(view, [query], start_time, end_time, scan_by)
         return results
 
     with mock.patch.object(CloudWatchBackend, "get_metric_data", get_metric_data):

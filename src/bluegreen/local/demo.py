@@ -112,11 +112,10 @@ class DemoOptions:
 
 
 @contextmanager
-def sample_release(scenario: Scenario, log_level: str = "CRITICAL") -> Iterator[tuple[LocalStack, str]]:
+def sample_release(scenario: Scenario, echo_logs: bool = False) -> Iterator[tuple[LocalStack, str]]:
     """The template in moto, the sample function (version 1 on its alias, new code in $LATEST) and callers
     on the alias for as long as the block runs; yields the stack and $LATEST's CodeSha256."""
-    with running_stack({"ManagedFunctions": SAMPLE_FUNCTION}, env_overrides={"POWERTOOLS_LOG_LEVEL": log_level}) \
-            as stack:
+    with running_stack({"ManagedFunctions": SAMPLE_FUNCTION}, echo_logs=echo_logs) as stack:
         sample = SampleFunction(SAMPLE_FUNCTION, SAMPLE_ALIAS, stack.role_arn)
         sample.create(scenario.old_error_rate, scenario.old_latency_ms)
         code_sha = sample.stage("v2", scenario.new_error_rate, scenario.new_latency_ms)
@@ -135,8 +134,7 @@ def run_demo(options: DemoOptions) -> int:
     console = Console(stderr=as_json, highlight=False)
     if not verbose:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
-    log_level = "INFO" if verbose else "CRITICAL"
-    with sample_release(scenario, log_level) as (stack, code_sha):
+    with sample_release(scenario, echo_logs=verbose) as (stack, code_sha):
         console.print(f"[bold]bluegreen demo[/] ({options.scenario}): template.yaml deployed into moto; "
                       f"state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}")
         console.print(f"Sample function {SAMPLE_FUNCTION}: version 1 live on alias {SAMPLE_ALIAS}, "

@@ -4,7 +4,8 @@ moto's EventBridge matches rules but cannot deliver to a state machine or a Lamb
 honours a rule's DISABLED state, InputPath, or AWS's quoting of string values in an
 InputTransformer). The local run creates the template's rules in moto and delivers matching events
 to those targets here, the way AWS would: same pattern, same input; a fresh execution per event, or
-one invocation of the function (synchronous here, so a test sees its effect when PutEvents returns).
+an asynchronous invocation of the function, retried when it fails (synchronous here, so a test sees
+its effect when PutEvents returns).
 """
 
 from __future__ import annotations
@@ -52,7 +53,25 @@ def _deliver(rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
         boto3.client("stepfunctions", region_name=rule.region_name).start_execution(
             stateMachineArn=target["Arn"], name=name, input=payload)
     else:
-        boto3.client("lambda", region_name=rule.region_name).invoke(FunctionName=target["Arn"], Payload=payload)
+        _invoke_asynchronously(target["Arn"], payload, rule.region_name)
+
+
+# Lambda's retries of a failed asynchronous invocation, unless the function's EventInvokeConfig says otherwise.
+DEFAULT_ASYNC_RETRIES = 2
+
+
+def _invoke_asynchronously(function_arn: str, payload: str, region: str) -> None:
+    """An asynchronous invocation as Lambda makes it: one that fails is tried again, up to the function's
+    ``MaximumRetryAttempts`` (synchronous here, so that a test sees the effect when PutEvents returns)."""
+    lam = boto3.client("lambda", region_name=region)
+    try:
+        retries = int(lam.get_function_event_invoke_config(FunctionName=function_arn).get(
+            "MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
+    except lam.exceptions.ResourceNotFoundException:
+        retries = DEFAULT_ASYNC_RETRIES
+    for _ in range(1 + retries):
+        if "FunctionError" not in lam.invoke(FunctionName=function_arn, Payload=payload):
+            return
 
 
 def _ours(target: dict[str, Any]) -> bool:

@@ -4,17 +4,20 @@ moto's no-docker Lambda backend (``LambdaSimpleBackend``) echoes the payload bac
 replaces its ``invoke`` with one that imports the function's ``Handler`` (as the Lambda runtime
 would, from the shared CodeUri) and calls it with the function's environment variables, turning an
 exception into the runtime's error payload so Step Functions sees ``errorType`` as the error name.
+
+Many handler calls run at once on moto's threads, so nothing here changes process-wide state around a
+call: the function's environment reaches it as this thread's context (``bluegreen.settings``), and
+what it logs goes to its own list (``logs``), not to a shared terminal.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
 import threading
 import traceback
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,9 +26,8 @@ from typing import Any
 from botocore.client import BaseClient
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-# Handlers read os.environ, shared by every thread: see ``environment``.
-_ENV_CHANGED = threading.Condition()
-_ENV_HELD: dict[str, tuple[str, int, str | None]] = {}  # key -> (value set, holders, value before)
+from bluegreen import settings
+
 _inside_handler = threading.local()
 
 
@@ -64,51 +66,6 @@ def load_handler(path: str) -> Callable[[Any, Any], Any]:
     return handler
 
 
-@contextmanager
-def patched_environ(variables: dict[str, str]) -> Iterator[None]:
-    """``variables`` set in os.environ for the duration, then put back as they were."""
-    saved = {k: os.environ.get(k) for k in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-def _compatible(variables: dict[str, str]) -> bool:
-    return all(k not in _ENV_HELD or _ENV_HELD[k][0] == v for k, v in variables.items())
-
-
-@contextmanager
-def environment(variables: dict[str, str]) -> Iterator[None]:
-    """``variables`` in os.environ while the block runs, shared with every thread that wants the same
-    values (the orchestrator's handlers, a Map state's iterations running at once); a thread that
-    wants another value of one of those keys (a traffic tick of another version) waits its turn."""
-    with _ENV_CHANGED:
-        _ENV_CHANGED.wait_for(lambda: _compatible(variables))
-        for key, value in variables.items():
-            _, holders, before = _ENV_HELD.get(key, (value, 0, os.environ.get(key)))
-            _ENV_HELD[key] = (value, holders + 1, before)
-        os.environ.update(variables)
-    try:
-        yield
-    finally:
-        with _ENV_CHANGED:
-            for key in variables:
-                value, holders, before = _ENV_HELD.pop(key)
-                if holders > 1:
-                    _ENV_HELD[key] = (value, holders - 1, before)
-                elif before is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = before
-            _ENV_CHANGED.notify_all()
-
-
 def current_function() -> str | None:
     """The function whose handler this thread is running (the innermost, when one invokes another)."""
     stack: list[str] = getattr(_inside_handler, "functions", [])
@@ -120,10 +77,13 @@ class HandlerRouter:
     """Which local handler serves which function, and the AWS calls the handlers made."""
 
     functions: dict[str, LocalFunction] = field(default_factory=dict)
-    env_overrides: dict[str, str] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
     invocations: Counter[str] = field(default_factory=Counter)
+    # What each function logged, line by line (its CloudWatch log stream, in AWS).
+    logs: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _counting: threading.Lock = field(default_factory=threading.Lock)
+    _idle: threading.Condition = field(default_factory=threading.Condition)
+    _in_flight: int = 0
 
     def count_call(self, operation: str) -> None:
         with self._counting:
@@ -139,22 +99,38 @@ class HandlerRouter:
         context = FakeContext(function_name=fn.name, invoked_function_arn=fn.arn)
         with self._counting:
             self.invocations[fn.name] += 1
-        # The stack's functions share one environment, so their invocations can run at once.
-        with environment({**fn.environment, **self.env_overrides}):
-            functions = _inside_handler.__dict__.setdefault("functions", [])
-            functions.append(fn.name)
-            try:
+        functions = _inside_handler.__dict__.setdefault("functions", [])
+        with self._idle:
+            self._in_flight += 1
+        functions.append(fn.name)
+        try:
+            with settings.provided(fn.environment):
                 result = load_handler(fn.handler)(event, context)
-            except Exception as exc:
-                response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps({
-                    "errorType": type(exc).__name__,
-                    "errorMessage": str(exc),
-                    "stackTrace": traceback.format_tb(exc.__traceback__),
-                }).encode()
-            finally:
-                functions.pop()
+        except Exception as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }).encode()
+        finally:
+            functions.pop()
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
         return json.dumps(result).encode()
+
+    def log(self, line: str) -> None:
+        """A line a handler wrote, kept under its function (dropped when no handler runs on this thread)."""
+        function = current_function()
+        if function is not None:
+            with self._counting:
+                self.logs[function].append(line)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no handler call is running; whether that happened within ``timeout`` s."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
 
 @contextmanager

@@ -4,8 +4,9 @@ environment (ERROR_RATE, LATENCY_MS), so two versions of it can be told apart by
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any
+
+from bluegreen.settings import environment
 
 
 class UpstreamError(Exception):
@@ -13,9 +14,10 @@ class UpstreamError(Exception):
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    error_rate = float(os.environ.get("ERROR_RATE", "0"))
+    env = environment()  # its version's environment variables (see bluegreen.settings)
+    error_rate = float(env.get("ERROR_RATE", "0"))
     # Deterministic per request id, so a scenario gives the same numbers on every run.
     bucket = int(hashlib.sha256(str(event.get("requestId", "")).encode()).hexdigest()[:8], 16) % 10_000
     if bucket < error_rate * 10_000:
         raise UpstreamError("upstream timed out")
-    return {"statusCode": 200, "body": "ok", "latencyMs": float(os.environ.get("LATENCY_MS", "20"))}
+    return {"statusCode": 200, "body": "ok", "latencyMs": float(env.get("LATENCY_MS", "20"))}

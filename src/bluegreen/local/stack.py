@@ -19,7 +19,8 @@ from moto import mock_aws
 
 from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
 from bluegreen.local.eventbridge import deliver_to_state_machines
-from bluegreen.local.invoker import HandlerRouter, LocalFunction, patched_environ, route_invocations
+from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
+from bluegreen.local.logs import routed_logs
 from bluegreen.local.template import Resolver, load_template
 
 REGION = "us-east-1"
@@ -46,6 +47,22 @@ class LocalStack:
     router: HandlerRouter
     role_arn: str
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
+
+
+@contextmanager
+def patched_environ(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` set in os.environ for the duration, then put back as they were (at the run's start and end
+    only, never around a handler call: other threads read the environment)."""
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 @contextmanager
@@ -132,6 +149,11 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
             Timeout=int(props.get("Timeout", 3)), MemorySize=int(props.get("MemorySize", 128)),
             Environment={"Variables": env},
         )
+        invoke_config = props.get("EventInvokeConfig") or {}
+        if "MaximumRetryAttempts" in invoke_config:
+            # How often Lambda retries an asynchronous invocation that failed (the guardian's, from EventBridge).
+            lam.put_function_event_invoke_config(FunctionName=resolver.physical[logical_id],
+                                                 MaximumRetryAttempts=int(invoke_config["MaximumRetryAttempts"]))
         fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], props["Handler"], env)
         router.register(fn)
         functions[logical_id] = fn
@@ -157,8 +179,7 @@ def _create_state_machine(props: dict[str, Any], root: Path, resolver: Resolver,
     return arn, definition
 
 
-def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", root: Path | None = None,
-                    env_overrides: dict[str, str] | None = None) -> LocalStack:
+def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", root: Path | None = None) -> LocalStack:
     """Create every resource of template.yaml in the active moto mock. Call inside ``local_aws()``
     and ``route_invocations(stack.router)`` (see ``running_stack``)."""
     root = root or project_root()
@@ -180,7 +201,7 @@ def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", r
         if resource["Type"] == "AWS::DynamoDB::Table":
             tables[logical_id] = resolver.physical[logical_id]
             _create_table(tables[logical_id], resolver.resolve(resource["Properties"]))
-    router = HandlerRouter(env_overrides=dict(env_overrides or {}))
+    router = HandlerRouter()
     functions = _create_functions(resources, template.get("Globals", {}).get("Function", {}), resolver, role_arn,
                                   router)
     arn, definition = _create_state_machine(resources[STATE_MACHINE_ID]["Properties"], root, resolver, role_arn,
@@ -217,14 +238,28 @@ def active_stack() -> LocalStack | None:
     return _ACTIVE[-1] if _ACTIVE else None
 
 
+def _stop_everything(stack: LocalStack, timeout: float = 15.0) -> None:
+    """Stop the executions still running and wait for their handler calls to return, so that no thread of
+    this run is left calling AWS when moto stops (and puts the process environment back)."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn,
+                                                              statusFilter="RUNNING"):
+        for running in page["executions"]:
+            sfn.stop_execution(executionArn=running["executionArn"], error="LocalRunEnded",
+                               cause="the embedded local run ended")
+    stack.router.wait_idle(timeout)
+
+
 @contextmanager
-def running_stack(parameters: dict[str, Any], env_overrides: dict[str, str] | None = None) -> Iterator[LocalStack]:
-    """moto started, the template deployed in it, and the handlers serving its functions."""
+def running_stack(parameters: dict[str, Any], echo_logs: bool = False) -> Iterator[LocalStack]:
+    """moto started, the template deployed in it, and the handlers serving its functions (their logs
+    kept per function in ``stack.router.logs``; ``echo_logs`` also prints them)."""
     with local_aws():
-        stack = deploy_template(parameters, env_overrides=env_overrides)
-        with route_invocations(stack.router):
+        stack = deploy_template(parameters)
+        with route_invocations(stack.router), routed_logs(stack.router, echo=echo_logs):
             _ACTIVE.append(stack)
             try:
                 yield stack
             finally:
                 _ACTIVE.remove(stack)
+                _stop_everything(stack)

@@ -15,8 +15,9 @@ from typing import Any
 
 import boto3
 
-from bluegreen.local.invoker import FakeContext, environment, load_handler
+from bluegreen.local.invoker import FakeContext, load_handler
 from bluegreen.local.stack import ACCOUNT, REGION
+from bluegreen.settings import provided
 
 SAMPLE_HANDLER = "bluegreen.local.sample_app.handler"
 DURATION_SAMPLES = 25
@@ -137,7 +138,7 @@ class TrafficSimulator:
             throttles[version] = sum(1 for _ in range(count) if self._rng.random() < throttle_rate)
             served = count - throttles[version]
             failed = 0
-            with environment(env):
+            with provided(env):
                 for _ in range(served):
                     self._request += 1
                     try:

@@ -136,8 +136,8 @@ def promote_now(target: Target, execution_arn: str, reason: str, by: str | None 
         return "approved the pending question"
     if executions.sfn_client().describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
         raise LookupError("the release has already ended")
-    target.use_table()
-    controls.request_promote_now(execution_arn, EarlyPromotion(reason=reason, by=by or who()))
+    with target.configured():
+        controls.request_promote_now(execution_arn, EarlyPromotion(reason=reason, by=by or who()))
     return "the next check promotes (unless it fails)"
 
 
@@ -152,8 +152,8 @@ def abort(target: Target, execution_arn: str, reason: str) -> None:
 
 
 def history_rows(target: Target, function_name: str, alias: str, limit: int) -> list[dict[str, Any]]:
-    target.use_table()
-    return history.list_deployments(function_name, alias, limit)
+    with target.configured():
+        return history.list_deployments(function_name, alias, limit)
 
 
 def plan(request: dict[str, Any], target: Target | None) -> DryRun:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+from bluegreen import settings
 
 
 class TargetNotFound(Exception):
@@ -28,9 +31,11 @@ class Target:
         prefix = self.state_machine_arn.replace(":stateMachine:", ":execution:")
         return f"{prefix}:{name_or_arn}"
 
-    def use_table(self) -> None:
-        """The core modules read the table's name from the environment, as in a Lambda."""
-        os.environ["DEPLOYMENTS_TABLE"] = self.table_name
+    @contextmanager
+    def configured(self) -> Iterator[None]:
+        """The core modules' settings (the table's name) for this stack, while the block runs."""
+        with settings.provided({settings.DEPLOYMENTS_TABLE: self.table_name}):
+            yield
 
 
 def samconfig_stack_name(path: Path = Path("samconfig.toml"), env: str = "default") -> str | None:
