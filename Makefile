@@ -36,14 +36,14 @@ demo: $(BIN)/.installed
 test: lint typecheck sam-validate sam-build checkov unit
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src functions tests scripts benchmarks
 	$(BIN)/cfn-lint template.yaml examples/*.yaml
 	# Serverless rules too; every exception is justified next to the resource it concerns.
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml
 	$(BIN)/python scripts/lint_asl.py
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy src tests benchmarks
+	$(BIN)/mypy src functions tests benchmarks
 
 # Every skipped check carries its reason in the resource's Metadata.
 checkov: $(CHECKOV_VENV)/.installed

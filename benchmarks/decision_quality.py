@@ -24,8 +24,9 @@ from statistics import NormalDist
 
 from bluegreen import strategy as strategies
 from bluegreen.health import decide, judge
-from bluegreen.models import HealthConfig, Plan, Progress
 from bluegreen.release import plan_checks
+from bluegreen.request import HealthConfig
+from bluegreen.state import Plan, Progress, TargetPlan
 from bluegreen.verdict import Window
 
 STRATEGY = "Canary10Percent5Minutes"
@@ -130,8 +131,9 @@ def release_plan() -> Plan:
     steps = strategies.plan_predefined(STRATEGY)
     health = HealthConfig()
     cadence = plan_checks(health, steps)
-    return Plan(function_name="bench", alias="live", old_version="1", new_version="2", action="shift",
-                strategy=steps.name, weights=list(steps.weights), step_count=len(steps.weights),
+    target = TargetPlan(function_name="bench", alias="live", old_version="1", new_version="2", action="shift")
+    return Plan(targets=[target], action="shift", strategy=steps.name, weights=list(steps.weights),
+                step_count=len(steps.weights),
                 bake_seconds=steps.bake_seconds, health=health, check_interval_seconds=cadence.interval,
                 max_bake_seconds=cadence.max_bake, checks_planned=cadence.planned)
 

@@ -33,7 +33,8 @@ from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 COMPRESSION = 60  # one minute of a strategy = one second here
 PRICE_PER_TRANSITION = 0.025 / 1000
 HISTORY_LIMIT = 25_000
-HANDLERS = ("publish", "shift", "check_health", "finalize", "rollback")
+# The functions' handlers, as the template names them (CodeUri functions/<job>/, Handler app.lambda_handler).
+HANDLERS = ("publish", "shift_traffic", "check_health", "promote", "rollback")
 WRITES = {"UpdateAlias", "PublishVersion", "CreateAlias"}
 CONTROL_PLANE = {"GetAlias", "UpdateAlias", "PublishVersion", "CreateAlias", "GetFunctionConfiguration"}
 
@@ -183,18 +184,22 @@ def detection_latency(interval: int, repeats: int) -> list[float]:
 
 
 def import_ratios() -> dict[str, float]:
-    """Cold import time of each handler module over a bare ``import boto3``, each in a fresh interpreter."""
+    """Cold import time of each handler over a bare ``import boto3``, each in a fresh interpreter: the handler
+    loaded from its file as the Lambda runtime loads it, the shared package importable as from its layer."""
 
-    def cost(module: str) -> float:
+    def cost(statement: str) -> float:
         samples = []
         for _ in range(5):
-            out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                                 capture_output=True, text=True, check=True, env={"PYTHONPATH": "src"})
-            samples.append(int(out.stderr.strip().splitlines()[-1].split("|")[1]))
+            code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 env={"PYTHONPATH": "src"})
+            samples.append(float(out.stdout.strip()))
         return statistics.median(samples)
 
-    base = cost("boto3")
-    return {handler: cost(f"bluegreen.handlers.{handler}") / base for handler in HANDLERS}
+    base = cost("import boto3")
+    load = ("import importlib.util as u; s = u.spec_from_file_location('app', 'functions/{}/app.py'); "
+            "s.loader.exec_module(u.module_from_spec(s))")
+    return {handler: cost(load.format(handler)) / base for handler in HANDLERS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,20 @@ def main() -> None:
     """Blue-green and canary releases of AWS Lambda aliases, orchestrated by Step Functions."""
 
 
+LOCAL_EXTRA_MISSING = ("the embedded local run needs the 'local' extra (moto, PyYAML, Powertools): "
+                       "pip install 'bluegreen[local]'")
+
+
+def _local_demo() -> Any:
+    """``bluegreen.local.demo``, or exit 2 saying which extra to install."""
+    try:
+        from bluegreen.local import demo as local_demo  # noqa: PLC0415 - moto is heavy, and optional
+    except ImportError:
+        typer.echo(f"error: {LOCAL_EXTRA_MISSING}", err=True)
+        raise typer.Exit(2) from None
+    return local_demo
+
+
 @app.command()
 def demo(
     scenario: Annotated[str, typer.Option(
@@ -38,12 +52,12 @@ def demo(
 
     Exit code: 0 promoted, 1 rolled back, 2 rejected input.
     """
-    from bluegreen.local.demo import SCENARIOS, DemoOptions, run_demo  # noqa: PLC0415 - moto is heavy
-
-    if scenario not in SCENARIOS:
-        raise typer.BadParameter(f"choose one of {', '.join(SCENARIOS)}", param_hint="--scenario")
-    options = DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose, report or None)
-    raise typer.Exit(run_demo(options))
+    local_demo = _local_demo()
+    if scenario not in local_demo.SCENARIOS:
+        raise typer.BadParameter(f"choose one of {', '.join(local_demo.SCENARIOS)}", param_hint="--scenario")
+    options = local_demo.DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose,
+                                     report or None)
+    raise typer.Exit(local_demo.run_demo(options))
 
 
 # ---- Operating releases: against a deployed stack, or the embedded local run (--local) ----
@@ -58,26 +72,25 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why: recorded with 
 
 
 @contextmanager
-def _target(stack: str | None, local: bool) -> Iterator[Any]:
-    """The stack to operate on; exits 4 with the reason when it cannot be found."""
-    from bluegreen.operations import target as targets  # noqa: PLC0415 - keep `--help` fast
+def _stack(name: str | None, local: bool) -> Iterator[Any]:
+    """The bluegreen stack to operate on; exits 4 with the reason when it cannot be found."""
+    from bluegreen.operations import stack as stacks  # noqa: PLC0415 - keep `--help` fast
 
     if not local:
         try:
-            yield targets.from_stack(stack)
-        except targets.TargetNotFound as exc:
+            yield stacks.from_cloudformation(name)
+        except stacks.StackNotFound as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(4) from None
         return
     try:
-        yield targets.local()
-    except targets.TargetNotFound:
-        from bluegreen.local.demo import SCENARIOS, sample_release  # noqa: PLC0415 - moto only for --local
-
-        with sample_release(SCENARIOS["healthy"]):
+        yield stacks.embedded()
+    except stacks.StackNotFound:
+        local_demo = _local_demo()
+        with local_demo.sample_release(local_demo.SCENARIOS["healthy"]):
             typer.echo("embedded local run started: template.yaml in moto, sample function orders-api (alias prod)",
                        err=True)
-            yield targets.local()
+            yield stacks.embedded()
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -98,17 +111,17 @@ def deploy(
 ) -> None:
     """Start a release (and watch it). Exit: 0 promoted, 1 rolled back, 2 rejected, 3 failed."""
     from bluegreen.errors import InvalidInput  # noqa: PLC0415
-    from bluegreen.models import parse_input  # noqa: PLC0415
     from bluegreen.operations import commands  # noqa: PLC0415
+    from bluegreen.request import parse_request  # noqa: PLC0415
 
     try:
         request = commands.with_cli_trigger(commands.load_request(input_file, {
             "functionName": function, "alias": alias, "version": version, "strategy": strategy}))
-        parse_input(request)  # refuse a bad input here, before anything starts
+        parse_request(request)  # refuse a bad input here, before anything starts
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
-    with _target(stack, local) as target:
-        arn = commands.start(target, request)
+    with _stack(stack, local) as deployed:
+        arn = commands.start(deployed, request)
         typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
         if watch_it:
             raise typer.Exit(commands.watch(arn, Console(highlight=False)))
@@ -119,8 +132,8 @@ def watch(execution: ExecutionArg, stack: StackOption = None, local: LocalOption
     """Follow a release live: weights, every check's verdict and numbers, questions. Exit as deploy."""
     from bluegreen.operations import commands  # noqa: PLC0415
 
-    with _target(stack, local) as target:
-        arn = target.execution_arn(execution)
+    with _stack(stack, local) as deployed:
+        arn = deployed.execution_arn(execution)
         try:
             raise typer.Exit(commands.watch(arn, Console(highlight=False)))
         except _client_error() as exc:
@@ -133,9 +146,9 @@ def status(execution: ExecutionArg, stack: StackOption = None, local: LocalOptio
     """Where a release is now. Exit 0 (4 if there is no such execution)."""
     from bluegreen.operations import commands  # noqa: PLC0415
 
-    with _target(stack, local) as target:
+    with _stack(stack, local) as deployed:
         try:
-            state = commands.status(target, target.execution_arn(execution))
+            state = commands.status(deployed, deployed.execution_arn(execution))
         except _client_error() as exc:
             raise _fail(f"no execution {execution}: {exc}", 4) from None
     if json_output:
@@ -147,8 +160,8 @@ def status(execution: ExecutionArg, stack: StackOption = None, local: LocalOptio
 def _answer(execution: str, decision: str, reason: str, stack: str | None, local: bool) -> None:
     from bluegreen.operations import commands  # noqa: PLC0415
 
-    with _target(stack, local) as target:
-        problem = commands.answer(target.execution_arn(execution), decision, reason)
+    with _stack(stack, local) as deployed:
+        problem = commands.answer(deployed.execution_arn(execution), decision, reason)
     if problem:
         raise _fail(problem, 4)
     typer.echo(f"{decision}d {execution}")
@@ -174,9 +187,9 @@ def promote_now(execution: ExecutionArg, reason: Annotated[str, typer.Option("--
     """Skip the remaining steps and promote at the next check (a failing check still rolls back)."""
     from bluegreen.operations import commands  # noqa: PLC0415
 
-    with _target(stack, local) as target:
+    with _stack(stack, local) as deployed:
         try:
-            typer.echo(commands.promote_now(target, target.execution_arn(execution), reason))
+            typer.echo(commands.promote_now(deployed, deployed.execution_arn(execution), reason))
         except LookupError as exc:
             raise _fail(str(exc), 4) from None
 
@@ -187,9 +200,9 @@ def abort(execution: ExecutionArg, reason: ReasonOption = "aborted by an operato
     """Stop a release; the abort guardian returns the alias 100% to the old version."""
     from bluegreen.operations import commands  # noqa: PLC0415
 
-    with _target(stack, local) as target:
+    with _stack(stack, local) as deployed:
         try:
-            commands.abort(target, target.execution_arn(execution), reason)
+            commands.abort(deployed, deployed.execution_arn(execution), reason)
         except _client_error() as exc:
             raise _fail(f"cannot stop {execution}: {exc}", 4) from None
     typer.echo(f"stopped {execution}: the guardian returns the alias to the old version")
@@ -205,8 +218,8 @@ def history_command(function: Annotated[str, typer.Argument(help="Function name.
 
     from bluegreen.operations import commands  # noqa: PLC0415
 
-    with _target(stack, local) as target:
-        rows = commands.history_rows(target, function, alias, limit)
+    with _stack(stack, local) as deployed:
+        rows = commands.history_rows(deployed, function, alias, limit)
     if json_output:
         typer.echo(json.dumps(rows, default=str))
         return
@@ -237,16 +250,17 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
         if offline:
             result = commands.plan(request, None).as_json()
         else:
-            with _target(stack, local) as target:
-                result = commands.plan(request, target).as_json()
+            with _stack(stack, local) as deployed:
+                result = commands.plan(request, deployed).as_json()
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
     if json_output:
         typer.echo(json.dumps(result))
         return
     console = Console(highlight=False)
-    console.print(f"[bold]{result['functionName']}:{result['alias']}[/] {result['currentVersion'] or '?'} → "
-                  f"{result['newVersion']} ({result['strategy']})")
+    for target in result["targets"]:
+        console.print(f"[bold]{target['functionName']}:{target['alias']}[/] {target['currentVersion'] or '?'} → "
+                      f"{target['newVersion']} ({result['strategy']})")
     for step in result["schedule"]:
         more = (f", bakes {step['bakeSeconds']} s (up to {step['upToSeconds']} s while inconclusive), "
                 f"{step['checks']} check(s)") if "bakeSeconds" in step else " (promote)"
@@ -267,9 +281,9 @@ def report(execution: ExecutionArg, out: Annotated[str, typer.Option("--out", he
     from bluegreen.operations import executions  # noqa: PLC0415
     from bluegreen.operations import report as reports  # noqa: PLC0415
 
-    with _target(stack, local) as target:
+    with _stack(stack, local) as deployed:
         try:
-            result = executions.ended(target.execution_arn(execution))
+            result = executions.ended(deployed.execution_arn(execution))
         except LookupError:
             raise _fail(f"{execution} is still running: report it once it has ended", 4) from None
         except _client_error() as exc:

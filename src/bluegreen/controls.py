@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 from bluegreen.clients import dynamodb_client
-from bluegreen.models import EarlyPromotion
 from bluegreen.settings import table_name
+from bluegreen.state import EarlyPromotion
 
 EXPIRES_AFTER_SECONDS = 24 * 3600
 

@@ -4,9 +4,9 @@ A Step Functions execution stopped from the console, timed out, or failed past i
 (a multi-function release whose rollback of one function failed) runs no Catch at all. An
 EventBridge rule on the state machine's "Execution Status Change" (ABORTED, TIMED_OUT, FAILED)
 brings the execution here: from its history, what it was releasing and how far it got; from each
-alias, where it is now. An alias still split, or on the new version without a promotion (of every
-function, for a multi-function release), goes back 100% to the old version; the lock is released
-and the history completed. Idempotent: a second run, or a run after a clean rollback, changes nothing.
+alias, where it is now. Unless every function was promoted, an alias still split, or on the new
+version, goes back 100% to the old version; the lock is released and the history completed.
+Idempotent: a second run, or a run after a clean rollback, changes nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bluegreen import history, locks, notify
+from bluegreen import history, locks, notify, states
 from bluegreen.aliases import AliasState, point_alias, read_alias
 from bluegreen.clients import stepfunctions_client
-from bluegreen.models import GroupPlan, Plan
-
-PUBLISH_STATE = "Validate and publish the new version"
-# The promote task's state, for one function and for each function of a multi-function release.
-PROMOTE_STATES = frozenset({"Promote the new version", "Promote one function"})
+from bluegreen.state import Plan, TargetPlan
 
 
 @dataclass(frozen=True)
@@ -37,14 +33,14 @@ class Guarded:
 class Course:
     """What an execution's history says it did."""
 
-    plan: Plan | GroupPlan | None
+    plan: Plan | None
     # The functions whose promotion succeeded.
     promoted: frozenset[str] = frozenset()
 
 
 def read_course(execution_arn: str) -> Course:
-    """The plan its publish task returned, and which functions its promote task(s) promoted."""
-    plan: Plan | GroupPlan | None = None
+    """The plan its publish task returned, and which functions its promote tasks promoted."""
+    plan: Plan | None = None
     promoted: set[str] = set()
     state = ""
     kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
@@ -57,20 +53,19 @@ def read_course(execution_arn: str) -> Course:
             if not succeeded or "output" not in succeeded:
                 continue
             output = json.loads(succeeded["output"])
-            if state == PUBLISH_STATE:
-                planned = output["plan"]
-                plan = GroupPlan.model_validate(planned) if "targets" in planned else Plan.model_validate(planned)
-            if state in PROMOTE_STATES and output.get("outcome") == "promoted":
+            if state == states.PUBLISH:
+                plan = Plan.model_validate(output["plan"])
+            if state == states.PROMOTE and output.get("outcome") == "promoted":
                 promoted.add(output["functionName"])
         if not page.get("nextToken"):
             return Course(plan, frozenset(promoted))
         kwargs["nextToken"] = page["nextToken"]
 
 
-def _ours(alias: AliasState, plan: Plan) -> bool:
+def _ours(alias: AliasState, target: TargetPlan) -> bool:
     """A state this release can have left: the old version, alone or with weight on the new one; or the new one."""
     versions = {alias.function_version, *alias.additional_weights}
-    return versions <= {plan.old_version, plan.new_version}
+    return versions <= {target.old_version, target.new_version}
 
 
 def _targets_from_input(execution_arn: str) -> list[tuple[str, str]]:
@@ -87,18 +82,17 @@ def _targets_from_input(execution_arn: str) -> list[tuple[str, str]]:
 
 def guard(execution_arn: str, status: str) -> Guarded:
     course = read_course(execution_arn)
-    if isinstance(course.plan, GroupPlan):
-        group = course.plan
-        # All or nothing: unless every function was promoted, every one goes back.
-        promoted = {t.function_name for t in group.targets} <= course.promoted
-        guarded = [_guard_one(execution_arn, status, (t.function_name, t.alias), group.plan_for(t), promoted)
-                   for t in group.targets]
-        return Guarded(execution_arn, _overall(guarded),
-                       "; ".join(f"{t.function_name}: {g.detail}" for t, g in zip(group.targets, guarded, strict=True)))
     if course.plan is not None:
         plan = course.plan
-        return _guard_one(execution_arn, status, (plan.function_name, plan.alias), plan,
-                          plan.function_name in course.promoted)
+        if not plan.targets:
+            return Guarded(execution_arn, "nothing to do", "the release had nothing to change")
+        # All or nothing: unless every function was promoted, every one goes back.
+        promoted = {t.function_name for t in plan.targets} <= course.promoted
+        guarded = [_guard_one(execution_arn, status, (t.function_name, t.alias), t, promoted) for t in plan.targets]
+        if len(guarded) == 1:
+            return guarded[0]
+        return Guarded(execution_arn, _overall(guarded),
+                       "; ".join(f"{t.function_name}: {g.detail}" for t, g in zip(plan.targets, guarded, strict=True)))
     targets = _targets_from_input(execution_arn)
     if not targets:
         return Guarded(execution_arn, "nothing to do", "the input named no function and alias")
@@ -111,35 +105,35 @@ def _overall(guarded: list[Guarded]) -> str:
     return next((a for a in ("restored", "left alone") if a in actions), "nothing to do")
 
 
-def _guard_one(execution_arn: str, status: str, target: tuple[str, str], plan: Plan | None,
+def _guard_one(execution_arn: str, status: str, names: tuple[str, str], target: TargetPlan | None,
                promoted: bool) -> Guarded:
     # Let go of the alias first: a task of this execution still in flight then refuses to write it.
-    locks.release(*target, execution_arn)
-    outcome = _restore(execution_arn, plan, promoted)
+    locks.release(*names, execution_arn)
+    outcome = _restore(execution_arn, target, promoted)
     error = "Execution" + status.title().replace("_", "")  # ExecutionAborted, ExecutionTimedOut, ExecutionFailed
-    closed = history.close_running(*target, execution_arn, status, error=error,
+    closed = history.close_running(*names, execution_arn, status, error=error,
                                    cause=f"the execution ended {status}; guardian: {outcome.detail}")
-    if outcome.action == "restored" and plan is not None:
+    if outcome.action == "restored" and target is not None:
         notify.emit("Rolled Back", execution_arn, {
-            "functionName": plan.function_name, "alias": plan.alias, "oldVersion": plan.old_version,
-            "newVersion": plan.new_version, "functionVersion": plan.old_version, "error": error,
+            "functionName": target.function_name, "alias": target.alias, "oldVersion": target.old_version,
+            "newVersion": target.new_version, "functionVersion": target.old_version, "error": error,
             "cause": outcome.detail, "historyCompleted": closed})
     return outcome
 
 
-def _restore(execution_arn: str, plan: Plan | None, promoted: bool) -> Guarded:
-    if plan is None or plan.action == "noop":
+def _restore(execution_arn: str, target: TargetPlan | None, promoted: bool) -> Guarded:
+    if target is None:
         return Guarded(execution_arn, "nothing to do", "the release had changed nothing yet")
     if promoted:
-        return Guarded(execution_arn, "nothing to do", "the release was promoted", plan.new_version)
-    alias = read_alias(plan.function_name, plan.alias)
-    if alias is None or plan.old_version is None or not _ours(alias, plan):
+        return Guarded(execution_arn, "nothing to do", "the release was promoted", target.new_version)
+    alias = read_alias(target.function_name, target.alias)
+    if alias is None or target.old_version is None or not _ours(alias, target):
         state = alias.describe() if alias else "gone"
         return Guarded(execution_arn, "left alone", f"the alias is {state}: not a state this release left",
                        alias.function_version if alias else None)
-    if alias.function_version == plan.old_version and not alias.is_split:
-        return Guarded(execution_arn, "nothing to do", f"already 100% on version {plan.old_version}",
-                       plan.old_version)
-    point_alias(plan.function_name, plan.alias, plan.old_version)
-    return Guarded(execution_arn, "restored", f"was {alias.describe()}: now 100% on version {plan.old_version}",
-                   plan.old_version)
+    if alias.function_version == target.old_version and not alias.is_split:
+        return Guarded(execution_arn, "nothing to do", f"already 100% on version {target.old_version}",
+                       target.old_version)
+    point_alias(target.function_name, target.alias, target.old_version)
+    return Guarded(execution_arn, "restored", f"was {alias.describe()}: now 100% on version {target.old_version}",
+                   target.old_version)

@@ -1,6 +1,8 @@
 """The one home of the health check: judge the step so far and decide what the release does next.
 
-Each check reads the canary and the baseline since the step's shift (one GetMetricData call),
+Each check reads every function's canary and baseline since the step's shift (one GetMetricData
+call per 41 functions), judges each function against its own old version, and lets the most
+cautious verdict decide for the whole release. For each function it
 judges two windows, the whole step (the evidence that can promote) and the last check interval
 (so a regression starting mid-step is caught within one interval, not diluted by the healthy
 minutes before it), and turns the verdict into the next move: bake on, next step, promote or
@@ -10,24 +12,28 @@ rolls back (or asks an operator, when the input says so).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from bluegreen import evidence
-from bluegreen.models import (
+from bluegreen import controls, evidence, notify
+from bluegreen.state import (
     CheckSummary,
     EarlyPromotion,
-    GroupPlan,
     HealthReport,
     Plan,
     Progress,
     Question,
     RuleResult,
+    TargetPlan,
     VersionStats,
 )
+from bluegreen.tasks import CheckTask, step_progress
 from bluegreen.verdict import Rule, Verdict, Window, alarm_rule, judge_window, overall
+
+logger = logging.getLogger(__name__)
 
 # Clock slack: a Wait state ends a little early or late; a step this close to its bake is done.
 _SLACK_SECONDS = 0.25
@@ -98,25 +104,18 @@ def span_of(plan: Plan, progress: Progress, now: datetime) -> Span:
     return Span(start, end, period)
 
 
-def subject_of(plan: Plan) -> evidence.Subject:
-    versions = {"canary": plan.new_version}
-    if plan.old_version:
-        versions["baseline"] = plan.old_version
-    return evidence.Subject(plan.function_name, plan.alias, versions)
+def subject_of(target: TargetPlan) -> evidence.Subject:
+    versions = {"canary": target.new_version}
+    if target.old_version:
+        versions["baseline"] = target.old_version
+    return evidence.Subject(target.function_name, target.alias, versions)
 
 
-def judge_step(plan: Plan, progress: Progress, now: datetime) -> HealthReport:
-    """The verdict on the step in ``progress`` from the metrics and alarms as they are at ``now``."""
-    span = span_of(plan, progress, now)
-    series = evidence.fetch_many([subject_of(plan)], start=span.start, end=span.end, period=span.period)[0]
-    return report_from(plan, progress, series, span, evidence.alarms_in_alarm(plan.health.alarms))
-
-
-def report_from(plan: Plan, progress: Progress, series: evidence.Series, span: Span,
+def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evidence.Series, span: Span, *,
                 in_alarm: list[str]) -> HealthReport:
     """The verdict on one function's step from its series (see ``evidence.fetch_many``) and the alarms."""
     canary = series.window("canary")
-    baseline = series.window("baseline") if plan.old_version else None
+    baseline = series.window("baseline") if target.old_version else None
     recent: tuple[Window, Window | None] | None = None
     if progress.last_check_at:
         since = grid_floor(datetime.fromisoformat(progress.last_check_at), span.period)
@@ -125,9 +124,9 @@ def report_from(plan: Plan, progress: Progress, series: evidence.Series, span: S
     return HealthReport(
         verdict=judgement.verdict, reason=judgement.reason, weight=progress.weight, step_index=progress.step_index,
         invocations=canary.invocations, errors=canary.errors, error_rate=canary.error_rate,
-        canary=_stats(plan.new_version, canary),
-        baseline=_stats(plan.old_version, baseline) if plan.old_version and baseline else None,
-        recent=_stats(plan.new_version, recent[0]) if recent else None,
+        canary=_stats(target.new_version, canary),
+        baseline=_stats(target.old_version, baseline) if target.old_version and baseline else None,
+        recent=_stats(target.new_version, recent[0]) if recent else None,
         rules=judgement.rules, alarms_in_alarm=in_alarm,
         window_start=span.start.isoformat(), window_end=span.end.isoformat(),
     )
@@ -151,16 +150,21 @@ def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tupl
 def question_for(plan: Plan, progress: Progress, decision: str) -> Question | None:
     """What to ask an operator before ``decision``, if the input wants one asked."""
     onward: Literal["next-step", "promote"] = "promote" if progress.is_last_step else "next-step"
+    # A release of one function names it in the question's event (a release of several lists them all).
+    about = {} if plan.several or not plan.targets else {
+        "function_name": plan.targets[0].function_name, "alias": plan.targets[0].alias,
+        "old_version": plan.targets[0].old_version, "new_version": plan.targets[0].new_version}
     if decision == "ask-operator":
         return Question(kind="inconclusive", if_approved=onward, timeout_seconds=plan.health.operator_timeout_seconds,
                         text=f"The new version's health is still inconclusive at {progress.weight}% after "
-                             f"{plan.max_bake_seconds} s. Approve to go on ({onward}) or reject to roll back.")
+                             f"{plan.max_bake_seconds} s. Approve to go on ({onward}) or reject to roll back.",
+                        **about)
     approval = plan.approval
     if approval and decision in ("next-step", "promote") and (approval.before == "each-step" or decision == "promote"):
         target = "promote to 100%" if decision == "promote" else f"shift to {plan.weights[progress.next_step_index]}%"
         return Question(kind="approval", if_approved=onward, timeout_seconds=approval.timeout_seconds,
                         text=f"The new version passed at {progress.weight}%. "
-                             f"Approve to {target}, or reject to roll back.")
+                             f"Approve to {target}, or reject to roll back.", **about)
     return None
 
 
@@ -168,58 +172,76 @@ def question_for(plan: Plan, progress: Progress, decision: str) -> Question | No
 _PRECEDENCE = {"rollback": 0, "ask-operator": 1, "bake": 2, "next-step": 3, "promote": 3}
 
 
-def check_health(plan: Plan, progress: Progress, now: datetime | None = None,
-                 promote_now: EarlyPromotion | None = None) -> Progress:
-    """One check of the current step: the verdict, and the progress the state machine goes on with.
+def check(plan: Plan, progress: Progress, now: datetime | None = None,
+          promote_now: EarlyPromotion | None = None) -> tuple[Progress, list[tuple[TargetPlan, HealthReport]]]:
+    """One check of every shifting function, each judged against its own old version; the worst decides
+    for all. Returns the progress the state machine goes on with, and every function's report.
 
     ``promote_now`` is an operator's request to skip the remaining steps: taken unless the check fails.
     """
     now = now or datetime.now(UTC)
-    return _conclude([(plan, judge_step(plan, progress, now))], progress, now, promote_now, named=False)
-
-
-def check_group(group: GroupPlan, progress: Progress, now: datetime | None = None,
-                promote_now: EarlyPromotion | None = None) -> tuple[Progress, list[tuple[Plan, HealthReport]]]:
-    """One check of every shifting function of a multi-function release, judged each against its own
-    old version (one GetMetricData call per 41 functions); the worst decides for all. Also returns
-    every function's report."""
-    now = now or datetime.now(UTC)
-    plans = [group.plan_for(t) for t in group.shifting]
-    if not plans:
+    targets = plan.shifting
+    if not targets:
         raise ValueError("a release with no function shifting traffic has nothing to check")
-    span = span_of(plans[0], progress, now)
-    series = evidence.fetch_many([subject_of(p) for p in plans], start=span.start, end=span.end, period=span.period)
-    in_alarm = evidence.alarms_in_alarm(group.health.alarms)
-    judged = [(p, report_from(p, progress, s, span, in_alarm)) for p, s in zip(plans, series, strict=True)]
-    return _conclude(judged, progress, now, promote_now, named=True), judged
+    span = span_of(plan, progress, now)
+    series = evidence.fetch_many([subject_of(t) for t in targets], start=span.start, end=span.end, period=span.period)
+    in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
+    judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm))
+              for target, found in zip(targets, series, strict=True)]
+    return _conclude(plan, judged, progress, now, promote_now), judged
 
 
-def _conclude(judged: list[tuple[Plan, HealthReport]], progress: Progress, now: datetime,
-              promote_now: EarlyPromotion | None, *, named: bool) -> Progress:
+def _conclude(plan: Plan, judged: list[tuple[TargetPlan, HealthReport]], progress: Progress, now: datetime,
+              promote_now: EarlyPromotion | None) -> Progress:
     """The next move from every function's verdict: the most cautious one's decision (bake: until the
     soonest next check), reported with that function's evidence."""
     shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
     elapsed = (now - shifted).total_seconds()
-    decided = [(plan, report, *decide(plan, progress, report.verdict, elapsed)) for plan, report in judged]
-    plan, report, decision, _ = min(decided, key=lambda d: _PRECEDENCE[d[2]])
+    decided = [(target, report, *decide(plan, progress, report.verdict, elapsed)) for target, report in judged]
+    target, report, decision, _ = min(decided, key=lambda d: _PRECEDENCE[d[2]])
     wait = min((w for _, _, d, w in decided if d == decision), default=0)
     if promote_now is not None and decision != "rollback":
         decision, wait = "promote", 0
     question = None if promote_now is not None else question_for(plan, progress, decision)
     if question is not None:
         decision, wait = "ask-operator", 0
-    if named:
-        report = report.model_copy(update={"reason": f"{plan.function_name}: {report.reason}"})
+    if plan.several:
+        report = report.model_copy(update={"reason": f"{target.function_name}: {report.reason}"})
     summary = CheckSummary(
         at=now.isoformat(), step_index=progress.step_index, weight=progress.weight, verdict=report.verdict,
         decision=decision, invocations=report.canary.invocations, errors=report.canary.errors,
         baseline_invocations=report.baseline.invocations if report.baseline else None,
         baseline_errors=report.baseline.errors if report.baseline else None,
         p99_ms=report.canary.p99_ms, baseline_p99_ms=report.baseline.p99_ms if report.baseline else None,
-        function_name=plan.function_name if named else None,
+        function_name=target.function_name if plan.several else None,
     )
     return progress.model_copy(update={
         "decision": decision, "wait_seconds": wait, "last_check_at": now.isoformat(), "health": report,
         "checks": [*progress.checks, summary][-MAX_CHECKS_KEPT:], "question": question,
         "promoted_early": promote_now if decision == "promote" else None,
     })
+
+
+def checked_event(target: TargetPlan, report: HealthReport, decided: CheckSummary) -> dict[str, Any]:
+    """One function's "Health Checked" event: its own numbers, and what the release decided."""
+    own = decided.model_copy(update={
+        "verdict": report.verdict, "invocations": report.canary.invocations, "errors": report.canary.errors,
+        "baseline_invocations": report.baseline.invocations if report.baseline else None,
+        "baseline_errors": report.baseline.errors if report.baseline else None,
+        "p99_ms": report.canary.p99_ms, "baseline_p99_ms": report.baseline.p99_ms if report.baseline else None})
+    return {**own.model_dump(mode="json", by_alias=True), "functionName": target.function_name,
+            "alias": target.alias, "newVersion": target.new_version, "reason": report.reason}
+
+
+def run(task: CheckTask) -> Progress:
+    """The check task: an operator's "promote now" read, every function judged, a "Health Checked" event
+    sent per function, and the decision logged with its evidence."""
+    promote_now = controls.pending_promotion(task.execution_arn)
+    progress, judged = check(task.plan, step_progress(task.progress), promote_now=promote_now)
+    logger.info("health checked", extra={
+        "decision": progress.decision, "waitSeconds": progress.wait_seconds,
+        "report": progress.health.model_dump(mode="json", by_alias=True) if progress.health else None})
+    details = [checked_event(target, report, progress.checks[-1]) for target, report in judged]
+    for problem in notify.emit_many("Health Checked", task.execution_arn, details):
+        logger.warning(problem)
+    return progress

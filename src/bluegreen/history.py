@@ -14,24 +14,24 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bluegreen.clients import dynamodb_client
-from bluegreen.models import CheckSummary, Plan
 from bluegreen.settings import table_name
+from bluegreen.state import CheckSummary, Plan, TargetPlan
 
 
-def history_key(plan: Plan, execution_arn: str) -> dict[str, dict[str, str]]:
+def history_key(plan: Plan, target: TargetPlan, execution_arn: str) -> dict[str, dict[str, str]]:
     name = execution_arn.rsplit(":", 1)[-1]
-    return {"pk": {"S": f"DEPLOY#{plan.function_name}:{plan.alias}"}, "sk": {"S": f"{plan.started_at}#{name}"}}
+    return {"pk": {"S": f"DEPLOY#{target.function_name}:{target.alias}"}, "sk": {"S": f"{plan.started_at}#{name}"}}
 
 
-def record_start(plan: Plan, execution_arn: str) -> None:
+def record_start(plan: Plan, target: TargetPlan, execution_arn: str) -> None:
     item: dict[str, Any] = {
-        **history_key(plan, execution_arn),
+        **history_key(plan, target, execution_arn),
         "executionArn": {"S": execution_arn},
         "status": {"S": "RUNNING"},
-        "functionName": {"S": plan.function_name},
-        "alias": {"S": plan.alias},
-        "oldVersion": {"S": plan.old_version or "-"},
-        "newVersion": {"S": plan.new_version},
+        "functionName": {"S": target.function_name},
+        "alias": {"S": target.alias},
+        "oldVersion": {"S": target.old_version or "-"},
+        "newVersion": {"S": target.new_version},
         "strategy": {"S": plan.strategy},
         "weights": {"S": json.dumps(plan.weights)},
         "trigger": {"S": plan.trigger.model_dump_json(by_alias=True)},
@@ -40,7 +40,7 @@ def record_start(plan: Plan, execution_arn: str) -> None:
     dynamodb_client().put_item(TableName=table_name(), Item=item)
 
 
-def record_end(plan: Plan, execution_arn: str, status: str, checks: list[CheckSummary], *,
+def record_end(plan: Plan, target: TargetPlan, execution_arn: str, status: str, checks: list[CheckSummary], *,
                error: str | None = None, cause: str | None = None) -> None:
     ended = datetime.now(UTC)
     started = datetime.fromisoformat(plan.started_at) if plan.started_at else ended
@@ -53,7 +53,7 @@ def record_end(plan: Plan, execution_arn: str, status: str, checks: list[CheckSu
         ":cause": {"S": (cause or "")[:4000]},
     }
     dynamodb_client().update_item(
-        TableName=table_name(), Key=history_key(plan, execution_arn),
+        TableName=table_name(), Key=history_key(plan, target, execution_arn),
         UpdateExpression="SET #status = :status, endedAt = :ended, durationSeconds = :duration, "
                          "checks = :checks, #error = :error, #cause = :cause",
         ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},

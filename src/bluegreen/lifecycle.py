@@ -1,5 +1,5 @@
-"""What every release does when it starts and when it ends, besides moving the alias: the lock,
-the history record and the events.
+"""What every release does when it starts and when it ends, besides moving aliases: the locks, the
+history records and the events.
 
 At the end, this bookkeeping is best effort: the alias is already where it must be, so a
 failure here is reported (and a lock left behind is taken over by the next release, its
@@ -11,42 +11,43 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluegreen import history, locks, notify
-from bluegreen.models import Outcome, Plan, Progress
+from bluegreen.state import Outcome, Plan, Progress, TargetPlan
 
 
-def _release_facts(plan: Plan) -> dict[str, object]:
-    return {"functionName": plan.function_name, "alias": plan.alias, "oldVersion": plan.old_version,
-            "newVersion": plan.new_version}
+def _release_facts(target: TargetPlan) -> dict[str, object]:
+    return {"functionName": target.function_name, "alias": target.alias, "oldVersion": target.old_version,
+            "newVersion": target.new_version}
 
 
-def started(plans: list[Plan], execution_arn: str) -> list[str]:
+def started(plan: Plan, execution_arn: str) -> list[str]:
     """History records and events of a release's functions, whose locks it holds; returns the problems met."""
     problems = []
-    for plan in plans:
+    for target in plan.targets:
         try:
-            history.record_start(plan, execution_arn)
+            history.record_start(plan, target, execution_arn)
         except (BotoCoreError, ClientError) as exc:
             problems.append(f"history not recorded: {exc}")
     return problems + notify.emit_many("Deployment Started", execution_arn, [
-        {**_release_facts(plan), "strategy": plan.strategy, "weights": plan.weights,
-         "trigger": plan.trigger.model_dump(by_alias=True)} for plan in plans])
+        {**_release_facts(target), "strategy": plan.strategy, "weights": plan.weights,
+         "trigger": plan.trigger.model_dump(by_alias=True)} for target in plan.targets])
 
 
-def ended(plan: Plan, execution_arn: str, outcome: Outcome, progress: Progress | None) -> list[str]:
+def ended(plan: Plan, target: TargetPlan, execution_arn: str, outcome: Outcome,
+          progress: Progress | None) -> list[str]:
     """Lock released, history completed, Promoted or Rolled Back announced; returns the problems met."""
     problems = []
     status = outcome.outcome.upper()  # PROMOTED, ROLLED_BACK, LEFT_ALONE
     checks = progress.checks if progress else []
     try:
-        locks.release(plan.function_name, plan.alias, execution_arn)
+        locks.release(target.function_name, target.alias, execution_arn)
     except (BotoCoreError, ClientError) as exc:
         problems.append(f"lock not released: {exc}")
     try:
-        history.record_end(plan, execution_arn, status, checks, error=outcome.error, cause=outcome.cause)
+        history.record_end(plan, target, execution_arn, status, checks, error=outcome.error, cause=outcome.cause)
     except (BotoCoreError, ClientError) as exc:
         problems.append(f"history not completed: {exc}")
     kind = {"promoted": "Promoted", "left_alone": "Stopped Without Rollback"}.get(outcome.outcome, "Rolled Back")
     problem = notify.emit(kind, execution_arn, {
-        **_release_facts(plan), "functionVersion": outcome.function_version, "error": outcome.error,
+        **_release_facts(target), "functionVersion": outcome.function_version, "error": outcome.error,
         "cause": outcome.cause, "checks": len(checks)})
     return problems + ([problem] if problem else [])

@@ -1,8 +1,9 @@
-"""Validate a release against the live function and alias, publish the new version, and plan it.
+"""Validate a release against the live functions and aliases, publish the new versions, and plan it.
 
-Everything a deployment could trip over is checked here, before the first write, so that a
-rejected input leaves the alias exactly as it was. The only write is PublishVersion, which is
-itself idempotent (unchanged code returns the last version).
+Everything a release could trip over is checked here, before the first write, so that a rejected
+input leaves every alias exactly as it was: every alias's lock is taken (all or none), every target
+is checked, and only then is anything published. The only write is PublishVersion, which is itself
+idempotent (unchanged code returns the last version).
 """
 
 from __future__ import annotations
@@ -19,17 +20,9 @@ from bluegreen import locks, settings
 from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import cloudwatch_client, lambda_client
 from bluegreen.errors import InvalidInput
-from bluegreen.models import (
-    FUNCTION_ARN,
-    DeploymentInput,
-    GroupPlan,
-    HealthConfig,
-    MultiDeploymentInput,
-    Plan,
-    TargetInput,
-    TargetPlan,
-)
-from bluegreen.pacing import MAP_MAX_CONCURRENCY, paced
+from bluegreen.pacing import first_calls_of_a_map, paced
+from bluegreen.request import FUNCTION_ARN, HealthConfig, ReleaseRequest, TargetRequest
+from bluegreen.state import Plan, TargetPlan
 from bluegreen.strategy import StepPlan
 
 if TYPE_CHECKING:
@@ -40,11 +33,10 @@ if TYPE_CHECKING:
 HISTORY_EVENTS_LIMIT = 25_000
 HISTORY_EVENTS_BUDGET = 10_000
 # Events per state visit in the definition: a check is Wait (2) + Lambda task (5) + Choice (2);
-# a shift is a Lambda task (5); start, publish, promote or roll back and the end take about 20.
+# a shift, a promotion or a rollback is a Map state: about 4 events, and 7 per function; start,
+# publish and the end take about 20.
 HISTORY_EVENTS_PER_CHECK = 9
-HISTORY_EVENTS_PER_SHIFT = 5
 HISTORY_EVENTS_FIXED = 20
-# A multi-function release's shift, promotion or rollback is a Map state: about 4 events, and 7 per function.
 HISTORY_EVENTS_PER_MAP = 4
 HISTORY_EVENTS_PER_MAP_ITEM = 7
 
@@ -111,7 +103,7 @@ def _check_alarms(alarms: list[str]) -> list[str]:
     return sorted(a for a, state in found.items() if state == "ALARM")
 
 
-def _target_config(request: TargetInput, name: str) -> FunctionConfigurationResponseTypeDef:
+def _target_config(request: TargetRequest, name: str) -> FunctionConfigurationResponseTypeDef:
     """The configuration of what will be released: the given version, or $LATEST about to be published."""
     qualifier, field = (request.version, "version") if request.version else ("$LATEST", "functionName")
     config = _configuration(name, qualifier, field)
@@ -133,7 +125,7 @@ def _check_alias(name: str, alias: str, current: AliasState | None) -> None:
         raise InvalidInput(f"alias: {alias} of {name} points at $LATEST; point it at a published version first")
 
 
-def _publish(request: TargetInput, name: str) -> str:
+def _publish(request: TargetRequest, name: str) -> str:
     if request.version is not None:
         return request.version
     if request.code_sha256:
@@ -151,8 +143,7 @@ class Cadence:
 
 
 def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Cadence:
-    """How often the steps are checked, and whether the worst case fits the execution history
-    (``functions`` > 1: a multi-function release, whose shifts and end are Map states)."""
+    """How often the steps are checked, and whether the worst case fits the execution history."""
     bake = steps.bake_seconds
     max_bake = health.max_bake_seconds if health.max_bake_seconds is not None else 2 * bake
     if steps.weights and max_bake < bake:
@@ -160,11 +151,8 @@ def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Ca
     interval = min(health.check_interval_seconds, bake) if bake else health.check_interval_seconds
     planned = len(steps.weights) * math.ceil(bake / interval) if bake else 0
     worst = len(steps.weights) * math.ceil(max_bake / interval) if bake else 0
-    per_shift, fixed = HISTORY_EVENTS_PER_SHIFT, HISTORY_EVENTS_FIXED
-    if functions > 1:
-        per_shift = HISTORY_EVENTS_PER_MAP + functions * HISTORY_EVENTS_PER_MAP_ITEM
-        fixed += per_shift
-    events = fixed + len(steps.weights) * per_shift + worst * HISTORY_EVENTS_PER_CHECK
+    per_map = HISTORY_EVENTS_PER_MAP + functions * HISTORY_EVENTS_PER_MAP_ITEM
+    events = HISTORY_EVENTS_FIXED + per_map + len(steps.weights) * per_map + worst * HISTORY_EVENTS_PER_CHECK
     if events > HISTORY_EVENTS_BUDGET:
         raise InvalidInput(
             f"health.checkIntervalSeconds: {len(steps.weights)} step(s) checked every {interval} s for up to "
@@ -175,33 +163,8 @@ def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Ca
     return Cadence(interval, max_bake, planned, events)
 
 
-def prepare_release(request: DeploymentInput, own_region: str, own_account: str | None, execution_arn: str) -> Plan:
-    """A validated plan for ``request``, holding the alias's lock; publishes ``$LATEST`` when no version is given.
-
-    The lock is taken before anything else can change, and let go again if the release is refused
-    or has nothing to do.
-    """
-    name = resolve_function_name(request.function_name, own_region, own_account)
-    check_managed(name)
-    steps = request.step_plan()
-    locks.acquire(name, request.alias, execution_arn)
-    try:
-        checked = _check_target(request, name)
-        cadence = plan_checks(request.health, steps)
-        alarms_at_start = _check_alarms(request.health.alarms)
-        target = _publish_target(checked)
-    except BaseException:
-        locks.release(name, request.alias, execution_arn)
-        raise
-    if target.action == "noop":
-        locks.release(name, request.alias, execution_arn)
-    weights = list(steps.weights) if target.action == "shift" else []
-    return Plan(**target.model_dump(), **_shape(request, steps, weights, cadence, alarms_at_start))
-
-
-def prepare_group_release(request: MultiDeploymentInput, own_region: str, own_account: str | None,
-                          execution_arn: str) -> GroupPlan:
-    """A validated plan for every target, holding every alias's lock, or nothing changed at all.
+def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, execution_arn: str) -> Plan:
+    """A validated plan for every target, holding every changing alias's lock, or nothing changed at all.
 
     All locks are taken (all or none), then every target is checked, and only when all pass is
     anything published. Lambda calls are paced under the control-plane rate.
@@ -220,45 +183,37 @@ def prepare_group_release(request: MultiDeploymentInput, own_region: str, own_ac
             checked = [_check_target(target, name) for name, target in zip(names, request.targets, strict=True)]
             alarms_at_start = _check_alarms(request.health.alarms)
             planned = [_publish_target(c) for c in checked]
-            pacer.settle(MAP_MAX_CONCURRENCY * pacer.seconds_per_call)
+            pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
     except BaseException:
         for name, alias in taken:
             locks.release(name, alias, execution_arn)
         raise
-    for done in planned:
-        if done.action == "noop":
-            locks.release(done.function_name, done.alias, execution_arn)
-    changing = [t for t in planned if t.action != "noop"]
+    changing = [t for t in planned if isinstance(t, TargetPlan)]
+    unchanged = [c for c, t in zip(checked, planned, strict=True) if t is None]
+    for done in unchanged:
+        locks.release(done.name, done.request.alias, execution_arn)
     action: Literal["shift", "create", "noop"] = "noop"
     if changing:
         action = "shift" if any(t.action == "shift" for t in changing) else "create"
     weights = list(steps.weights) if action == "shift" else []
-    return GroupPlan(targets=changing, action=action,
-                     unchanged=[f"{t.function_name}:{t.alias}" for t in planned if t.action == "noop"],
-                     **_shape(request, steps, weights, cadence, alarms_at_start))
-
-
-def _shape(request: DeploymentInput | MultiDeploymentInput, steps: StepPlan, weights: list[int], cadence: Cadence,
-           alarms_at_start: list[str]) -> dict[str, Any]:
-    """The plan's fields that every target of a release shares."""
-    return {
-        "strategy": steps.name, "weights": weights, "step_count": len(weights), "bake_seconds": steps.bake_seconds,
-        "health": request.health, "check_interval_seconds": cadence.interval, "max_bake_seconds": cadence.max_bake,
-        "checks_planned": cadence.planned if weights else 0, "alarms_in_alarm_at_start": alarms_at_start,
-        "started_at": datetime.now(UTC).isoformat(), "trigger": request.trigger, "approval": request.approval,
-    }
+    return Plan(
+        targets=changing, unchanged=[f"{c.name}:{c.request.alias}" for c in unchanged], action=action,
+        strategy=steps.name, weights=weights, step_count=len(weights), bake_seconds=steps.bake_seconds,
+        health=request.health, check_interval_seconds=cadence.interval, max_bake_seconds=cadence.max_bake,
+        checks_planned=cadence.planned if weights else 0, alarms_in_alarm_at_start=alarms_at_start,
+        started_at=datetime.now(UTC).isoformat(), trigger=request.trigger, approval=request.approval)
 
 
 @dataclass(frozen=True)
 class Checked:
     """A target that passed every check against the live function and alias; nothing written yet."""
 
-    request: TargetInput
+    request: TargetRequest
     name: str
     current: AliasState | None
 
 
-def _check_target(request: TargetInput, name: str) -> Checked:
+def _check_target(request: TargetRequest, name: str) -> Checked:
     new_config = _target_config(request, name)
     current = read_alias(name, request.alias)
     _check_alias(name, request.alias, current)
@@ -269,13 +224,12 @@ def _check_target(request: TargetInput, name: str) -> Checked:
     return Checked(request, name, current)
 
 
-def _publish_target(checked: Checked) -> TargetPlan:
+def _publish_target(checked: Checked) -> TargetPlan | None:
+    """The target's plan once its version is published; None when the alias already points 100% at that
+    version (nothing to do)."""
     new_version = _publish(checked.request, checked.name)
     old_version = checked.current.function_version if checked.current else None
-    action: Literal["shift", "create", "noop"] = "shift"
-    if checked.current is None:
-        action = "create"
-    elif old_version == new_version:
-        action = "noop"
+    if old_version == new_version:
+        return None
     return TargetPlan(function_name=checked.name, alias=checked.request.alias, old_version=old_version,
-                      new_version=new_version, action=action)
+                      new_version=new_version, action="create" if checked.current is None else "shift")

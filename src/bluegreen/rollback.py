@@ -1,14 +1,20 @@
-"""Return the alias to the old version and say why the deployment did not promote."""
+"""Return one function's alias to its old version and say why the release did not promote."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from typing import Any
 
+from bluegreen import lifecycle
 from bluegreen.aliases import point_alias, read_alias
 from bluegreen.errors import AliasDrift
-from bluegreen.models import GroupPlan, Outcome, Plan, Progress
+from bluegreen.pacing import paced_iteration
+from bluegreen.state import Outcome, Plan, Progress, TargetPlan
+from bluegreen.tasks import RollbackTask, step_progress
+
+logger = logging.getLogger(__name__)
 
 
 def explain(error: dict[str, str] | None, progress: Progress | None, operator: Any = None) -> tuple[str, str]:
@@ -35,34 +41,47 @@ def explain(error: dict[str, str] | None, progress: Progress | None, operator: A
     return "DeploymentFailed", "the deployment stopped before promotion"
 
 
-def roll_back(plan: Plan | None, error: dict[str, str] | None, progress: Progress | None,
-              operator: Any = None, *, release: str | None = None) -> Outcome:
-    """The alias back 100% on the old version; with no plan (input rejected), only the explanation.
+def every_function(plan: Plan) -> str:
+    """What the rollback of a release of several functions does, for each function's Cause."""
+    each = ", ".join(f"{t.function_name} to version {t.old_version}" if t.old_version
+                     else f"{t.function_name} (a new alias, kept)" for t in plan.targets)
+    return f"every function of the release ({each})"
 
-    ``release``: what the whole release rolled back, when the alias is one of several functions'."""
+
+def roll_back(plan: Plan, target: TargetPlan, error: dict[str, str] | None, progress: Progress | None,
+              operator: Any = None) -> Outcome:
+    """``target``'s alias back 100% on its old version, with the reason the release stopped."""
     name, cause = explain(error, progress, operator)
-    if plan is None:
-        return Outcome(outcome="rejected", function_name=None, alias=None, function_version=None,
-                       error=name, cause=f"nothing was changed: {cause}")
-    if plan.old_version is None:
-        # The alias did not exist before this deployment: there is nothing to return to.
-        state = read_alias(plan.function_name, plan.alias)
+    if target.old_version is None:
+        # The alias did not exist before this release: there is nothing to return to.
+        state = read_alias(target.function_name, target.alias)
         version = state.function_version if state else None
     else:
         try:
-            version = point_alias(plan.function_name, plan.alias, plan.old_version,
-                                  ours={plan.old_version, plan.new_version}).function_version
+            version = point_alias(target.function_name, target.alias, target.old_version,
+                                  ours={target.old_version, target.new_version}).function_version
         except AliasDrift as drift:
             # Someone else moved the alias: their change stands; say so rather than clobber it.
-            return Outcome(outcome="left_alone", function_name=plan.function_name, alias=plan.alias,
+            return Outcome(outcome="left_alone", function_name=target.function_name, alias=target.alias,
                            function_version=None, error="AliasDrift", cause=f"{drift}; the release stopped: {cause}")
-    return Outcome(outcome="rolled_back", function_name=plan.function_name, alias=plan.alias,
-                   function_version=version, error=name,
-                   cause=f"rolled back {release or f'to version {version}'}: {cause}")
+    undone = every_function(plan) if plan.several else f"to version {version}"
+    return Outcome(outcome="rolled_back", function_name=target.function_name, alias=target.alias,
+                   function_version=version, error=name, cause=f"rolled back {undone}: {cause}")
 
 
-def every_function(group: GroupPlan) -> str:
-    """What a multi-function release's rollback does, for each function's Cause."""
-    each = ", ".join(f"{t.function_name} to version {t.old_version}" if t.old_version
-                     else f"{t.function_name} (a new alias, kept)" for t in group.targets)
-    return f"every function of the release ({each})"
+def run(task: RollbackTask) -> Outcome:
+    """The rollback task: one function of the release put back and its release ended; with no function
+    (the input was rejected before a plan existed), only the explanation."""
+    state = task.state
+    progress = step_progress(state.progress) if state.progress is not None else None
+    if state.plan is None or task.target is None:
+        name, cause = explain(state.error, progress, state.operator)
+        return Outcome(outcome="rejected", function_name=None, alias=None, function_version=None,
+                       error=name, cause=f"nothing was changed: {cause}")
+    with paced_iteration(len(state.plan.targets)):
+        outcome = roll_back(state.plan, task.target, state.error, progress, state.operator)
+    logger.warning("rolled back", extra={"functionName": task.target.function_name, "error": outcome.error,
+                                         "cause": outcome.cause})
+    for problem in lifecycle.ended(state.plan, task.target, task.execution_arn, outcome, progress):
+        logger.warning(problem)
+    return outcome

@@ -1,4 +1,8 @@
-"""The inputs each Lambda task receives from the state machine (see statemachine/deployment.asl.json)."""
+"""What each Lambda task receives from the state machine (see statemachine/deployment.asl.json).
+
+Every task but publish works on the plan publish made; shift, promote and roll back act on one of
+its targets at a time (one iteration of a Map state over ``plan.targets``).
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,29 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from bluegreen.models import GroupPlan, Plan, Progress, TargetPlan, _Model
+from bluegreen.json_model import JsonModel
+from bluegreen.state import Plan, Progress, TargetPlan
 
 
-class PublishTask(_Model):
-    execution_id: str
+class PublishTask(JsonModel):
+    execution_arn: str
     # The operator's execution input, validated separately so its errors name its own fields.
     input: dict[str, Any]
 
 
-class ShiftTask(_Model):
-    execution_id: str
+class TargetTask(JsonModel):
+    """One function's iteration of a Map state: the release's plan and the function to act on."""
+
+    execution_arn: str
     plan: Plan
+    target: TargetPlan
+
+
+class ShiftTask(TargetTask):
     # The checks so far carry on into the next step.
     progress: Progress
     step_index: int = Field(ge=0)
     weight: int = Field(ge=1, le=99)
-
-
-class CheckHealthTask(_Model):
-    execution_id: str
-    plan: Plan
-    progress: Progress
 
 
 def step_progress(progress: Progress | list[Progress]) -> Progress:
@@ -39,52 +44,22 @@ def step_progress(progress: Progress | list[Progress]) -> Progress:
     return progress[0].model_copy(update={"shifted_at": max(shifted, default=None)})
 
 
-class GroupCheckHealthTask(_Model):
-    """A check of every function of a multi-function release."""
+class CheckTask(JsonModel):
+    """A check of every function of the release."""
 
-    execution_id: str
-    plan: GroupPlan
+    execution_arn: str
+    plan: Plan
     # A list on the step's first check: each function's progress from the shift Map.
     progress: Progress | list[Progress] = Field(union_mode="left_to_right")
 
 
-class _TargetTask(_Model):
-    """One function's iteration of a Map state: the release's plan and the function to act on."""
-
-    execution_id: str
-    group: GroupPlan
-    target: TargetPlan
-
-    def plan(self) -> Plan:
-        return self.group.plan_for(self.target)
-
-
-class TargetShiftTask(_TargetTask):
-    progress: Progress
-    step_index: int = Field(ge=0)
-    weight: int = Field(ge=1, le=99)
-
-    def single(self) -> ShiftTask:
-        return ShiftTask(execution_id=self.execution_id, plan=self.plan(), progress=self.progress,
-                         step_index=self.step_index, weight=self.weight)
-
-
-class FinalizeTask(_Model):
-    execution_id: str
-    plan: Plan
+class PromoteTask(TargetTask):
     # The checks that led here, for the history record.
     progress: Progress | None = None
 
 
-class TargetFinalizeTask(_TargetTask):
-    progress: Progress | None = None
-
-    def single(self) -> FinalizeTask:
-        return FinalizeTask(execution_id=self.execution_id, plan=self.plan(), progress=self.progress)
-
-
-class DeploymentState(_Model):
-    """The state machine's whole state when it decides to roll back."""
+class ReleaseState(JsonModel):
+    """The state machine's whole state when it decides to roll back (or to explain a rejection)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -93,49 +68,26 @@ class DeploymentState(_Model):
     # Set when a task failed (a Catch's ResultPath) ...
     error: dict[str, str] | None = None
     # ... else the last health check (``progress.health``) decided against the release.
-    progress: Progress | None = None
-    # ... or an operator answered the question of an inconclusive step (anything but "promote").
-    # Whatever the operator sent: not trusted to be well formed (a bad answer still rolls back).
-    operator: Any = None
-
-
-class RollbackTask(_Model):
-    execution_id: str
-    state: DeploymentState
-
-
-class GroupDeploymentState(_Model):
-    """The state machine's whole state when a multi-function release rolls back (see DeploymentState)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    plan: GroupPlan
-    error: dict[str, str] | None = None
     progress: Progress | list[Progress] | None = Field(default=None, union_mode="left_to_right")
+    # ... or an operator answered the question (anything but "approve"): not trusted to be well formed.
     operator: Any = None
 
 
-class TargetRollbackTask(_Model):
-    execution_id: str
-    target: TargetPlan
-    state: GroupDeploymentState
-
-    def single(self) -> RollbackTask:
-        state = self.state
-        return RollbackTask(execution_id=self.execution_id, state=DeploymentState(
-            plan=state.plan.plan_for(self.target), error=state.error,
-            progress=step_progress(state.progress) if state.progress is not None else None,
-            operator=state.operator))
+class RollbackTask(JsonModel):
+    execution_arn: str
+    # The function to put back (one iteration of the rollback Map); none when explaining a rejection.
+    target: TargetPlan | None = None
+    state: ReleaseState
 
 
-class StatusChangeDetail(_Model):
+class StatusChangeDetail(JsonModel):
     model_config = ConfigDict(extra="ignore")
 
     execution_arn: str
     status: Literal["ABORTED", "TIMED_OUT", "FAILED", "SUCCEEDED", "RUNNING", "PENDING_REDRIVE"]
 
 
-class ExecutionStatusChange(_Model):
+class ExecutionStatusChange(JsonModel):
     """EventBridge's "Step Functions Execution Status Change" event: what the abort guardian reacts to."""
 
     model_config = ConfigDict(extra="ignore", alias_generator=None, populate_by_name=True)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from bluegreen.models import HealthConfig
+from bluegreen.request import HealthConfig
 from bluegreen.stats import above_rate_p_value, critical_z, duration_cv, excess_rate_p_value
 
 Verdict = Literal["pass", "fail", "inconclusive"]

@@ -13,10 +13,10 @@ import boto3
 import pytest
 
 from bluegreen import settings
-from bluegreen.handlers import check_health
-from bluegreen.handlers._common import logger
+from bluegreen.handler_support import logger
 from bluegreen.local.invoker import FakeContext
-from bluegreen.local.stack import REGION, local_aws
+from bluegreen.local.lambda_code import template_handler
+from bluegreen.local.stack import REGION, local_aws, project_root
 
 EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:bluegreen:release-42"
 
@@ -46,12 +46,13 @@ def put(cloudwatch: Any, version: str, at: datetime, counts: tuple[int, int], du
 
 
 def task(shifted_at: datetime) -> dict[str, Any]:
-    plan = {"functionName": "orders-api", "alias": "prod", "oldVersion": "1", "newVersion": "2", "action": "shift",
-            "strategy": "custom", "weights": [10], "stepCount": 1, "bakeSeconds": 300, "health": {},
+    target = {"functionName": "orders-api", "alias": "prod", "oldVersion": "1", "newVersion": "2", "action": "shift"}
+    plan = {"targets": [target], "action": "shift", "strategy": "custom", "weights": [10], "stepCount": 1,
+            "bakeSeconds": 300, "health": {},
             "checkIntervalSeconds": 60, "maxBakeSeconds": 600, "checksPlanned": 5}
     progress = {"stepIndex": 0, "weight": 10, "nextStepIndex": 1, "isLastStep": True,
                 "shiftedAt": shifted_at.isoformat()}
-    return {"executionId": EXECUTION_ID, "plan": plan, "progress": progress}
+    return {"executionArn": EXECUTION_ID, "plan": plan, "progress": progress}
 
 
 def test_a_failing_check_is_in_the_output_and_in_the_log(cloudwatch: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +64,7 @@ def test_a_failing_check_is_in_the_output_and_in_the_log(cloudwatch: Any, monkey
     context = FakeContext("bluegreen-CheckHealthFunction",
                           f"arn:aws:lambda:{REGION}:123456789012:function:bluegreen-CheckHealthFunction")
 
-    out = check_health.lambda_handler(task(shifted), context)  # type: ignore[arg-type]
+    out = template_handler("CheckHealthFunction", project_root())(task(shifted), context)
 
     assert out["decision"] == "rollback"
     health = out["health"]

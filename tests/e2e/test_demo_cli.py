@@ -27,7 +27,9 @@ def test_healthy_demo_promotes() -> None:
         (10, "pass", "next-step"), (50, "pass", "promote")]
     assert out["awsCalls"]["UpdateAlias"] == 3  # 10%, 50%, 100%
     assert out["awsCalls"]["PublishVersion"] == 1
-    assert out["stateTransitions"] == 12
+    # publish, choice, per step a Map and its one task, per check a wait, a check and a decision, then
+    # the promotion Map and its task, and the end: 2 + 2 x 2 + 2 x 3 + 2 + 1.
+    assert out["stateTransitions"] == 15
 
 
 def test_failing_demo_rolls_back() -> None:

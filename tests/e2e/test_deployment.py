@@ -69,7 +69,7 @@ def test_alarm_in_alarm_rolls_back(stack: LocalStack, sample: SampleFunction, tr
 def test_task_crashing_mid_shift_rolls_back(stack: LocalStack, sample: SampleFunction, traffic: TrafficSimulator,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a shift task that moves the alias to 50% and then crashes
-    import bluegreen.handlers.shift as shift_handler
+    from bluegreen import shifting
     from bluegreen.aliases import shift_traffic as real
     calls: list[int] = []
 
@@ -81,7 +81,7 @@ def test_task_crashing_mid_shift_rolls_back(stack: LocalStack, sample: SampleFun
             raise RuntimeError("worker lost mid-shift")
         return state
 
-    monkeypatch.setattr(shift_handler, "shift_traffic", crash_on_second_step)
+    monkeypatch.setattr(shifting, "shift_traffic", crash_on_second_step)
     version = sample.publish("v2", error_rate=0.0)
     result = release(stack, version=version)
     # Then the execution rolls back and the alias is whole again, on the old version

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from bluegreen import states
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction
@@ -23,7 +24,7 @@ TASKS = {
     "publish": ("PublishFunction", "GetAlias"),
     "shift": ("ShiftTrafficFunction", "UpdateAlias"),
     "check": ("CheckHealthFunction", "GetMetricData"),
-    "promote": ("FinalizeFunction", "UpdateAlias"),
+    "promote": ("PromoteFunction", "UpdateAlias"),
     "rollback": ("RollbackFunction", "UpdateAlias"),
 }
 # The rollback's attempts in the definition: its Retry's MaxAttempts for what it retries (transient AWS
@@ -122,7 +123,7 @@ def test_manual_rollback_mid_release_is_not_undone(stack: LocalStack, sample: Sa
     # Whether the next check (no traffic on the new version any more: inconclusive) or the next shift
     # (the alias is not as the release left it: drift) ends it, the manual rollback stands.
     assert result.status == "FAILED" and result.error in {"AliasDrift", "InsufficientEvidence"}
-    assert result.entered().count(execution.SHIFT_STATE) == 1 or result.error == "AliasDrift"
+    assert result.entered().count(states.SHIFT_MAP) == 1 or result.error == "AliasDrift"
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})  # never re-split to 50%
 
 

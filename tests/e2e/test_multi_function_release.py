@@ -13,12 +13,11 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen import locks
+from bluegreen import locks, states
 from bluegreen.cli import app
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.operations.executions import GROUP_CHECK_STATE
 from tests.conftest import ALIAS, get_alias, weights_of
 
 FUNCTIONS = ("orders-api", "orders-cart", "payments-api")
@@ -82,10 +81,10 @@ def test_all_healthy_promotes_every_function(stack: LocalStack, functions: dict[
     for sim in traffic.values():
         observed = {tuple(sorted(s.weights.items())) for s in sim.samples}
         assert (("1", 0.9), ("2", 0.1)) in observed and (("1", 0.5), ("2", 0.5)) in observed
-    assert result.entered().count("Shift every function") == 2
-    assert result.entered().count("Shift one function") == 6
+    assert result.entered().count(states.SHIFT_MAP) == 2
+    assert result.entered().count(states.SHIFT) == 6
     # Each check judged every function (the events name each); the last ones all passed.
-    checks = result.task_outputs(GROUP_CHECK_STATE)
+    checks = result.checks()
     assert [c["decision"] for c in checks][-1] == "promote"
     assert all(c["health"]["verdict"] == "pass" for c in checks if c["decision"] != "bake")
     assert lock_holders(stack) == {}
@@ -123,7 +122,7 @@ def test_a_target_failing_validation_rejects_the_release_before_anything_changes
     # Nothing was published for the valid targets either, and no lock is left behind.
     assert {name: versions(name) for name in FUNCTIONS} == before
     assert lock_holders(stack) == {}
-    assert not {"Shift every function", "Roll back every function"} & set(result.entered())
+    assert not {states.SHIFT_MAP, states.ROLLBACK_MAP} & set(result.entered())
 
 
 def test_locks_are_taken_all_or_nothing(stack: LocalStack, functions: dict[str, SampleFunction]) -> None:
@@ -168,7 +167,7 @@ def test_the_cli_deploys_watches_and_aborts_a_release_of_several_functions(
     arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
     deadline = time.monotonic() + 30
     # (Stopped inside a Map state, moto ends the execution FAILED where AWS says ABORTED: wait for the step.)
-    while "Let the step begin" not in [e.get("stateEnteredEventDetails", {}).get("name")
+    while states.STEP_BEGINS not in [e.get("stateEnteredEventDetails", {}).get("name")
                                        for e in execution.history(arn)]:
         assert time.monotonic() < deadline
         time.sleep(0.1)

@@ -157,10 +157,32 @@ def test_plan_reads_but_never_writes(stack: LocalStack, sample: SampleFunction, 
     planned = json.loads(result.stdout)
     assert planned["currentVersion"] == "1"
     assert [s["weight"] for s in planned["schedule"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
-    assert planned["stateTransitions"] == 4 + 9 + 3 * 90
+    # publish and its choice, 9 steps of a Map and its one task, 90 checks of 3 states, the promotion Map
+    # and its task, the end.
+    assert planned["stateTransitions"] == 2 + 9 * 2 + 3 * 90 + 2 + 1
     assert "cloudwatch:DescribeAlarms" in planned["awsActions"]["each check"]
     assert set(api_calls) == {"GetAlias"}  # one read; nothing published, shifted, locked or started
     assert get_alias() == before
+
+
+def test_plan_of_several_functions_reads_each_alias_once(stack: LocalStack, sample: SampleFunction,
+                                                       api_calls: Counter[str], tmp_path: Path) -> None:
+    other = SampleFunction("orders-cart", ALIAS, stack.role_arn)
+    other.create()
+    path = tmp_path / "several.json"
+    path.write_text(json.dumps({"targets": [{"functionName": FUNCTION, "alias": ALIAS, "version": "1"},
+                                            {"functionName": "orders-cart", "alias": ALIAS}],
+                                "strategy": "Canary10Percent5Minutes"}))
+    api_calls.clear()
+    result = cli("plan", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert [(t["functionName"], t["currentVersion"]) for t in planned["targets"]] == [(FUNCTION, "1"),
+                                                                                       ("orders-cart", "1")]
+    assert "functionName" not in planned  # only a release of one function has its names at the top
+    # publish, its choice, one step (a Map and two tasks), five checks, the promotion Map and two tasks, the end
+    assert planned["stateTransitions"] == 2 + 3 + 5 * 3 + 3 + 1
+    assert api_calls == Counter({"GetAlias": 2})
 
 
 @pytest.mark.usefixtures("traffic")

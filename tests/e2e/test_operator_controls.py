@@ -12,11 +12,11 @@ from typing import Any
 import boto3
 import pytest
 
-from bluegreen import controls, settings
+from bluegreen import controls, health, settings, shifting
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.models import EarlyPromotion
+from bluegreen.state import EarlyPromotion
 from tests.conftest import ALIAS, FUNCTION, get_alias, release, weights_of
 from tests.e2e.test_operator_decision import answer, question_of
 from tests.e2e.test_triggers_and_lock import history_of, lock_item
@@ -131,13 +131,10 @@ def gate() -> Iterator[Gate]:
     g.release.set()
 
 
-def _hold(point: str, gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bluegreen.handlers.check_health as check_handler
-    import bluegreen.handlers.publish as publish_handler
-    import bluegreen.handlers.shift as shift_handler
-
-    module, name = {"before shift": (publish_handler, "prepare_release"), "mid-shift": (shift_handler, "shift_traffic"),
-                    "during check": (check_handler, "check_health")}.get(point, (None, ""))
+def _hold(point: str, stack: LocalStack, gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The publish handler as the local run loads it (from its CodeUri); the core modules it calls.
+    module, name = {"before shift": (stack.functions["PublishFunction"].module(), "prepare"),
+                    "mid-shift": (shifting, "shift_traffic"), "during check": (health, "check")}.get(point, (None, ""))
     if module is not None:
         monkeypatch.setattr(module, name, gate.wrap(getattr(module, name)))
 
@@ -146,7 +143,7 @@ def _hold(point: str, gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("traffic")
 def test_stopping_at_any_point_then_the_guardian_leaves_the_alias_whole(
         point: str, stack: LocalStack, sample: SampleFunction, gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
-    _hold(point, gate, monkeypatch)
+    _hold(point, stack, gate, monkeypatch)
     version = sample.publish("v2", 0.0)
     arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
                                   "strategy": {"steps": [10, 50, 100], "intervalSeconds": 20},

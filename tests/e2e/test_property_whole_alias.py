@@ -18,7 +18,7 @@ from bluegreen import settings as bluegreen_settings
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.models import EarlyPromotion
+from bluegreen.state import EarlyPromotion
 from tests.e2e.test_fault_matrix import TASKS
 from tests.faults import KINDS, Fault, FaultInjector
 

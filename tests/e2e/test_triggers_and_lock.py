@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
+from bluegreen import states
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.template import load_template
@@ -155,7 +156,7 @@ def test_two_concurrent_starts_on_one_alias_run_exactly_one(stack: LocalStack, s
 
     assert second.status == "FAILED" and second.error == "DeploymentInProgress"
     assert first in (second.cause or "")  # names the running execution
-    assert execution.SHIFT_STATE not in second.entered()  # never touched the alias
+    assert states.SHIFT_MAP not in second.entered()  # never touched the alias
     assert execution.wait(first, timeout=60).status == "SUCCEEDED"
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
     assert lock_item(stack) is None
@@ -206,12 +207,12 @@ def test_rolled_back_release_releases_the_lock_and_records_why(stack: LocalStack
 def test_failed_task_releases_the_lock_and_records_the_failure(stack: LocalStack, sample: SampleFunction,
                                                                traffic: TrafficSimulator,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import bluegreen.handlers.shift as shift_handler
+    from bluegreen import shifting
 
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(shift_handler, "shift_traffic", crash)
+    monkeypatch.setattr(shifting, "shift_traffic", crash)
     version = sample.publish("v2", error_rate=0.0)
     result = release(stack, version=version)
     assert result.error == "RuntimeError"

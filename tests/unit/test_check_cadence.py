@@ -7,13 +7,15 @@ import pytest
 from bluegreen import strategy as strategies
 from bluegreen.errors import InvalidInput
 from bluegreen.health import alpha_per_test, decide
-from bluegreen.models import HealthConfig, Plan, Progress
 from bluegreen.release import HISTORY_EVENTS_LIMIT, plan_checks
+from bluegreen.request import HealthConfig
+from bluegreen.state import Plan, Progress, TargetPlan
 
 
 def make_plan(bake: int = 300, interval: int = 60, max_bake: int = 600, checks: int = 5) -> Plan:
-    return Plan(function_name="orders-api", alias="prod", old_version="1", new_version="2", action="shift",
-                strategy="custom", weights=[10], step_count=1, bake_seconds=bake, health=HealthConfig(),
+    target = TargetPlan(function_name="orders-api", alias="prod", old_version="1", new_version="2", action="shift")
+    return Plan(targets=[target], action="shift", strategy="custom", weights=[10], step_count=1, bake_seconds=bake,
+                health=HealthConfig(),
                 check_interval_seconds=interval, max_bake_seconds=max_bake, checks_planned=checks)
 
 

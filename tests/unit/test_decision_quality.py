@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks.decision_quality import TRUTHS, Row, rate_of, simulate
 
-from bluegreen.models import HealthConfig
+from bluegreen.request import HealthConfig
 
 
 def test_simulated_releases_are_judged_as_their_truth() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bluegreen.evidence import Series, metric_period
-from bluegreen.models import HealthConfig
+from bluegreen.request import HealthConfig
 from bluegreen.stats import binomial_upper_tail, excess_rate_p_value
 from bluegreen.verdict import Window, alarm_rule, judge_window, overall
 

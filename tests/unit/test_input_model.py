@@ -7,22 +7,24 @@ from typing import Any
 import pytest
 
 from bluegreen.errors import InvalidInput
-from bluegreen.models import MAX_TARGETS, DeploymentInput, MultiDeploymentInput, parse_input
+from bluegreen.request import MAX_TARGETS, ReleaseRequest, parse_request
 
 BASE = {"functionName": "orders-api", "alias": "prod"}
 
 
 def test_minimal_input_takes_the_defaults() -> None:
-    request = parse_input(BASE)
-    assert isinstance(request, DeploymentInput)
+    request = parse_request(BASE)
+    # One function is a release of one target.
+    assert isinstance(request, ReleaseRequest) and len(request.targets) == 1
     assert request.strategy == "Canary10Percent5Minutes"
     assert request.health.max_error_rate == 0.01
-    assert request.version is None
+    assert (request.targets[0].function_name, request.targets[0].alias, request.targets[0].version) == \
+        ("orders-api", "prod", None)
     assert request.step_plan().weights == (10,)
 
 
 def test_full_input_from_the_issue() -> None:
-    request = parse_input({**BASE, "version": "7", "codeSha256": "a" * 43 + "=",
+    request = parse_request({**BASE, "version": "7", "codeSha256": "a" * 43 + "=",
                            "strategy": "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
                            "health": {"maxErrorRate": 0.02, "alarms": ["orders-api-errors"]}})
     assert request.step_plan().bake_seconds == 60
@@ -30,7 +32,7 @@ def test_full_input_from_the_issue() -> None:
 
 
 def test_arn_is_accepted() -> None:
-    assert parse_input({**BASE, "functionName": "arn:aws:lambda:us-east-1:123456789012:function:orders-api"})
+    assert parse_request({**BASE, "functionName": "arn:aws:lambda:us-east-1:123456789012:function:orders-api"})
 
 
 @pytest.mark.parametrize(
@@ -63,16 +65,15 @@ def test_bad_input_names_the_field(change: dict[str, Any], field: str, words: st
     event = {**BASE, **change}
     event = {k: v for k, v in event.items() if v is not None}
     with pytest.raises(InvalidInput) as caught:
-        parse_input(event)
+        parse_request(event)
     message = str(caught.value)
     assert f"{field}:" in message
     assert words in message
 
 
 def test_targets_share_one_strategy_and_health_block() -> None:
-    request = parse_input({"targets": [BASE, {"functionName": "orders-cart", "alias": "prod", "version": "4"}],
+    request = parse_request({"targets": [BASE, {"functionName": "orders-cart", "alias": "prod", "version": "4"}],
                            "strategy": "Linear10PercentEvery1Minute", "health": {"maxErrorRate": 0.02}})
-    assert isinstance(request, MultiDeploymentInput)
     assert [(t.function_name, t.version) for t in request.targets] == [("orders-api", None), ("orders-cart", "4")]
     assert request.health.max_error_rate == 0.02 and len(request.step_plan().weights) == 9
 
@@ -92,4 +93,4 @@ def test_targets_share_one_strategy_and_health_block() -> None:
 )
 def test_bad_targets_name_the_field(request_input: dict[str, Any], words: str) -> None:
     with pytest.raises(InvalidInput, match=words.replace("$", r"\$").replace("(", r"\(")):
-        parse_input(request_input)
+        parse_request(request_input)

@@ -15,6 +15,7 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
+from bluegreen import states
 from bluegreen import strategy as strategies
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack, running_stack
@@ -68,8 +69,9 @@ def demo_strategy(strategy: str | None, interval: int) -> Any:
 def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: float) -> dict[str, Any]:
     """The demo's JSON result, read from the execution's history and the alias itself."""
     outcome = result.outcome
-    plans = result.task_outputs(execution.PUBLISH_STATE)
-    plan = plans[0]["plan"] if plans else {}
+    plans = result.task_outputs(states.PUBLISH)
+    targets = plans[0]["plan"]["targets"] if plans else []
+    plan = targets[0] if targets else {}
     alias = boto3.client("lambda", region_name=REGION).get_alias(FunctionName=SAMPLE_FUNCTION, Name=SAMPLE_ALIAS)
     return {
         "outcome": outcome,
@@ -92,7 +94,7 @@ def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: fl
              "baselineErrors": (out["health"]["baseline"] or {}).get("errors"),
              "baselineP99Ms": (out["health"]["baseline"] or {}).get("p99Ms"),
              "reason": out["health"]["reason"]}
-            for out in result.task_outputs(execution.CHECK_STATE)
+            for out in result.checks()
         ],
         "stateTransitions": result.state_transitions,
         "awsCalls": dict(sorted(calls.items())),

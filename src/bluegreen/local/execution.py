@@ -14,20 +14,11 @@ from typing import Any
 import boto3
 
 from bluegreen.local.stack import REGION, LocalStack
-from bluegreen.operations.executions import (
-    CHECK_STATE,
-    OPERATOR_STATE,
-    PUBLISH_STATE,
-    SHIFT_STATE,
-    ExecutionResult,
-    history,
-    pending_question,
-    task_results,
-)
+from bluegreen.operations.executions import ExecutionResult, history, pending_question, task_results
 from bluegreen.operations.executions import wait as follow
 
-__all__ = ["CHECK_STATE", "OPERATOR_STATE", "PUBLISH_STATE", "SHIFT_STATE", "ExecutionResult", "announce_status_change",
-           "history", "pending_question", "run", "start", "task_results", "wait"]
+__all__ = ["ExecutionResult", "announce_status_change", "history", "pending_question", "run", "start", "task_results",
+           "wait"]
 
 
 def start(stack: LocalStack, execution_input: Any, name: str | None = None) -> str:

@@ -1,8 +1,8 @@
 """Route moto's Lambda ``invoke`` to the real Python handlers, in process, and count their AWS calls.
 
 moto's no-docker Lambda backend (``LambdaSimpleBackend``) echoes the payload back; the local run
-replaces its ``invoke`` with one that imports the function's ``Handler`` (as the Lambda runtime
-would, from the shared CodeUri) and calls it with the function's environment variables, turning an
+replaces its ``invoke`` with one that loads the function's ``Handler`` from its ``CodeUri`` (as the
+Lambda runtime would; see ``lambda_code``) and calls it with the function's environment variables, turning an
 exception into the runtime's error payload so Step Functions sees ``errorType`` as the error name.
 
 Many handler calls run at once on moto's threads, so nothing here changes process-wide state around a
@@ -12,7 +12,6 @@ what it logs goes to its own list (``logs``), not to a shared terminal.
 
 from __future__ import annotations
 
-import importlib
 import json
 import threading
 import traceback
@@ -21,12 +20,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from botocore.client import BaseClient
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from bluegreen import settings
+from bluegreen.local.lambda_code import load_handler, load_module
 
 _inside_handler = threading.local()
 
@@ -51,19 +53,22 @@ class FakeContext:
 class LocalFunction:
     name: str
     arn: str
+    code_dir: Path  # the template's CodeUri
     handler: str  # module.attribute, as in the template
     environment: dict[str, str]
+    root: Path  # the project the template is in
+
+    def load(self) -> Callable[[Any, Any], Any]:
+        return load_handler(self.code_dir, self.handler, self.root)
+
+    def module(self) -> ModuleType:
+        """The handler's module, as the local run calls it (what a test patches)."""
+        return load_module(self.code_dir, self.handler.rpartition(".")[0], self.root)
 
 
 def short_name(name_or_arn: str) -> str:
     """``arn:...:function:NAME[:QUALIFIER]`` or ``NAME`` -> ``NAME``."""
     return name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
-
-
-def load_handler(path: str) -> Callable[[Any, Any], Any]:
-    module_name, _, attr = path.rpartition(".")
-    handler: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attr)
-    return handler
 
 
 def current_function() -> str | None:
@@ -105,7 +110,7 @@ class HandlerRouter:
         functions.append(fn.name)
         try:
             with settings.provided(fn.environment):
-                result = load_handler(fn.handler)(event, context)
+                result = fn.load()(event, context)
         except Exception as exc:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({

@@ -36,7 +36,7 @@ class _PerFunction(io.TextIOBase):
 @contextmanager
 def routed_logs(router: HandlerRouter, echo: bool = False) -> Iterator[None]:
     # Importing the handlers' shared module creates the logger (and its one stream handler).
-    from bluegreen.handlers import _common  # noqa: F401, PLC0415
+    from bluegreen import handler_support  # noqa: F401, PLC0415
 
     handlers = [h for h in logging.getLogger(HANDLER_LOGGER).handlers if isinstance(h, logging.StreamHandler)]
     previous = [h.setStream(_PerFunction(router, echo)) for h in handlers]

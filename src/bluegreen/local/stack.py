@@ -21,6 +21,7 @@ from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistic
 from bluegreen.local.eventbridge import deliver_to_state_machines
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
 from bluegreen.local.logs import routed_logs
+from bluegreen.local.stepfunctions import stops_stay_aborted
 from bluegreen.local.template import Resolver, load_template
 
 REGION = "us-east-1"
@@ -71,7 +72,7 @@ def local_aws() -> Iterator[None]:
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
     with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
-            deliver_to_state_machines():
+            deliver_to_state_machines(), stops_stay_aborted():
         yield
 
 
@@ -124,6 +125,8 @@ def _name_resources(resources: dict[str, Any], resolver: Resolver, stack_name: s
         elif kind == "AWS::Serverless::StateMachine":
             sm_name = resolver.resolve(props.get("Name", f"{stack_name}-{logical_id}"))
             name = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{sm_name}"  # Ref of a state machine: its ARN
+        elif kind == "AWS::Serverless::LayerVersion":
+            name = f"{stack_name}-{logical_id}"  # its code is importable here already (src/ is installed)
         elif kind == "AWS::DynamoDB::Table":
             name = f"{stack_name}-{logical_id}"
             resolver.arns[logical_id] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
@@ -132,8 +135,8 @@ def _name_resources(resources: dict[str, Any], resolver: Resolver, stack_name: s
         resolver.physical[logical_id] = name
 
 
-def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], resolver: Resolver, role_arn: str,
-                      router: HandlerRouter) -> dict[str, LocalFunction]:
+def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], resolver: Resolver, role_arn: str, *,
+                      router: HandlerRouter, root: Path) -> dict[str, LocalFunction]:
     lam = boto3.client("lambda", region_name=REGION)
     functions: dict[str, LocalFunction] = {}
     for logical_id, resource in resources.items():
@@ -154,7 +157,8 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
             # How often Lambda retries an asynchronous invocation that failed (the guardian's, from EventBridge).
             lam.put_function_event_invoke_config(FunctionName=resolver.physical[logical_id],
                                                  MaximumRetryAttempts=int(invoke_config["MaximumRetryAttempts"]))
-        fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], props["Handler"], env)
+        fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], root / props["CodeUri"],
+                           props["Handler"], env, root)
         router.register(fn)
         functions[logical_id] = fn
         for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
@@ -203,7 +207,7 @@ def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", r
             _create_table(tables[logical_id], resolver.resolve(resource["Properties"]))
     router = HandlerRouter()
     functions = _create_functions(resources, template.get("Globals", {}).get("Function", {}), resolver, role_arn,
-                                  router)
+                                  router=router, root=root)
     arn, definition = _create_state_machine(resources[STATE_MACHINE_ID]["Properties"], root, resolver, role_arn,
                                             stack_name)
     return LocalStack(stack_name, arn, definition, functions, router, role_arn, tables)

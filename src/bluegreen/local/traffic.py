@@ -15,11 +15,11 @@ from typing import Any
 
 import boto3
 
-from bluegreen.local.invoker import FakeContext, load_handler
+from bluegreen.local import sample_app
+from bluegreen.local.invoker import FakeContext
 from bluegreen.local.stack import ACCOUNT, REGION
 from bluegreen.settings import provided
 
-SAMPLE_HANDLER = "bluegreen.local.sample_app.handler"
 DURATION_SAMPLES = 25
 
 
@@ -96,7 +96,7 @@ class TrafficSimulator:
         self._rng = random.Random(self.seed)
         self._lambda: Any = boto3.client("lambda", region_name=REGION)
         self._cloudwatch: Any = boto3.client("cloudwatch", region_name=REGION)
-        self._handler = load_handler(SAMPLE_HANDLER)
+        self._handler = sample_app.handler
 
     def _version_env(self, version: str) -> dict[str, str]:
         if version not in self._envs:

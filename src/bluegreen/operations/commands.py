@@ -1,4 +1,4 @@
-"""The operator commands behind the ``bluegreen`` CLI: plain functions over a Target, returning exit codes."""
+"""The operator commands behind the ``bluegreen`` CLI: plain functions over a Stack, returning exit codes."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bluegreen import controls, history
+from bluegreen import controls, history, states
 from bluegreen.aliases import read_alias
 from bluegreen.errors import InvalidInput
-from bluegreen.models import EarlyPromotion, MultiDeploymentInput, parse_input
 from bluegreen.operations import executions
 from bluegreen.operations.plan import DryRun, dry_run
 from bluegreen.operations.progress import ProgressPrinter, bar, describe_check
-from bluegreen.operations.target import Target
+from bluegreen.operations.stack import Stack
+from bluegreen.request import parse_request
+from bluegreen.state import EarlyPromotion
 
 # Exit codes a script can rely on.
 EXIT_PROMOTED = 0
@@ -43,14 +44,14 @@ def with_cli_trigger(request: dict[str, Any]) -> dict[str, Any]:
     return {**request, "trigger": request.get("trigger") or {"source": "cli", "requestedBy": who()}}
 
 
-def start(target: Target, request: dict[str, Any], name: str | None = None) -> str:
+def start(stack: Stack, request: dict[str, Any], name: str | None = None) -> str:
     """Start a release; its name says what it releases, so that people can tell executions apart."""
     label = "-".join(str(request.get(k, "")) for k in ("functionName", "alias")).rsplit(":", 1)[-1]
     if isinstance(request.get("targets"), list):
         label = f"{len(request['targets'])}-functions"
     name = name or f"{label}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"[:80]
     return str(executions.sfn_client().start_execution(
-        stateMachineArn=target.state_machine_arn, name=name, input=json.dumps(request))["executionArn"])
+        stateMachineArn=stack.state_machine_arn, name=name, input=json.dumps(request))["executionArn"])
 
 
 def watch(execution_arn: str, console: Console, timeout: float = 7 * 24 * 3600) -> int:
@@ -63,31 +64,30 @@ def watch(execution_arn: str, console: Console, timeout: float = 7 * 24 * 3600) 
     return EXIT_BY_OUTCOME[result.outcome]
 
 
-def status(target: Target, execution_arn: str) -> dict[str, Any]:
-    """Where a release is now: its status, the alias's weights, the last check, a pending question."""
+def status(stack: Stack, execution_arn: str) -> dict[str, Any]:
+    """Where a release is now: its status, every alias's weights, the last check, a pending question."""
     desc = executions.sfn_client().describe_execution(executionArn=execution_arn)
     events = executions.history(execution_arn)
     results = executions.task_results(events)
-    plan = next((out["plan"] for state, out in results if state == executions.PUBLISH_STATE), None)
-    checks = [out for state, out in results if state in {executions.CHECK_STATE, executions.GROUP_CHECK_STATE}]
+    plan = next((out["plan"] for state, out in results if state == states.PUBLISH), None)
+    checks = [out for state, out in results if state == states.CHECK]
     question = executions.pending_question(events)
-    targets = plan.get("targets", [plan]) if plan else []
+    targets = plan["targets"] if plan else []
     now = {f"{t['functionName']}:{t['alias']}": _alias_now(t["functionName"], t["alias"]) for t in targets}
     release_keys = ("functionName", "alias", "oldVersion", "newVersion")
-    state: dict[str, Any] = {
+    release = {"targets": [{k: t[k] for k in release_keys} for t in targets], "strategy": plan["strategy"],
+               "weights": plan["weights"]} if plan else None
+    if release and len(targets) == 1:
+        release.update(release["targets"][0])  # a release of one function: its versions at the top too
+    return {
         "execution": execution_arn, "status": desc["status"], "error": desc.get("error"), "cause": desc.get("cause"),
-        "release": {k: plan[k] for k in (*release_keys, "strategy", "weights")} if plan and "targets" not in plan
-        else None,
-        "alias": next(iter(now.values())) if plan and "targets" not in plan else None,
+        "release": release,
+        # A release of one function: its alias; every function's alias is under "aliases".
+        "alias": next(iter(now.values())) if len(now) == 1 else None,
+        "aliases": now,
         "lastCheck": checks[-1] if checks else None,
         "waitingFor": {k: question[k] for k in ("kind", "question", "weight", "ifApproved")} if question else None,
     }
-    if plan and "targets" in plan:
-        # A multi-function release: each function's versions and where its alias is now.
-        state["release"] = {"targets": [{k: t[k] for k in release_keys} for t in targets],
-                            "strategy": plan["strategy"], "weights": plan["weights"]}
-        state["aliases"] = now
-    return state
 
 
 def _alias_now(function_name: str, alias: str) -> dict[str, Any] | None:
@@ -102,9 +102,9 @@ def print_status(console: Console, state: dict[str, Any]) -> None:
     if state["release"]:
         r = state["release"]
         steps = f"({r['strategy']}: {' → '.join(f'{w}%' for w in [*r['weights'], 100])})"
-        for t in r.get("targets", [r]):
+        for t in r["targets"]:
             table.add_row("release", f"{t['functionName']}:{t['alias']} {t['oldVersion']} → {t['newVersion']} {steps}")
-    aliases = state.get("aliases") or ({"alias": state["alias"]} if state["alias"] else {})
+    aliases = {"alias": state["alias"]} if state["alias"] else state["aliases"]
     for name, alias in aliases.items():
         if alias is None:
             continue
@@ -130,41 +130,40 @@ def answer(execution_arn: str, decision: str, reason: str, by: str | None = None
     return None
 
 
-def promote_now(target: Target, execution_arn: str, reason: str, by: str | None = None) -> str:
+def promote_now(stack: Stack, execution_arn: str, reason: str, by: str | None = None) -> str:
     """Skip the remaining steps: answer a pending question with approve, else ask the next check to promote."""
     if answer(execution_arn, "approve", reason, by) is None:
         return "approved the pending question"
     if executions.sfn_client().describe_execution(executionArn=execution_arn)["status"] != "RUNNING":
         raise LookupError("the release has already ended")
-    with target.configured():
+    with stack.configured():
         controls.request_promote_now(execution_arn, EarlyPromotion(reason=reason, by=by or who()))
     return "the next check promotes (unless it fails)"
 
 
-def abort(target: Target, execution_arn: str, reason: str) -> None:
+def abort(stack: Stack, execution_arn: str, reason: str) -> None:
     """Stop the execution; the abort guardian returns the alias to the old version."""
     executions.sfn_client().stop_execution(executionArn=execution_arn, error="AbortedByOperator",
                                            cause=f"{who()}: {reason}"[:32768])
-    if target.local:
+    if stack.local:
         from bluegreen.local.execution import announce_status_change  # noqa: PLC0415 - moto only locally
 
         announce_status_change(execution_arn)  # AWS emits this event itself
 
 
-def history_rows(target: Target, function_name: str, alias: str, limit: int) -> list[dict[str, Any]]:
-    with target.configured():
+def history_rows(stack: Stack, function_name: str, alias: str, limit: int) -> list[dict[str, Any]]:
+    with stack.configured():
         return history.list_deployments(function_name, alias, limit)
 
 
-def plan(request: dict[str, Any], target: Target | None) -> DryRun:
-    parsed = parse_input(request)
-    if isinstance(parsed, MultiDeploymentInput):
-        raise InvalidInput("plan: shows the release of one function; give functionName and alias (a release "
-                           "of 'targets' runs each of them on the same strategy and health block)")
-    current = None
-    if target is not None:
-        state = read_alias(parsed.function_name.rsplit(":", 1)[-1], parsed.alias)
-        current = state.function_version if state else None
+def plan(request: dict[str, Any], stack: Stack | None) -> DryRun:
+    """What the release would do; with a stack, where each alias is now (one GetAlias per function)."""
+    parsed = parse_request(request)
+    current: dict[str, str | None] = {}
+    if stack is not None:
+        for target in parsed.targets:
+            state = read_alias(target.function_name.rsplit(":", 1)[-1], target.alias)
+            current[f"{target.function_name}:{target.alias}"] = state.function_version if state else None
     return dry_run(parsed, current)
 
 

@@ -12,20 +12,14 @@ from typing import Any
 
 import boto3
 
+from bluegreen import states
+
 
 def sfn_client() -> Any:
     """A Step Functions client in the configured region (``AWS_REGION`` / profile), or moto's when mocked."""
     return boto3.client("stepfunctions")
 
 
-# Task state name -> what its output means, for following an execution.
-SHIFT_STATE = "Shift traffic to the new version"
-CHECK_STATE = "Check the new version's health"
-# The same tasks in a release of several functions.
-GROUP_CHECK_STATE = "Check every function's health"
-GROUP_SHIFT_STATE = "Shift one function"
-PUBLISH_STATE = "Validate and publish the new version"
-OPERATOR_STATE = "Ask an operator"
 
 
 @dataclass
@@ -48,7 +42,7 @@ class ExecutionResult:
 
     def checks(self) -> list[dict[str, Any]]:
         """Every health check's progress (its ``health`` report and ``decision``), in order."""
-        return [output for name, output in task_results(self.events) if name in {CHECK_STATE, GROUP_CHECK_STATE}]
+        return self.task_outputs(states.CHECK)
 
     @property
     def outcome(self) -> str:
@@ -58,9 +52,9 @@ class ExecutionResult:
             return "promoted"
         if self.status == "RUNNING":
             return "running"
-        if {"Release rejected", "Release rejected as reported"} & entered:
+        if {states.REJECTED, states.REJECTED_AS_REPORTED} & entered:
             return "rejected"
-        if {"Rolled back", "Every function rolled back"} & entered:
+        if states.ROLLED_BACK in entered:
             # AliasDrift: someone else changed the alias; it was left as they made it. Look at it.
             return "failed" if self.error == "AliasDrift" else "rolled_back"
         if self.status in {"ABORTED", "TIMED_OUT"}:

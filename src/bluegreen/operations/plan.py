@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from bluegreen.models import DeploymentInput
 from bluegreen.release import plan_checks
+from bluegreen.request import ReleaseRequest
 from bluegreen.strategy import StepPlan
 
 TRANSITION_PRICE = 0.025 / 1000  # Standard workflows, per state transition
@@ -15,20 +15,32 @@ TRANSITION_PRICE = 0.025 / 1000  # Standard workflows, per state transition
 
 @dataclass
 class DryRun:
-    request: DeploymentInput
+    request: ReleaseRequest
     steps: StepPlan
     interval: int
     max_bake: int
     checks: int
     history_events_worst: int
-    current_version: str | None = None
+    # "function:alias" -> the version the alias is on now (None: it does not exist); empty when offline.
+    current: dict[str, str | None] = field(default_factory=dict)
     actions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def transitions(self) -> int:
-        """States entered if every step passes on time: start, publish, choice, per step a shift and per
-        check a wait, a check and a decision, then promote and the end."""
-        return 4 + len(self.steps.weights) + 3 * self.checks
+        """States entered if every step passes on time: publish and its choice; per step a Map with a task
+        per function; per check a wait, a check and a decision; then the promotion Map with a task per
+        function, and the end."""
+        functions = len(self.request.targets)
+        return 2 + len(self.steps.weights) * (1 + functions) + 3 * self.checks + (1 + functions) + 1
+
+    def _targets(self) -> list[dict[str, Any]]:
+        found = []
+        for target in self.request.targets:
+            key = f"{target.function_name}:{target.alias}"
+            found.append({"functionName": target.function_name, "alias": target.alias,
+                          "currentVersion": self.current.get(key),
+                          "newVersion": target.version or "$LATEST, published at the start"})
+        return found
 
     def as_json(self) -> dict[str, Any]:
         at = 0
@@ -39,10 +51,11 @@ class DryRun:
                              "checks": math.ceil(self.steps.bake_seconds / self.interval)})
             at += self.steps.bake_seconds
         schedule.append({"step": len(self.steps.weights) + 1, "weight": 100, "startsAtSeconds": at})
+        targets = self._targets()
         return {
-            "functionName": self.request.function_name, "alias": self.request.alias,
-            "currentVersion": self.current_version,
-            "newVersion": self.request.version or "$LATEST, published at the start",
+            # A release of one function: its names at the top, as for every release under "targets".
+            **(targets[0] if len(targets) == 1 else {}),
+            "targets": targets,
             "strategy": self.steps.name, "schedule": schedule,
             "durationSeconds": {"ifHealthy": at, "atMost": len(self.steps.weights) * self.max_bake},
             "checkIntervalSeconds": self.interval, "checks": self.checks,
@@ -54,10 +67,11 @@ class DryRun:
         }
 
 
-def aws_actions(request: DeploymentInput, steps: StepPlan) -> dict[str, list[str]]:
-    """The AWS actions each task would call for this input, in the order it calls them."""
+def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]]:
+    """The AWS actions each task would call for this input, in the order it calls them (per function, where
+    a task acts on each function)."""
     alarms = ["cloudwatch:DescribeAlarms"] if request.health.alarms else []
-    publish = ["lambda:PublishVersion"] if request.version is None else []
+    publish = ["lambda:PublishVersion"] if any(t.version is None for t in request.targets) else []
     actions = {
         "validate and publish": ["dynamodb:PutItem (lock)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
                                  *alarms, *publish, "dynamodb:PutItem (history)", "events:PutEvents"],
@@ -75,8 +89,8 @@ def aws_actions(request: DeploymentInput, steps: StepPlan) -> dict[str, list[str
     return actions
 
 
-def dry_run(request: DeploymentInput, current_version: str | None = None) -> DryRun:
+def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = None) -> DryRun:
     steps = request.step_plan()
-    cadence = plan_checks(request.health, steps)
+    cadence = plan_checks(request.health, steps, functions=len(request.targets))
     return DryRun(request, steps, cadence.interval, cadence.max_bake, cadence.planned, cadence.history_events,
-                  current_version, aws_actions(request, steps))
+                  dict(current or {}), aws_actions(request, steps))

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bluegreen.operations import executions
+from bluegreen import states
 
 
 def bar(weight: int, width: int = 30) -> str:
@@ -24,7 +24,8 @@ class ProgressPrinter:
     old_version: str = "?"
     state: str = ""
     execution_name: str = "EXECUTION"
-    group_step: int = -1
+    functions: int = 1
+    shown_step: int = -1
 
     def __call__(self, event: dict[str, Any]) -> None:
         scheduled = event.get("taskScheduledEventDetails")
@@ -47,23 +48,26 @@ class ProgressPrinter:
             self.console.print(f"  [red]task failed in '{self.state}': {failed.get('error')}[/]")
 
     def _task_done(self, out: dict[str, Any]) -> None:
-        if self.state == executions.PUBLISH_STATE:
+        if self.state == states.PUBLISH:
             plan = out["plan"]
             steps = " → ".join(f"{w}%" for w in [*plan["weights"], 100])
-            for target in plan.get("targets", [plan]):
+            self.functions = len(plan["targets"])
+            for target in plan["targets"]:
                 self.old_version = target["oldVersion"] or "-"
                 self.console.print(f"Release {target['functionName']}:{target['alias']} version {target['oldVersion']} "
                                    f"→ {target['newVersion']} ({target['action']})")
+            for unchanged in plan["unchanged"]:
+                self.console.print(f"Release {unchanged}: already on the version asked for (unchanged)")
             self.console.print(f"  steps {steps}, bake {plan['bakeSeconds']} s per step")
-        elif self.state == executions.SHIFT_STATE:
-            w = out["weight"]
-            self.console.print(f"Shifted: {bar(w)} v{self.old_version} {100 - w}% | new {w}%")
-        elif self.state == executions.GROUP_SHIFT_STATE and out["stepIndex"] != self.group_step:
+        elif self.state == states.SHIFT and out["stepIndex"] != self.shown_step:
             # One line per step, not per function.
-            self.group_step = out["stepIndex"]
+            self.shown_step = out["stepIndex"]
             w = out["weight"]
-            self.console.print(f"Shifting every function: {bar(w)} old {100 - w}% | new {w}%")
-        elif self.state in {executions.CHECK_STATE, executions.GROUP_CHECK_STATE}:
+            if self.functions == 1:
+                self.console.print(f"Shifted: {bar(w)} v{self.old_version} {100 - w}% | new {w}%")
+            else:
+                self.console.print(f"Shifting every function: {bar(w)} old {100 - w}% | new {w}%")
+        elif self.state == states.CHECK:
             self.console.print("  " + describe_check(out))
         elif out.get("outcome") in {"promoted", "rolled_back"}:
             done = "[green]Promoted[/]" if out["outcome"] == "promoted" else "[red]Rolled back[/]"

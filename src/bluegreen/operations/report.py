@@ -14,14 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bluegreen.operations.executions import (
-    CHECK_STATE,
-    GROUP_CHECK_STATE,
-    GROUP_SHIFT_STATE,
-    PUBLISH_STATE,
-    SHIFT_STATE,
-    ExecutionResult,
-)
+from bluegreen import states
+from bluegreen.operations.executions import ExecutionResult
 from bluegreen.verdict import P99_MIN_CALLS
 
 WIDTH, PANEL_HEIGHT, LEFT, RIGHT, TOP, GAP = 900, 150, 70, 30, 80, 45
@@ -56,12 +50,12 @@ def timeline(result: ExecutionResult) -> Timeline:
         if not done or "output" not in done:
             continue
         out, t = json.loads(done["output"]), _seconds(event, start)
-        if state == PUBLISH_STATE:
+        if state == states.PUBLISH:
             plan = out["plan"]
             line.weights.append((t, 0))
-        elif state in {SHIFT_STATE, GROUP_SHIFT_STATE}:
+        elif state == states.SHIFT and (not line.weights or line.weights[-1][1] != out["weight"]):
             line.weights.append((t, out["weight"]))
-        elif state in {CHECK_STATE, GROUP_CHECK_STATE} and out.get("health"):
+        elif state == states.CHECK and out.get("health"):
             # A multi-function release: the function whose verdict decided (its name leads the reason).
             health = out["health"]
             line.checks.append({"t": t, "verdict": health["verdict"], "decision": out["decision"],
@@ -70,11 +64,13 @@ def timeline(result: ExecutionResult) -> Timeline:
         elif out.get("outcome") in ("promoted", "rolled_back"):
             line.weights.append((t, 100 if out["outcome"] == "promoted" else 0))
     line.end = _seconds(events[-1], start) or 1.0
-    what = (f"{plan.get('functionName', '?')}:{plan.get('alias', '?')} — version {plan.get('oldVersion')} → "
-            f"{plan.get('newVersion')}")
-    if "targets" in plan:
-        what = f"{len(plan['targets'])} functions ({', '.join(t['functionName'] for t in plan['targets'][:5])}" \
-               f"{', ...' if len(plan['targets']) > 5 else ''})"
+    targets = plan.get("targets") or [{}]
+    first = targets[0]
+    what = (f"{first.get('functionName', '?')}:{first.get('alias', '?')} — version {first.get('oldVersion')} → "
+            f"{first.get('newVersion')}")
+    if len(targets) > 1:
+        what = f"{len(targets)} functions ({', '.join(t['functionName'] for t in targets[:5])}" \
+               f"{', ...' if len(targets) > 5 else ''})"
     line.title = f"{what} ({plan.get('strategy', '?')}): {result.outcome.replace('_', ' ')}"
     return line
 

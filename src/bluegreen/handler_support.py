@@ -1,4 +1,4 @@
-"""What every handler shares: the logger, and parsing a task input into its model."""
+"""What every handler shares: the logger, parsing a task input into its model, and how failures are named."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import BaseModel, ValidationError
 
 from bluegreen.errors import InvalidInput, TransientAwsError
-from bluegreen.models import describe_validation_error
+from bluegreen.request import describe_validation_error
 
 logger = Logger(service="bluegreen")
 
@@ -26,7 +26,7 @@ def parse_task(model: type[ModelT], event: dict[str, Any]) -> ModelT:
         task = model.model_validate(event)
     except ValidationError as exc:
         raise InvalidInput(describe_validation_error(exc)) from None
-    logger.set_correlation_id(getattr(task, "execution_id", None))
+    logger.set_correlation_id(getattr(task, "execution_arn", None))
     return task
 
 

@@ -14,12 +14,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bluegreen import settings
 
 
-class TargetNotFound(Exception):
+class StackNotFound(Exception):
     """The stack (or the local run) to operate on cannot be found."""
 
 
 @dataclass(frozen=True)
-class Target:
+class Stack:
     state_machine_arn: str
     table_name: str
     local: bool = False
@@ -50,26 +50,28 @@ def samconfig_stack_name(path: Path = Path("samconfig.toml"), env: str = "defaul
     return None
 
 
-def from_stack(stack_name: str | None) -> Target:
+def from_cloudformation(stack_name: str | None) -> Stack:
     name = stack_name or samconfig_stack_name()
     if not name:
-        raise TargetNotFound("no stack: pass --stack NAME (or run where samconfig.toml names one)")
+        raise StackNotFound("no stack: pass --stack NAME (or run where samconfig.toml names one)")
     try:
         stack = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
     except (BotoCoreError, ClientError) as exc:
-        raise TargetNotFound(f"stack {name} not found or not readable: {exc}") from None
+        raise StackNotFound(f"stack {name} not found or not readable: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     try:
-        return Target(outputs["DeploymentStateMachineArn"], outputs["DeploymentsTableName"])
+        return Stack(outputs["DeploymentStateMachineArn"], outputs["DeploymentsTableName"])
     except KeyError as exc:
-        raise TargetNotFound(f"stack {name} has no output {exc}: is it a bluegreen stack?") from None
+        raise StackNotFound(f"stack {name} has no output {exc}: is it a bluegreen stack?") from None
 
 
-def local() -> Target:
+def embedded() -> Stack:
     """The embedded local run's stack in this process."""
-    from bluegreen.local.stack import active_stack  # noqa: PLC0415 - moto only when asked for
-
+    try:
+        from bluegreen.local.stack import active_stack  # noqa: PLC0415 - moto only when asked for
+    except ImportError:
+        raise StackNotFound("the embedded local run is not installed") from None
     stack = active_stack()
     if stack is None:
-        raise TargetNotFound("no embedded local run in this process")
-    return Target(stack.state_machine_arn, stack.tables["DeploymentsTable"], local=True)
+        raise StackNotFound("no embedded local run in this process")
+    return Stack(stack.state_machine_arn, stack.tables["DeploymentsTable"], local=True)

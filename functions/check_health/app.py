@@ -1,0 +1,17 @@
+"""Check health: every function's new version against its old one; the decision drives a Choice state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bluegreen import health
+from bluegreen.handler_support import logger, parse_task, retryable, to_json
+from bluegreen.tasks import CheckTask
+
+
+@logger.inject_lambda_context
+@retryable
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return to_json(health.run(parse_task(CheckTask, event)))

@@ -1,0 +1,26 @@
+"""Validate and publish: check the release against every function and alias, take their locks, publish
+the new versions asked for, and plan the traffic steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bluegreen import lifecycle
+from bluegreen.handler_support import logger, own_region_and_account, parse_task, retryable, to_json
+from bluegreen.release import prepare
+from bluegreen.request import parse_request
+from bluegreen.state import Progress
+from bluegreen.tasks import PublishTask
+
+
+@logger.inject_lambda_context
+@retryable
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = parse_task(PublishTask, event)
+    plan = prepare(parse_request(task.input), *own_region_and_account(context), task.execution_arn)
+    logger.info("release planned", extra={"plan": to_json(plan)})
+    for problem in lifecycle.started(plan, task.execution_arn):
+        logger.warning(problem)
+    return {"plan": to_json(plan), "progress": to_json(Progress())}

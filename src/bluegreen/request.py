@@ -1,0 +1,230 @@
+"""The execution input: the public contract that operators, pipelines and tests start a release with.
+
+A release is a list of targets (function, alias, version) moved together under one strategy, health
+block, approval and trigger. The one-function input (``functionName``, ``alias``, ``version``,
+``codeSha256`` at the top) is a release of one target, turned into one as it is parsed. camelCase
+keys; unknown keys are rejected, not ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError, field_validator
+
+from bluegreen import strategy as strategies
+from bluegreen.errors import InvalidInput
+from bluegreen.json_model import JsonModel
+
+FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):function:(?P<name>[A-Za-z0-9_-]{1,64})$"
+)
+ALIAS_NAME = re.compile(r"^(?!\d+$)[A-Za-z0-9_-]{1,128}$")
+VERSION = re.compile(r"^[1-9]\d{0,9}$")
+CODE_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+ALARM_NAME = re.compile(r"^[^\x00-\x1f]{1,255}$")
+
+
+def _function_name(value: str) -> str:
+    if FUNCTION_NAME.match(value) or FUNCTION_ARN.match(value):
+        return value
+    if ":function:" in value and value.count(":") > 6:
+        raise ValueError("give the unqualified function name or ARN; put the alias in the 'alias' field")
+    raise ValueError("must be a function name (letters, digits, '-' or '_', at most 64) or an unqualified function ARN")
+
+
+def _alias_name(value: str) -> str:
+    if value == "$LATEST" or not ALIAS_NAME.match(value):
+        raise ValueError("must be an alias name: 1-128 letters, digits, '-' or '_', not only digits, not $LATEST")
+    return value
+
+
+def _version(value: str) -> str:
+    if value == "$LATEST":
+        raise ValueError("$LATEST cannot be released: a weighted alias needs a published version "
+                         "(leave 'version' out to publish $LATEST now)")
+    if not VERSION.match(value):
+        raise ValueError("must be a published version number such as \"7\"")
+    return value
+
+
+def _code_sha256(value: str) -> str:
+    if not CODE_SHA256.match(value):
+        raise ValueError("must be the base64 SHA-256 of the code, as GetFunction's CodeSha256 reports it")
+    return value
+
+
+class HealthConfig(JsonModel):
+    """When a traffic step counts as healthy: the new version (canary) judged against the old (baseline)."""
+
+    # Ceiling on the canary's error rate, applied when it is confidently above it, waived when the
+    # baseline is above it too and the canary is no worse (a fix released during an incident).
+    max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    # The canary fails when its error rate is above the baseline's with statistical confidence AND
+    # by at least this much (absolute: 0.005 = half a percentage point).
+    error_rate_margin: float = Field(default=0.005, ge=0.0, le=1.0)
+    # Confidence for the whole release: each of its checks' tests gets its share of (1 - confidence).
+    confidence: float = Field(default=0.99, ge=0.5, le=0.999999)
+    # The canary fails when its p99 duration (mean where percentiles are missing) exceeds the
+    # baseline's by this ratio AND by latencyMarginMs.
+    max_latency_ratio: float = Field(default=1.5, ge=1.0, le=1000.0)
+    latency_margin_ms: float = Field(default=10.0, ge=0.0, le=900_000.0)
+    # Share of the canary's requests that may be throttled.
+    max_throttle_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    # Fewer invocations of the new version in the step than this is not enough evidence: never healthy.
+    min_invocations: int = Field(default=20, ge=1, le=10_000_000)
+    alarms: list[Annotated[str, Field(pattern=ALARM_NAME.pattern)]] = Field(default_factory=list, max_length=100)
+    # Judge only the alarms that were OK when the release started (one already firing is not its fault).
+    only_alarms_ok_at_start: bool = False
+    # How often the step is checked while it bakes; default: AWS/Lambda's one-minute granularity.
+    check_interval_seconds: int = Field(default=60, ge=1, le=3600)
+    # Longest a step may bake while the evidence is inconclusive (default: twice the step's bake).
+    max_bake_seconds: int | None = Field(default=None, ge=1, le=strategies.MAX_INTERVAL_SECONDS * 2)
+    # Still inconclusive at maxBakeSeconds: roll back, or ask an operator (an EventBridge event
+    # carrying a task token) and roll back if nobody answers within operatorTimeoutSeconds.
+    on_inconclusive: Literal["rollback", "wait-for-operator"] = "rollback"
+    operator_timeout_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+
+class CustomSteps(JsonModel):
+    steps: list[int] = Field(min_length=1, max_length=100)
+    interval_seconds: int = Field(ge=1, le=strategies.MAX_INTERVAL_SECONDS)
+
+    @field_validator("steps")
+    @classmethod
+    def _check_steps(cls, steps: list[int]) -> list[int]:
+        strategies.plan_steps(steps, 1)
+        return steps
+
+
+class CustomLinear(JsonModel):
+    linear_percent: int = Field(ge=1, le=100)
+    interval_seconds: int = Field(ge=1, le=strategies.MAX_INTERVAL_SECONDS)
+
+
+def _predefined(name: str) -> str:
+    strategies.plan_predefined(name)
+    return name
+
+
+def _strategy_kind(value: object) -> str | None:
+    if isinstance(value, str):
+        return "named-strategy"
+    if isinstance(value, dict | CustomSteps) and (isinstance(value, CustomSteps) or "steps" in value):
+        return "steps-strategy"
+    linear_keys = {"linearPercent", "linear_percent"}
+    if isinstance(value, CustomLinear) or (isinstance(value, dict) and linear_keys & set(value)):
+        return "linear-strategy"
+    return None
+
+
+# Tagged so that an error names only the branch the operator meant, not every alternative.
+StrategyInput = Annotated[
+    Annotated[Annotated[str, AfterValidator(_predefined)], Tag("named-strategy")]
+    | Annotated[CustomSteps, Tag("steps-strategy")]
+    | Annotated[CustomLinear, Tag("linear-strategy")],
+    Discriminator(
+        _strategy_kind,
+        custom_error_type="strategy",
+        custom_error_message='must be a predefined name, {"steps": [...], "intervalSeconds": N} '
+        'or {"linearPercent": P, "intervalSeconds": N}',
+    ),
+]
+
+
+class Trigger(JsonModel):
+    """Who or what asked for the release, for the deployment history."""
+
+    source: Literal["console", "cli", "eventbridge", "codepipeline", "code-update", "unspecified"] = "unspecified"
+    # A person's or a pipeline's identity: an IAM ARN, a pipeline execution id, a user name.
+    requested_by: str | None = Field(default=None, max_length=512, pattern=r"^[^\x00-\x1f]*$")
+
+
+class Approval(JsonModel):
+    """An operator approves before the release goes on: before promoting, or before every traffic increase."""
+
+    before: Literal["promote", "each-step"] = "promote"
+    timeout_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+
+class TargetRequest(JsonModel):
+    """One function of a release: its alias and the version to release (or $LATEST, published now)."""
+
+    function_name: Annotated[str, AfterValidator(_function_name)]
+    alias: Annotated[str, AfterValidator(_alias_name)]
+    version: Annotated[str, AfterValidator(_version)] | None = None
+    code_sha256: Annotated[str, AfterValidator(_code_sha256)] | None = None
+
+
+# A release is one Step Functions execution; its Map states and the history budget are sized for this many.
+MAX_TARGETS = 50
+
+
+class ReleaseRequest(JsonModel):
+    """Which aliases move to which versions, how traffic moves, how health is judged, who asked."""
+
+    targets: list[TargetRequest] = Field(min_length=1, max_length=MAX_TARGETS)
+    strategy: StrategyInput = strategies.DEFAULT_STRATEGY
+    health: HealthConfig = Field(default_factory=HealthConfig)
+    trigger: Trigger = Field(default_factory=Trigger)
+    approval: Approval | None = None
+
+    @field_validator("targets")
+    @classmethod
+    def _distinct(cls, targets: list[TargetRequest]) -> list[TargetRequest]:
+        seen: set[tuple[str, str]] = set()
+        for target in targets:
+            key = (target.function_name.rsplit(":", 1)[-1], target.alias)
+            if key in seen:
+                raise ValueError(f"alias {key[1]} of {key[0]} is listed twice: each alias is released once")
+            seen.add(key)
+        return targets
+
+    def step_plan(self) -> strategies.StepPlan:
+        if isinstance(self.strategy, CustomSteps):
+            return strategies.plan_steps(self.strategy.steps, self.strategy.interval_seconds)
+        if isinstance(self.strategy, CustomLinear):
+            return strategies.plan_linear(self.strategy.linear_percent, self.strategy.interval_seconds)
+        return strategies.plan_predefined(self.strategy)
+
+
+_UNION_TAGS = {"named-strategy", "steps-strategy", "linear-strategy"}
+# The one-function input's fields, which become its one target (snake_case accepted as for every field).
+ONE_FUNCTION_FIELDS = ("functionName", "function_name", "alias", "version", "codeSha256", "code_sha256")
+
+
+def describe_validation_error(exc: ValidationError, *, one_function: bool = False) -> str:
+    """One line per problem, each naming the input field (by its JSON path) and what is wrong; for a
+    one-function input, by the field's own name (``version``, not ``targets.0.version``)."""
+    problems = []
+    for err in exc.errors():
+        path = list(err["loc"])
+        if one_function and path[:2] == ["targets", 0]:
+            path = path[2:]
+        # Union members add their type name to the location; people want the field path.
+        loc = ".".join(str(p) for p in path if p not in _UNION_TAGS)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the input contract)"
+        problems.append(f"{loc or 'input'}: {msg}")
+    return "; ".join(dict.fromkeys(problems))
+
+
+def parse_request(event: object) -> ReleaseRequest:
+    """The execution input as a release (one function becomes a release of one target), or InvalidInput
+    naming every bad field."""
+    one_function = isinstance(event, dict) and "targets" not in event
+    if isinstance(event, dict) and not one_function:
+        both = [k for k in ONE_FUNCTION_FIELDS if k in event]
+        if both:
+            raise InvalidInput(f"{', '.join(both)}: give each function in 'targets', or one function without "
+                               "'targets', not both")
+    if isinstance(event, dict) and one_function:
+        target = {k: v for k, v in event.items() if k in ONE_FUNCTION_FIELDS}
+        event = {**{k: v for k, v in event.items() if k not in ONE_FUNCTION_FIELDS}, "targets": [target]}
+    try:
+        return ReleaseRequest.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc, one_function=one_function)) from None

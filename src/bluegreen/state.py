@@ -1,0 +1,171 @@
+"""The release's state as it flows through the state machine: the plan the publish task made, the
+progress each shift and check advance, the health reports, and how the release ended."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from bluegreen.json_model import JsonModel
+from bluegreen.request import Approval, HealthConfig, Trigger
+
+
+class TargetPlan(JsonModel):
+    """Which alias moves from which version to which (``shift``: in weighted steps; ``create``: a new
+    alias, made at the new version when the release promotes)."""
+
+    function_name: str
+    alias: str
+    old_version: str | None
+    new_version: str
+    action: Literal["shift", "create"]
+
+
+class Plan(JsonModel):
+    """A validated release: the aliases that change, the steps they take together, how each is judged."""
+
+    targets: list[TargetPlan]
+    # Aliases already 100% on the version asked for ("function:alias"): nothing to do, not locked.
+    unchanged: list[str] = Field(default_factory=list)
+    # shift: traffic steps; create: only new aliases (straight to promote); noop: nothing changes.
+    action: Literal["shift", "create", "noop"]
+    strategy: str
+    weights: list[int]
+    step_count: int
+    bake_seconds: int
+    health: HealthConfig
+    # Effective check cadence and bake bound: the health block's, fitted to this plan's steps.
+    check_interval_seconds: int = 60
+    max_bake_seconds: int = 0
+    # Checks the release makes if every step passes on time: shares out the confidence.
+    checks_planned: int = 0
+    alarms_in_alarm_at_start: list[str] = Field(default_factory=list)
+    # When the release started and who asked: the key and the first facts of its history record.
+    started_at: str | None = None
+    trigger: Trigger = Field(default_factory=Trigger)
+    approval: Approval | None = None
+
+    @property
+    def shifting(self) -> list[TargetPlan]:
+        return [t for t in self.targets if t.action == "shift"]
+
+    @property
+    def several(self) -> bool:
+        """More than one function: decisions and causes then name the function they are about."""
+        return len(self.targets) > 1
+
+
+class VersionStats(JsonModel):
+    """One version's numbers over a window."""
+
+    version: str
+    invocations: int
+    errors: int
+    throttles: int
+    error_rate: float | None
+    throttle_rate: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    average_ms: float | None
+
+
+class RuleResult(JsonModel):
+    """One rule's verdict over one window ("step": since the shift, "recent": since the last check)."""
+
+    rule: Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles"]
+    window: Literal["step", "recent"]
+    verdict: Literal["pass", "fail", "inconclusive"]
+    reason: str
+
+
+class HealthReport(JsonModel):
+    """One health check's verdict, with the numbers it was made from and every rule's reason."""
+
+    verdict: Literal["pass", "fail", "inconclusive"]
+    reason: str
+    weight: int
+    step_index: int
+    # Backward-compatible headline numbers: the canary over the whole step.
+    invocations: int
+    errors: int
+    error_rate: float | None
+    canary: VersionStats
+    baseline: VersionStats | None
+    recent: VersionStats | None
+    rules: list[RuleResult]
+    alarms_in_alarm: list[str]
+    window_start: str
+    window_end: str
+
+
+class CheckSummary(JsonModel):
+    """A check in a line, kept for the whole release in the execution's output."""
+
+    at: str
+    step_index: int
+    weight: int
+    verdict: Literal["pass", "fail", "inconclusive"]
+    decision: Literal["bake", "next-step", "promote", "rollback", "ask-operator"]
+    invocations: int
+    errors: int
+    baseline_invocations: int | None
+    baseline_errors: int | None
+    p99_ms: float | None
+    baseline_p99_ms: float | None
+    # A release of several functions: the function whose verdict decided (the worst).
+    function_name: str | None = None
+
+
+class Question(JsonModel):
+    """What the release asks an operator, and where it goes on an approval."""
+
+    kind: Literal["approval", "inconclusive"]
+    text: str
+    if_approved: Literal["next-step", "promote"]
+    timeout_seconds: int
+    # The function the question is about, for the "Operator Decision Needed" event of a release of one
+    # function (its detail names the function, alias and versions); null for a release of several.
+    function_name: str | None = None
+    alias: str | None = None
+    old_version: str | None = None
+    new_version: str | None = None
+
+
+class EarlyPromotion(JsonModel):
+    """An operator's "promote now", taken at a check."""
+
+    reason: str = Field(max_length=1000)
+    by: str | None = Field(default=None, max_length=512)
+
+
+class Progress(JsonModel):
+    """Where the release is: set by the shift task, advanced by each check, read by the Choice states."""
+
+    step_index: int = -1
+    weight: int = 0
+    next_step_index: int = 0
+    is_last_step: bool = False
+    shifted_at: str | None = None
+    # What the state machine does next, and how long it waits before the next check.
+    decision: Literal["bake", "next-step", "promote", "rollback", "ask-operator"] | None = None
+    wait_seconds: int = 0
+    last_check_at: str | None = None
+    health: HealthReport | None = None
+    checks: list[CheckSummary] = Field(default_factory=list)
+    question: Question | None = None
+    promoted_early: EarlyPromotion | None = None
+
+
+class Outcome(JsonModel):
+    """How a deployment ended, for the last state and for people."""
+
+    # left_alone: someone else changed the alias during the release; it was not touched.
+    outcome: Literal["promoted", "rolled_back", "rejected", "left_alone"]
+    function_name: str | None
+    alias: str | None
+    function_version: str | None
+    error: str | None = None
+    cause: str | None = None
+
+
