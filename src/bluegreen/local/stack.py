@@ -20,6 +20,7 @@ from moto import mock_aws
 from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
 from bluegreen.local.eventbridge import deliver_to_state_machines
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
+from bluegreen.local.lambda_rules import LambdaRules, enforced
 from bluegreen.local.logs import routed_logs
 from bluegreen.local.stepfunctions import stops_stay_aborted
 from bluegreen.local.template import Resolver, load_template
@@ -48,6 +49,8 @@ class LocalStack:
     router: HandlerRouter
     role_arn: str
     tables: dict[str, str] = field(default_factory=dict)  # logical id -> table name
+    # The Lambda API rules the embedded AWS enforces (a test may lengthen an update or lower the rate).
+    lambda_rules: LambdaRules = field(default_factory=LambdaRules)
 
 
 @contextmanager
@@ -67,13 +70,14 @@ def patched_environ(variables: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def local_aws() -> Iterator[None]:
-    """moto with Step Functions executing ASL and Lambda without Docker, and fake credentials."""
+def local_aws(rules: LambdaRules | None = None) -> Iterator[LambdaRules]:
+    """moto with Step Functions executing ASL, Lambda without Docker and with AWS's rules (``lambda_rules``),
+    and fake credentials."""
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
     with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
-            deliver_to_state_machines(), stops_stay_aborted():
-        yield
+            deliver_to_state_machines(), stops_stay_aborted(), enforced(rules or LambdaRules()) as enforcing:
+        yield enforcing
 
 
 def scale_retries(definition: dict[str, Any]) -> dict[str, Any]:
@@ -258,8 +262,9 @@ def _stop_everything(stack: LocalStack, timeout: float = 15.0) -> None:
 def running_stack(parameters: dict[str, Any], echo_logs: bool = False) -> Iterator[LocalStack]:
     """moto started, the template deployed in it, and the handlers serving its functions (their logs
     kept per function in ``stack.router.logs``; ``echo_logs`` also prints them)."""
-    with local_aws():
+    with local_aws() as rules:
         stack = deploy_template(parameters)
+        stack.lambda_rules = rules
         with route_invocations(stack.router), routed_logs(stack.router, echo=echo_logs):
             _ACTIVE.append(stack)
             try:

@@ -1,6 +1,10 @@
 """Local stand-in for what AWS does around a real function: callers invoking an alias (honouring its
 weights, which moto ignores on invoke) and Lambda publishing per-version AWS/Lambda metrics (which moto
-never emits)."""
+never emits).
+
+Invoking is Lambda's data plane: the simulator reads the alias's weights and each version's
+environment from moto's Lambda directly, not through the control-plane API, whose rate limit the
+releases under test share (``lambda_rules``)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from moto.awslambda.utils import get_backend as lambda_backend
 
 from bluegreen.local import sample_app
 from bluegreen.local.invoker import FakeContext
@@ -52,16 +57,33 @@ class SampleFunction:
         lam.create_alias(FunctionName=self.name, Name=self.alias, FunctionVersion=self.released)
 
     def stage(self, marker: str, error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0) -> str:
-        """New code and configuration in $LATEST (not published); returns its CodeSha256."""
+        """New code and configuration in $LATEST (not published); returns its CodeSha256. Each update is
+        waited for, as AWS requires before the next one (LastUpdateStatus)."""
         lam = boto3.client("lambda", region_name=REGION)
+        wait_until_updated(lam, self.name)  # someone else's update first
         lam.update_function_code(FunctionName=self.name, ZipFile=_code(marker))
+        wait_until_updated(lam, self.name)
         lam.update_function_configuration(
             FunctionName=self.name, Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate)})
-        return lam.get_function_configuration(FunctionName=self.name)["CodeSha256"]
+        return str(wait_until_updated(lam, self.name)["CodeSha256"])
 
     def publish(self, marker: str, error_rate: float) -> str:
         self.stage(marker, error_rate)
         return boto3.client("lambda", region_name=REGION).publish_version(FunctionName=self.name)["Version"]
+
+
+def wait_until_updated(lam: Any, name: str, timeout: float = 30.0) -> dict[str, Any]:
+    """$LATEST's configuration once its last update has finished (GetFunction: not rate limited)."""
+    deadline = time.monotonic() + timeout
+    while (config := lam.get_function(FunctionName=name)["Configuration"]).get("LastUpdateStatus") == "InProgress":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} is still being updated after {timeout} s")
+        time.sleep(0.05)
+    return dict(config)
+
+
+def _lambda_backend() -> Any:
+    return lambda_backend(ACCOUNT, REGION)  # moto's, as its Lambda API uses it
 
 
 @dataclass
@@ -94,14 +116,12 @@ class TrafficSimulator:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
-        self._lambda: Any = boto3.client("lambda", region_name=REGION)
         self._cloudwatch: Any = boto3.client("cloudwatch", region_name=REGION)
         self._handler = sample_app.handler
 
     def _version_env(self, version: str) -> dict[str, str]:
         if version not in self._envs:
-            config = self._lambda.get_function_configuration(FunctionName=self.function_name, Qualifier=version)
-            self._envs[version] = config.get("Environment", {}).get("Variables", {})
+            self._envs[version] = dict(_lambda_backend().get_function(self.function_name, version).environment_vars)
         return self._envs[version]
 
     def override(self, version: str, error_rate: float | None = None, latency_ms: float | None = None) -> None:
@@ -120,9 +140,9 @@ class TrafficSimulator:
         return [round(typical * self._rng.lognormvariate(0.0, 0.3), 2) for _ in range(min(count, DURATION_SAMPLES))]
 
     def tick(self) -> TrafficSample:
-        alias = self._lambda.get_alias(FunctionName=self.function_name, Name=self.alias)
-        extra = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        weights = {alias["FunctionVersion"]: 1.0 - sum(extra.values()), **extra}
+        alias = _lambda_backend().get_alias(self.alias, self.function_name)
+        extra = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+        weights = {alias.function_version: 1.0 - sum(extra.values()), **extra}
         self._owed += self.rate * self.tick_seconds
         requests = int(self._owed)
         self._owed -= requests
