@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,3 +99,49 @@ class FaultInjector:
 
         monkeypatch.setattr(BaseClient, "_make_api_call", call)
         monkeypatch.setattr(invoker.HandlerRouter, "invoke", invoke)
+
+
+@dataclass
+class Interleave:
+    """Runs ``action`` right before one function's ``occurrence``-th call of ``operation``, after everything
+    that call's task did before it (its reads): someone else's write landing in between, or, with
+    ``hold``, a pause there until the test lets the call go on."""
+
+    function: str  # the template's logical id
+    operation: str
+    action: Callable[[], None] = lambda: None
+    occurrence: int = 1
+    hold: bool = False
+    stack_name: str = "bluegreen"
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    _seen: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _is_the_call(self, operation: str) -> bool:
+        if operation != self.operation or invoker.current_function() != f"{self.stack_name}-{self.function}":
+            return False
+        with self._lock:
+            self._seen += 1
+            return self._seen == self.occurrence
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real_call = BaseClient._make_api_call  # type: ignore[attr-defined]
+
+        def call(client: BaseClient, operation: str, params: Any) -> Any:
+            if not self._is_the_call(operation):
+                return real_call(client, operation, params)
+            # Someone else, on a thread of their own (not this handler's).
+            someone = threading.Thread(target=self.action)
+            someone.start()
+            someone.join()
+            self.reached.set()
+            if self.hold:
+                self.release.wait(60)
+            try:
+                return real_call(client, operation, params)
+            finally:
+                self.done.set()
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", call)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bluegreen import history, locks, notify, states
-from bluegreen.aliases import AliasState, point_alias, read_alias
+from bluegreen.aliases import on_versions, point_alias, read_alias
 from bluegreen.clients import stepfunctions_client
+from bluegreen.errors import AliasDrift
 from bluegreen.state import Plan, TargetPlan
 
 
@@ -60,12 +61,6 @@ def read_course(execution_arn: str) -> Course:
         if not page.get("nextToken"):
             return Course(plan, frozenset(promoted))
         kwargs["nextToken"] = page["nextToken"]
-
-
-def _ours(alias: AliasState, target: TargetPlan) -> bool:
-    """A state this release can have left: the old version, alone or with weight on the new one; or the new one."""
-    versions = {alias.function_version, *alias.additional_weights}
-    return versions <= {target.old_version, target.new_version}
 
 
 def _targets_from_input(execution_arn: str) -> list[tuple[str, str]]:
@@ -127,13 +122,19 @@ def _restore(execution_arn: str, target: TargetPlan | None, promoted: bool) -> G
     if promoted:
         return Guarded(execution_arn, "nothing to do", "the release was promoted", target.new_version)
     alias = read_alias(target.function_name, target.alias)
-    if alias is None or target.old_version is None or not _ours(alias, target):
-        state = alias.describe() if alias else "gone"
-        return Guarded(execution_arn, "left alone", f"the alias is {state}: not a state this release left",
+    if target.old_version is None:
+        return Guarded(execution_arn, "left alone", "the alias was new: there is no old version to return to",
                        alias.function_version if alias else None)
-    if alias.function_version == target.old_version and not alias.is_split:
-        return Guarded(execution_arn, "nothing to do", f"already 100% on version {target.old_version}",
-                       target.old_version)
-    point_alias(target.function_name, target.alias, target.old_version)
+    ours = on_versions({target.old_version, target.new_version})
+    try:
+        ours(target.function_name, target.alias, alias)
+        if alias is not None and alias.function_version == target.old_version and not alias.is_split:
+            return Guarded(execution_arn, "nothing to do", f"already 100% on version {target.old_version}",
+                           target.old_version)
+        point_alias(target.function_name, target.alias, target.old_version, check=ours, known=alias)
+    except AliasDrift as drift:
+        # Someone else's alias state (now, or written while this ran): theirs stands.
+        return Guarded(execution_arn, "left alone", str(drift), alias.function_version if alias else None)
+    assert alias is not None  # ``ours`` refuses a missing alias
     return Guarded(execution_arn, "restored", f"was {alias.describe()}: now 100% on version {target.old_version}",
                    target.old_version)

@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from bluegreen import controls, evidence, notify
+from bluegreen.aliases import expect, weights_at
+from bluegreen.pacing import paced
 from bluegreen.state import (
     CheckSummary,
     EarlyPromotion,
@@ -233,11 +235,23 @@ def checked_event(target: TargetPlan, report: HealthReport, decided: CheckSummar
             "alias": target.alias, "newVersion": target.new_version, "reason": report.reason}
 
 
+def ensure_where_left(plan: Plan, progress: Progress) -> None:
+    """AliasDrift when an alias is not where this release put it (someone moved it by hand): the release
+    then stops at once, and the alias stays as they made it, instead of baking on without traffic."""
+    with paced():
+        for target in plan.shifting:
+            assert target.old_version is not None  # a shifting target has one
+            expect(target.function_name, target.alias,
+                   [(target.old_version, weights_at(target.new_version, progress.weight))])
+
+
 def run(task: CheckTask) -> Progress:
-    """The check task: an operator's "promote now" read, every function judged, a "Health Checked" event
-    sent per function, and the decision logged with its evidence."""
+    """The check task: every alias where the release left it, an operator's "promote now" read, every
+    function judged, a "Health Checked" event sent per function, and the decision logged with its evidence."""
+    progress = step_progress(task.progress)
+    ensure_where_left(task.plan, progress)
     promote_now = controls.pending_promotion(task.execution_arn)
-    progress, judged = check(task.plan, step_progress(task.progress), promote_now=promote_now)
+    progress, judged = check(task.plan, progress, promote_now=promote_now)
     logger.info("health checked", extra={
         "decision": progress.decision, "waitSeconds": progress.wait_seconds,
         "report": progress.health.model_dump(mode="json", by_alias=True) if progress.health else None})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bluegreen import lifecycle, locks
-from bluegreen.aliases import expect, point_alias, weights_at
+from bluegreen.aliases import in_states, point_alias, weights_at
 from bluegreen.pacing import paced_iteration
 from bluegreen.state import Outcome
 from bluegreen.tasks import PromoteTask
@@ -18,14 +18,13 @@ def promote(task: PromoteTask) -> Outcome:
     plan, target = task.plan, task.target
     with paced_iteration(len(plan.targets)):
         locks.ensure_held(target.function_name, target.alias, task.execution_arn)
-        current = None
+        check = None
         if target.old_version is not None:
             # Promote only from the state this release left (or already promoted, on a retry).
             last = task.progress.weight if task.progress else 0
-            current = expect(target.function_name, target.alias,
-                             [(target.old_version, weights_at(target.new_version, last)), (target.new_version, {})])
+            check = in_states([(target.old_version, weights_at(target.new_version, last)), (target.new_version, {})])
         point_alias(target.function_name, target.alias, target.new_version, create=target.action == "create",
-                    known=current)
+                    check=check)
     logger.info("promoted", extra={"functionName": target.function_name, "version": target.new_version})
     early = task.progress.promoted_early if task.progress else None
     outcome = Outcome(outcome="promoted", function_name=target.function_name, alias=target.alias,

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from bluegreen import lifecycle
-from bluegreen.aliases import point_alias, read_alias
+from bluegreen.aliases import on_versions, point_alias, read_alias
 from bluegreen.errors import AliasDrift
 from bluegreen.pacing import paced_iteration
 from bluegreen.state import Outcome, Plan, Progress, TargetPlan
@@ -59,7 +59,7 @@ def roll_back(plan: Plan, target: TargetPlan, error: dict[str, str] | None, prog
     else:
         try:
             version = point_alias(target.function_name, target.alias, target.old_version,
-                                  ours={target.old_version, target.new_version}).function_version
+                                  check=on_versions({target.old_version, target.new_version})).function_version
         except AliasDrift as drift:
             # Someone else moved the alias: their change stands; say so rather than clobber it.
             return Outcome(outcome="left_alone", function_name=target.function_name, alias=target.alias,

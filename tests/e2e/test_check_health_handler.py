@@ -17,6 +17,7 @@ from bluegreen.handler_support import logger
 from bluegreen.local.invoker import FakeContext
 from bluegreen.local.lambda_code import template_handler
 from bluegreen.local.stack import REGION, local_aws, project_root
+from bluegreen.local.traffic import code, wait_until_updated
 
 EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:bluegreen:release-42"
 
@@ -30,6 +31,18 @@ def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                   {"AttributeName": "sk", "AttributeType": "S"}])
+        # The alias where the release left it: version 1 with 10% on version 2 (the check looks).
+        lam = boto3.client("lambda", region_name=REGION)
+        role = boto3.client("iam", region_name=REGION).create_role(RoleName="fn", AssumeRolePolicyDocument="{}")
+        lam.create_function(FunctionName="orders-api", Runtime="python3.12", Role=role["Role"]["Arn"],
+                            Handler="app.handler", Code={"ZipFile": code("v1")})
+        lam.publish_version(FunctionName="orders-api")
+        wait_until_updated(lam, "orders-api")
+        lam.update_function_code(FunctionName="orders-api", ZipFile=code("v2"))
+        wait_until_updated(lam, "orders-api")
+        lam.publish_version(FunctionName="orders-api")
+        lam.create_alias(FunctionName="orders-api", Name="prod", FunctionVersion="1",
+                         RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}})
         with settings.provided({settings.DEPLOYMENTS_TABLE: "deployments"}):
             yield boto3.client("cloudwatch", region_name=REGION)
 

@@ -5,7 +5,6 @@ and the history complete."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import boto3
@@ -15,9 +14,10 @@ from bluegreen import states
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction
+from bluegreen.local.traffic import code as sample_code
 from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
 from tests.e2e.test_triggers_and_lock import history_of, lock_item
-from tests.faults import ALWAYS, KINDS, Fault, FaultInjector, Kind
+from tests.faults import ALWAYS, KINDS, Fault, FaultInjector, Interleave, Kind
 
 # Task state -> (its function, the AWS call of it to break)
 TASKS = {
@@ -87,11 +87,23 @@ def start_and_reach_the_first_step(stack: LocalStack, version: str) -> str:
     arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
                                   "strategy": {"steps": [10, 50, 100], "intervalSeconds": 4},
                                   "health": {"checkIntervalSeconds": 2}})
-    deadline = time.monotonic() + 30
-    while weights_of(get_alias()) != {version: 0.1}:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    execution.reached(arn, states.STEP_BEGINS)
+    assert weights_of(get_alias()) == {version: 0.1}
     return arn
+
+
+def person_points_the_alias_at(version: str) -> None:
+    """What someone does at the console: the alias 100% on ``version``, no RevisionId, no lock."""
+    boto3.client("lambda", region_name=REGION).update_alias(
+        FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=version, RoutingConfig={"AdditionalVersionWeights": {}})
+
+
+def assert_left_as_the_person_made_it(stack: LocalStack, result: execution.ExecutionResult, version: str) -> None:
+    if result.status != "SUCCEEDED":
+        execution.announce_status_change(result.arn)  # the guardian does not clobber it either
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == (version, {})
+    assert lock_item(stack) is None, "lock left behind"
+    assert all(record["status"] != "RUNNING" for record in history_of(stack)), "history left RUNNING"
 
 
 @pytest.mark.usefixtures("traffic")
@@ -100,31 +112,86 @@ def test_alias_changed_by_hand_mid_release_is_detected_and_left_as_they_made_it(
     version = sample.publish("v2", 0.0)
     third = sample.publish("v3", 0.0)
     arn = start_and_reach_the_first_step(stack, version)
-    # Someone points the alias at version 3 by hand during the bake.
-    boto3.client("lambda", region_name=REGION).update_alias(
-        FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=third, RoutingConfig={"AdditionalVersionWeights": {}})
+    person_points_the_alias_at(third)  # during the bake
     result = execution.wait(arn, timeout=60)
     assert result.error == "AliasDrift"
     assert "someone changed it" in (result.cause or "") and "left as it is" in (result.cause or "")
-    execution.announce_status_change(arn)  # the guardian does not clobber it either
-    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == (third, {})
-    assert lock_item(stack) is None
+    assert_left_as_the_person_made_it(stack, result, third)
     assert history_of(stack)[0]["status"] == "LEFT_ALONE"
 
 
 @pytest.mark.usefixtures("traffic")
-def test_manual_rollback_mid_release_is_not_undone(stack: LocalStack, sample: SampleFunction) -> None:
+def test_manual_rollback_mid_release_is_noticed_at_the_next_check(stack: LocalStack, sample: SampleFunction) -> None:
     version = sample.publish("v2", 0.0)
     arn = start_and_reach_the_first_step(stack, version)
-    # An operator rolls back by hand: the old version alone, which the release did write once.
-    boto3.client("lambda", region_name=REGION).update_alias(
-        FunctionName=FUNCTION, Name=ALIAS, FunctionVersion="1", RoutingConfig={"AdditionalVersionWeights": {}})
+    # An operator rolls back by hand: the old version alone.
+    person_points_the_alias_at("1")
     result = execution.wait(arn, timeout=60)
-    # Whether the next check (no traffic on the new version any more: inconclusive) or the next shift
-    # (the alias is not as the release left it: drift) ends it, the manual rollback stands.
-    assert result.status == "FAILED" and result.error in {"AliasDrift", "InsufficientEvidence"}
-    assert result.entered().count(states.SHIFT_MAP) == 1 or result.error == "AliasDrift"
-    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})  # never re-split to 50%
+    # The next check finds the alias not where the release left it: it stops at once, before the step's
+    # bake is over, and never re-splits the alias.
+    assert (result.status, result.error) == ("FAILED", "AliasDrift")
+    assert "not version 1 with version 2 10% as this release left it" in (result.cause or "")
+    assert result.entered().count(states.SHIFT_MAP) == 1 and len(result.checks()) <= 1
+    assert_left_as_the_person_made_it(stack, result, "1")
+
+
+# --- races: someone else's write between a task's read and its write ------------------------------------
+
+@pytest.mark.parametrize("task", ["shift", "promote", "rollback"])
+@pytest.mark.usefixtures("traffic")
+def test_a_write_between_a_tasks_read_and_its_write_is_never_overwritten(
+        task: str, stack: LocalStack, sample: SampleFunction, monkeypatch: pytest.MonkeyPatch) -> None:
+    new = sample.publish("v2", error_rate=0.3 if task == "rollback" else 0.0)  # the rollback runs on a failure
+    third = sample.publish("v3", 0.0)
+    function, _ = TASKS[task]
+    # Right before the task's UpdateAlias, after its GetAlias: a person points the alias at version 3.
+    Interleave(function, "UpdateAlias", action=lambda: person_points_the_alias_at(third)).install(monkeypatch)
+    result = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": new,
+                                   "strategy": {"steps": [50, 100], "intervalSeconds": 1}}, timeout=120)
+    # The task's write, conditional on the revision it read, is refused; it reads again and stops.
+    assert result.error == "AliasDrift", result.cause
+    assert_left_as_the_person_made_it(stack, result, third)
+
+
+@pytest.mark.usefixtures("traffic")
+def test_the_guardian_and_a_shift_still_in_flight_leave_the_alias_whole(
+        stack: LocalStack, sample: SampleFunction, monkeypatch: pytest.MonkeyPatch) -> None:
+    version = sample.publish("v2", 0.0)
+    # The second shift (to 50%) holds between its GetAlias and its UpdateAlias ...
+    held = Interleave("ShiftTrafficFunction", "UpdateAlias", occurrence=2, hold=True)
+    held.install(monkeypatch)
+    arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
+                                  "strategy": {"steps": [10, 50, 100], "intervalSeconds": 1}})
+    assert held.reached.wait(60), "the second shift never started"
+    # ... while the execution is stopped and the guardian puts the alias back from 10% to version 1.
+    boto3.client("stepfunctions", region_name=REGION).stop_execution(executionArn=arn, cause="operator abort")
+    execution.announce_status_change(arn)
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
+    # Then the shift's write goes on: refused (the alias changed since it read it), read again, not written.
+    held.release.set()
+    assert held.done.wait(30)
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
+    assert lock_item(stack) is None
+    (record,) = history_of(stack)
+    assert record["status"] == "ABORTED"
+
+
+@pytest.mark.usefixtures("traffic")
+def test_a_publish_right_after_a_code_update_waits_for_it(stack: LocalStack, sample: SampleFunction) -> None:
+    stack.lambda_rules.update_seconds = 2.5  # AWS takes a few seconds to apply new code
+    lam = boto3.client("lambda", region_name=REGION)
+    lam.update_function_code(FunctionName=FUNCTION, ZipFile=sample_code("v2"))
+    sha = lam.get_function(FunctionName=FUNCTION)["Configuration"]["CodeSha256"]  # still InProgress
+    result = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "codeSha256": sha,
+                                   "strategy": {"steps": [50, 100], "intervalSeconds": 1}}, timeout=120)
+    assert result.status == "SUCCEEDED", result.cause
+    # The publish met the update in progress and was retried, not failed.
+    failures = [e["lambdaFunctionFailedEventDetails"] for e in result.events if "lambdaFunctionFailedEventDetails" in e]
+    assert failures and all(f["error"] == "TransientAwsError" for f in failures)
+    assert "ResourceConflictException" in failures[0]["cause"]
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
+    assert lock_item(stack) is None
+    assert [record["status"] for record in history_of(stack)] == ["PROMOTED"]
 
 
 def test_publishing_unchanged_code_is_a_no_op(stack: LocalStack, sample: SampleFunction) -> None:

@@ -17,7 +17,7 @@ from bluegreen import locks, states
 from bluegreen.cli import app
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
-from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.local.traffic import SampleFunction, TrafficSimulator, code
 from tests.conftest import ALIAS, get_alias, weights_of
 
 FUNCTIONS = ("orders-api", "orders-cart", "payments-api")
@@ -188,3 +188,40 @@ def test_the_cli_deploys_watches_and_aborts_a_release_of_several_functions(
     picture = tmp_path / "release.svg"
     assert CliRunner().invoke(app, ["report", name, "--out", str(picture), "--local"]).exit_code == 0
     assert "3 functions (orders-api, orders-cart, payments-api)" in picture.read_text()
+
+
+def test_fifty_functions_under_the_enforced_rate_limit(stack: LocalStack) -> None:
+    # Fifty functions, each with version 1 behind prod and a version 2 to release, made at 12 calls a second
+    # (the embedded Lambda refuses more than 15 a second to every caller together, this test's own included).
+    lam = boto3.client("lambda", region_name=REGION)
+    names = [f"orders-fifty{i}" for i in range(50)]
+    for name in names:
+        for call in (lambda n=name: lam.create_function(FunctionName=n, Runtime="python3.12", Role=stack.role_arn,
+                                                         Handler="sample_app.handler", Code={"ZipFile": code("v1")}),
+                     lambda n=name: lam.publish_version(FunctionName=n),
+                     lambda n=name: lam.create_alias(FunctionName=n, Name=ALIAS, FunctionVersion="1"),
+                     lambda n=name: lam.update_function_code(FunctionName=n, ZipFile=code("v2"))):
+            call()
+            time.sleep(1 / 12)
+    time.sleep(1.0)  # every update done, the bucket full again
+    targets = []
+    for name in names:
+        targets.append({"functionName": name, "alias": ALIAS,
+                        "version": lam.publish_version(FunctionName=name)["Version"]})
+        time.sleep(1 / 12)
+    sims = [TrafficSimulator(name, ALIAS, rate=40, tick_seconds=0.5, seed=i) for i, name in enumerate(names)]
+    for sim in sims:
+        sim.start()
+    throttled_before = stack.lambda_rules.throttled
+    try:
+        result = execution.run(stack, {"targets": targets, "strategy": {"steps": [10, 100], "intervalSeconds": 5},
+                                       "health": {"minInvocations": 5, "checkIntervalSeconds": 1}}, timeout=300)
+    finally:
+        for sim in sims:
+            sim.stop()
+    assert result.status == "SUCCEEDED", result.cause
+    # The release kept under the limit on its own: none of its calls was refused.
+    assert stack.lambda_rules.throttled == throttled_before
+    for name in names:
+        alias = get_alias(function=name)
+        assert (alias["FunctionVersion"], weights_of(alias)) == ("2", {})

@@ -49,10 +49,10 @@ def lock_item(stack: LocalStack) -> dict[str, Any] | None:
 
 
 def history_of(stack: LocalStack) -> list[dict[str, Any]]:
-    from bluegreen import history
+    from bluegreen import history, settings
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DEPLOYMENTS_TABLE", stack.tables["DeploymentsTable"])
+    # The table's name for this thread only: moto's threads read the process environment meanwhile.
+    with settings.provided({settings.DEPLOYMENTS_TABLE: stack.tables["DeploymentsTable"]}):
         return history.list_deployments(FUNCTION, ALIAS)
 
 

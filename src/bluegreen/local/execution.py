@@ -17,8 +17,8 @@ from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.operations.executions import ExecutionResult, history, pending_question, task_results
 from bluegreen.operations.executions import wait as follow
 
-__all__ = ["ExecutionResult", "announce_status_change", "history", "pending_question", "run", "start", "task_results",
-           "wait"]
+__all__ = ["ExecutionResult", "announce_status_change", "history", "pending_question", "reached", "run", "start",
+           "task_results", "wait"]
 
 
 def start(stack: LocalStack, execution_input: Any, name: str | None = None) -> str:
@@ -37,6 +37,22 @@ def wait(arn: str, timeout: float = 120.0, poll: float = 0.1,
 def run(stack: LocalStack, execution_input: Any, timeout: float = 120.0,
         on_event: Callable[[dict[str, Any]], None] | None = None) -> ExecutionResult:
     return wait(start(stack, execution_input), timeout=timeout, on_event=on_event)
+
+
+def reached(arn: str, state: str, timeout: float = 30.0, *, times: int = 1) -> list[dict[str, Any]]:
+    """The execution's history once it has entered ``state`` (``times`` times); TimeoutError otherwise.
+
+    What a test waits on: the execution's own events, not how fast this machine runs (or an alias polled
+    against the control plane's rate limit)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = history(arn)
+        entered = [e for e in events if e.get("stateEnteredEventDetails", {}).get("name") == state]
+        if len(entered) >= times:
+            return events
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {arn} did not enter {state!r} {times} time(s) within {timeout} s")
+        time.sleep(0.05)
 
 
 def announce_status_change(arn: str) -> None:

@@ -28,7 +28,8 @@ from bluegreen.settings import provided
 DURATION_SAMPLES = 25
 
 
-def _code(marker: str) -> bytes:
+def code(marker: str) -> bytes:
+    """A code package of the sample function, told apart from others by ``marker``."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("sample_app.py", f"# {marker}\n")
@@ -51,7 +52,7 @@ class SampleFunction:
         """The function with version 1 published and the alias on it."""
         lam = boto3.client("lambda", region_name=REGION)
         lam.create_function(FunctionName=self.name, Runtime="python3.12", Role=self.role_arn,
-                            Handler="sample_app.handler", Code={"ZipFile": _code("v1")},
+                            Handler="sample_app.handler", Code={"ZipFile": code("v1")},
                             Environment={"Variables": behaviour(error_rate, latency_ms)})
         self.released = lam.publish_version(FunctionName=self.name)["Version"]
         lam.create_alias(FunctionName=self.name, Name=self.alias, FunctionVersion=self.released)
@@ -61,7 +62,7 @@ class SampleFunction:
         waited for, as AWS requires before the next one (LastUpdateStatus)."""
         lam = boto3.client("lambda", region_name=REGION)
         wait_until_updated(lam, self.name)  # someone else's update first
-        lam.update_function_code(FunctionName=self.name, ZipFile=_code(marker))
+        lam.update_function_code(FunctionName=self.name, ZipFile=code(marker))
         wait_until_updated(lam, self.name)
         lam.update_function_configuration(
             FunctionName=self.name, Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate)})

@@ -1,0 +1,153 @@
+"""The embedded AWS keeps the Lambda API's rules (bluegreen.local.lambda_rules), each as the API
+reference documents it, so that the release code meets them here as it would in AWS."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from bluegreen.local.stack import REGION, LocalStack
+from bluegreen.local.traffic import SampleFunction, wait_until_updated
+from tests.conftest import ALIAS, FUNCTION
+
+# No SDK retries: each call's own answer is what is asserted.
+ONE_TRY = Config(retries={"mode": "standard", "max_attempts": 1}, parameter_validation=False)
+
+
+def lam() -> Any:
+    return boto3.client("lambda", region_name=REGION, config=ONE_TRY)
+
+
+def error_of(call: Any, **kwargs: Any) -> tuple[str, int]:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    return response["Error"]["Code"], int(response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def test_update_alias_honours_the_revision_id(stack: LocalStack, sample: SampleFunction) -> None:
+    """UpdateAlias: "RevisionId - Only update the alias if the revision ID matches the ID that's specified";
+    otherwise PreconditionFailedException (HTTP 412). Each update gives the alias a new revision.
+    https://docs.aws.amazon.com/lambda/latest/api/API_UpdateAlias.html"""
+    version = sample.publish("v2", 0.0)
+    read = lam().get_alias(FunctionName=FUNCTION, Name=ALIAS)
+    written = lam().update_alias(FunctionName=FUNCTION, Name=ALIAS, RevisionId=read["RevisionId"],
+                                 RoutingConfig={"AdditionalVersionWeights": {version: 0.1}})
+    assert written["RevisionId"] != read["RevisionId"]
+    # A second writer that read before the first wrote is refused, and the alias keeps the first write.
+    assert error_of(lam().update_alias, FunctionName=FUNCTION, Name=ALIAS, RevisionId=read["RevisionId"],
+                    RoutingConfig={"AdditionalVersionWeights": {}}) == ("PreconditionFailedException", 412)
+    assert lam().get_alias(FunctionName=FUNCTION, Name=ALIAS)["RoutingConfig"] == {
+        "AdditionalVersionWeights": {version: 0.1}}
+
+
+@pytest.mark.parametrize(("routing", "expected"), [
+    ({"2": 0.1, "3": 0.1}, "InvalidParameterValueException"),  # at most one additional version
+    ({"2": 1.5}, "ValidationException"),  # a weight is within 0.0..1.0
+    ({"2": -0.1}, "ValidationException"),
+    ({"$LATEST": 0.1}, "ValidationException"),  # keys are version numbers
+    ({"9": 0.1}, "ResourceNotFoundException"),  # the version exists
+    ({"1": 0.1}, "InvalidParameterValueException"),  # another version than the alias's own
+])
+def test_routing_config_rules(stack: LocalStack, sample: SampleFunction, routing: dict[str, float],
+                              expected: str) -> None:
+    """AliasRoutingConfiguration: "The second version, and the percentage of traffic that's routed to it"
+    (one entry, a weight from 0.0 to 1.0, keys matching [0-9]+); weighted aliases need published versions.
+    https://docs.aws.amazon.com/lambda/latest/api/API_AliasRoutingConfiguration.html
+    https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html"""
+    sample.publish("v2", 0.0)
+    sample.publish("v3", 0.0)
+    before = lam().get_alias(FunctionName=FUNCTION, Name=ALIAS)
+    code, _ = error_of(lam().update_alias, FunctionName=FUNCTION, Name=ALIAS, FunctionVersion="1",
+                       RoutingConfig={"AdditionalVersionWeights": routing})
+    assert code == expected
+    assert lam().get_alias(FunctionName=FUNCTION, Name=ALIAS)["RevisionId"] == before["RevisionId"]  # unchanged
+    # CreateAlias applies the same rules.
+    code, _ = error_of(lam().create_alias, FunctionName=FUNCTION, Name="canary", FunctionVersion="1",
+                       RoutingConfig={"AdditionalVersionWeights": routing})
+    assert code == expected
+
+
+def test_a_weighted_alias_needs_one_role_across_its_versions(stack: LocalStack, sample: SampleFunction) -> None:
+    """"Specified versions must be associated with the same execution role" (InvalidParameterValueException).
+    https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html"""
+    role = boto3.client("iam", region_name=REGION).create_role(RoleName="other", AssumeRolePolicyDocument="{}")
+    lam().update_function_configuration(FunctionName=FUNCTION, Role=role["Role"]["Arn"])
+    other = sample.publish("v2", 0.0)
+    code, _ = error_of(lam().update_alias, FunctionName=FUNCTION, Name=ALIAS,
+                       RoutingConfig={"AdditionalVersionWeights": {other: 0.1}})
+    assert code == "InvalidParameterValueException"
+
+
+def test_publish_version_honours_the_code_sha256_and_the_revision_id(stack: LocalStack,
+                                                                      sample: SampleFunction) -> None:
+    """PublishVersion: "CodeSha256 - Only publish a version if the hash value matches the value that's
+    specified" (InvalidParameterValueException); "RevisionId - Only update the function if the revision ID
+    matches" (PreconditionFailedException); unchanged code and configuration publish nothing new.
+    https://docs.aws.amazon.com/lambda/latest/api/API_PublishVersion.html"""
+    sha = sample.stage("v2", 0.0)
+    assert error_of(lam().publish_version, FunctionName=FUNCTION, CodeSha256="A" * 43 + "=")[0] == \
+        "InvalidParameterValueException"
+    assert error_of(lam().publish_version, FunctionName=FUNCTION, RevisionId="not-the-revision")[0] == \
+        "PreconditionFailedException"
+    revision = wait_until_updated(lam(), FUNCTION)["RevisionId"]
+    published = lam().publish_version(FunctionName=FUNCTION, CodeSha256=sha, RevisionId=revision)["Version"]
+    assert published == "2"
+    assert lam().publish_version(FunctionName=FUNCTION)["Version"] == "2"  # unchanged: the same version
+
+
+def test_an_update_is_in_progress_for_a_while(stack: LocalStack, sample: SampleFunction) -> None:
+    """After UpdateFunctionCode, LastUpdateStatus is InProgress until the update is done; meanwhile another
+    update or a PublishVersion meets ResourceConflictException (HTTP 409).
+    https://docs.aws.amazon.com/lambda/latest/dg/functions-states.html"""
+    stack.lambda_rules.update_seconds = 1.0
+    lam().update_function_code(FunctionName=FUNCTION, ZipFile=b"PK\x05\x06" + b"\x00" * 18)
+    assert lam().get_function_configuration(FunctionName=FUNCTION)["LastUpdateStatus"] == "InProgress"
+    assert error_of(lam().publish_version, FunctionName=FUNCTION) == ("ResourceConflictException", 409)
+    assert error_of(lam().update_function_configuration, FunctionName=FUNCTION, Timeout=10)[0] == \
+        "ResourceConflictException"
+    assert wait_until_updated(lam(), FUNCTION)["LastUpdateStatus"] == "Successful"
+    assert lam().publish_version(FunctionName=FUNCTION)["Version"] == "2"
+
+
+def test_the_control_plane_allows_15_requests_a_second_to_every_caller_together(stack: LocalStack,
+                                                                                 sample: SampleFunction) -> None:
+    """"Control plane API requests (excludes invocation, GetFunction, and GetPolicy requests): 15 per second
+    per Region" (TooManyRequestsException, HTTP 429).
+    https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"""
+    clients = [lam() for _ in range(6)]
+    answers: list[str] = []
+    lock = threading.Lock()
+
+    def caller(client: Any) -> None:
+        for _ in range(10):
+            try:
+                client.get_alias(FunctionName=FUNCTION, Name=ALIAS)
+                answer = "ok"
+            except ClientError as exc:
+                answer = exc.response["Error"]["Code"]
+            with lock:
+                answers.append(answer)
+
+    time.sleep(1.1)  # a full bucket
+    started = time.monotonic()
+    threads = [threading.Thread(target=caller, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    # Six callers together: what got through is the bucket (15) and its refill (15 per second), the rest throttled.
+    assert answers.count("ok") <= 15 + 15 * elapsed + 1, (answers, elapsed)
+    assert set(answers) == {"ok", "TooManyRequestsException"}
+    # GetFunction is not a control-plane request for the limit.
+    assert lam().get_function(FunctionName=FUNCTION)["Configuration"]["FunctionName"] == FUNCTION
+    # After a second the bucket has refilled.
+    time.sleep(1.1)
+    assert lam().get_alias(FunctionName=FUNCTION, Name=ALIAS)["Name"] == ALIAS
