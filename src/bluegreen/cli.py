@@ -115,13 +115,14 @@ def deploy(
     from bluegreen.request import parse_request  # noqa: PLC0415
 
     try:
-        request = commands.with_cli_trigger(commands.load_request(input_file, {
-            "functionName": function, "alias": alias, "version": version, "strategy": strategy}))
+        request = commands.load_request(input_file, {
+            "functionName": function, "alias": alias, "version": version, "strategy": strategy})
         parse_request(request)  # refuse a bad input here, before anything starts
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
     with _stack(stack, local) as deployed:
-        arn = commands.start(deployed, request)
+        # Who asks, as the stack's AWS (or the embedded one) knows them.
+        arn = commands.start(deployed, commands.with_cli_trigger(request))
         typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
         if watch_it:
             raise typer.Exit(commands.watch(arn, Console(highlight=False)))
@@ -228,7 +229,9 @@ def history_command(function: Annotated[str, typer.Argument(help="Function name.
         trigger = row.get("trigger", {})
         table.add_row(row.get("startedAt", "")[:19], row.get("status", ""),
                       f"{row.get('oldVersion')} → {row.get('newVersion')}", row.get("strategy", ""),
-                      str(len(row.get("checks", []))), f"{trigger.get('source')} {trigger.get('requestedBy') or ''}",
+                      str(len(row.get("checks", []))),
+                      f"{trigger.get('source')} {trigger.get('requestedBy') or ''}"
+                      + (" (declared)" if trigger.get("requestedBy") else ""),
                       (row.get("error") or "") + (f": {row['cause']}" if row.get("cause") else ""))
     Console(highlight=False).print(table)
 

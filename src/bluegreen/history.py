@@ -35,6 +35,9 @@ def record_start(plan: Plan, target: TargetPlan, execution_arn: str) -> None:
         "strategy": {"S": plan.strategy},
         "weights": {"S": json.dumps(plan.weights)},
         "trigger": {"S": plan.trigger.model_dump_json(by_alias=True)},
+        # Nothing verifies who started an execution: requestedBy is what the request said (the CLI fills it
+        # from the caller's STS identity; a pipeline or a console user may write anything).
+        "requestedByIs": {"S": "declared by the request"},
         "startedAt": {"S": plan.started_at or datetime.now(UTC).isoformat()},
     }
     dynamodb_client().put_item(TableName=table_name(), Item=item)

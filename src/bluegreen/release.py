@@ -180,7 +180,8 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
             locks.acquire(name, target.alias, execution_arn)
             taken.append((name, target.alias))
         with paced() as pacer:
-            checked = [_check_target(target, name) for name, target in zip(names, request.targets, strict=True)]
+            checked = [_check_target(target, name, allow_downgrade=request.allow_downgrade)
+                       for name, target in zip(names, request.targets, strict=True)]
             alarms_at_start = _check_alarms(request.health.alarms)
             planned = [_publish_target(c) for c in checked]
             pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
@@ -213,10 +214,22 @@ class Checked:
     current: AliasState | None
 
 
-def _check_target(request: TargetRequest, name: str) -> Checked:
+def _check_downgrade(request: TargetRequest, name: str, current: AliasState | None) -> None:
+    if current is None or request.version is None or not current.function_version.isdigit():
+        return
+    if int(request.version) < int(current.function_version):
+        raise InvalidInput(
+            f"version: {request.version} is older than version {current.function_version}, which alias "
+            f"{request.alias} of {name} is on: releasing an older version is a rollback; say \"allowDowngrade\": "
+            "true to do it (bluegreen rollback does)")
+
+
+def _check_target(request: TargetRequest, name: str, *, allow_downgrade: bool = False) -> Checked:
     new_config = _target_config(request, name)
     current = read_alias(name, request.alias)
     _check_alias(name, request.alias, current)
+    if not allow_downgrade:
+        _check_downgrade(request, name, current)
     old_version = current.function_version if current else None
     if old_version is not None and old_version != request.version:
         old_config = _configuration(name, old_version, "version")

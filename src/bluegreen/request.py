@@ -170,6 +170,8 @@ class ReleaseRequest(JsonModel):
     health: HealthConfig = Field(default_factory=HealthConfig)
     trigger: Trigger = Field(default_factory=Trigger)
     approval: Approval | None = None
+    # Releasing a version older than the one an alias is on is a rollback: refused unless asked for.
+    allow_downgrade: bool = False
 
     @field_validator("targets")
     @classmethod

@@ -130,6 +130,14 @@ def test_publishes_latest_only_when_its_code_matches(stack: LocalStack, sample: 
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]  # nothing published
 
 
+def test_an_older_version_is_released_when_the_input_allows_the_downgrade(stack: LocalStack,
+                                                                          sample: SampleFunction) -> None:
+    fields = _downgrade(stack, sample)
+    result = release(stack, **fields, allowDowngrade=True, strategy="AllAtOnce")
+    assert result.status == "SUCCEEDED", result.cause
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
+
+
 def _different_role(stack: LocalStack, sample: SampleFunction) -> dict[str, Any]:
     iam = boto3.client("iam", region_name=REGION)
     role = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -142,6 +150,13 @@ def _split_alias(stack: LocalStack, sample: SampleFunction) -> dict[str, Any]:
     boto3.client("lambda", region_name=REGION).update_alias(
         FunctionName=FUNCTION, Name=ALIAS, RoutingConfig={"AdditionalVersionWeights": {version: 0.2}})
     return {"version": version}
+
+
+def _downgrade(stack: LocalStack, sample: SampleFunction) -> dict[str, Any]:
+    older = sample.publish("v2", error_rate=0.0)
+    newer = sample.publish("v3", error_rate=0.0)
+    boto3.client("lambda", region_name=REGION).update_alias(FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=newer)
+    return {"version": older}
 
 
 def _other_account(stack: LocalStack, sample: SampleFunction) -> dict[str, Any]:
@@ -164,6 +179,7 @@ BAD_INPUTS: dict[str, tuple[Any, str, str]] = {
                         "between 1 and 100"),
     "unknown strategy": ({"strategy": "Canary10Percent7Minutes"}, "strategy", "unknown strategy"),
     "alias already split": (_split_alias, "alias", "already splits traffic"),
+    "older version without allowDowngrade": (_downgrade, "version", "is older than version 3"),
     "versions with different roles": (_different_role, "version", "different execution roles"),
     "function of another account": (_other_account, "functionName", "account 999999999999"),
     "function outside the managed set": (_unmanaged, "functionName", "not one of the functions this stack manages"),

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bluegreen.cli import app
 from bluegreen.local import execution
+from bluegreen.local.principals import session_as
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction
 from tests.conftest import ALIAS, FUNCTION, get_alias
@@ -101,8 +102,9 @@ def refuse(entry: str, payload: dict[str, Any], stack: LocalStack, tmp_path: Pat
             assert "REJECTED" in cli.output and "InvalidInput" in cli.output
         return cli.output
     if entry == "eventbridge":
-        boto3.client("events", region_name=REGION).put_events(Entries=[{
-            "Source": "bluegreen.release", "DetailType": "Release Requested", "Detail": json.dumps(payload)}])
+        session_as("ci-deployer").client("events").put_events(Entries=[{
+            "Source": "bluegreen.release", "DetailType": "Release Requested", "Detail": json.dumps(payload),
+            "EventBusName": "bluegreen-release-requests"}])
         deadline = time.monotonic() + 20
         while not (started := _started(stack)):
             assert time.monotonic() < deadline, "the release request started nothing"

@@ -111,6 +111,8 @@ def test_promote_now_promotes_with_the_reason_in_the_history(stack: LocalStack, 
     assert cli("watch", name).exit_code == 0
     rows = json.loads(cli("history", FUNCTION, "--alias", ALIAS, "--json").stdout)
     assert rows[0]["status"] == "PROMOTED" and "customer waiting" in rows[0]["cause"]
+    # Started by the CLI: who asked is the caller's identity from STS (moto's default user here), declared.
+    assert rows[0]["trigger"] == {"source": "cli", "requestedBy": "arn:aws:sts::123456789012:user/moto"}
 
 
 @pytest.mark.usefixtures("traffic")

@@ -12,9 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from bluegreen import states
 from bluegreen.local import execution
+from bluegreen.local.principals import session_as
 from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.template import load_template
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
@@ -22,6 +24,8 @@ from tests.conftest import ALIAS, FUNCTION, get_alias, release, weights_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIGGERS = ROOT / "events" / "triggers"
+# The local stack's release-request bus (stack "bluegreen"; its policy admits the ci-deployer role only).
+BUS = "bluegreen-release-requests"
 FAST = {"steps": [10, 50, 100], "intervalSeconds": 1}
 
 
@@ -62,7 +66,8 @@ def test_a_release_requested_on_eventbridge_starts_with_the_events_detail(stack:
                                                                          traffic: TrafficSimulator) -> None:
     sample.publish("v2", error_rate=0.0)
     entries = json.loads((TRIGGERS / "eventbridge-put-events.json").read_text())
-    boto3.client("events", region_name=REGION).put_events(Entries=entries)
+    # The CI role, named in ReleaseRequesters, puts the request on the stack's release-request bus.
+    session_as("ci-deployer").client("events").put_events(Entries=entries)
 
     (started,) = wait_for_executions(stack, 1)
     desc = sfn().describe_execution(executionArn=started["executionArn"])
@@ -74,11 +79,28 @@ def test_a_release_requested_on_eventbridge_starts_with_the_events_detail(stack:
 
 
 def test_other_events_on_the_bus_start_nothing(stack: LocalStack, sample: SampleFunction) -> None:
-    boto3.client("events", region_name=REGION).put_events(Entries=[
-        {"Source": "bluegreen.release", "DetailType": "Something Else", "Detail": "{}"},
-        {"Source": "someone.else", "DetailType": "Release Requested", "Detail": "{}"}])
+    session_as("ci-deployer").client("events").put_events(Entries=[
+        {"Source": "bluegreen.release", "DetailType": "Something Else", "Detail": "{}", "EventBusName": BUS},
+        {"Source": "someone.else", "DetailType": "Release Requested", "Detail": "{}", "EventBusName": BUS}])
     time.sleep(0.5)
     assert executions(stack) == []
+
+
+def test_only_the_named_requesters_can_request_a_release(stack: LocalStack, sample: SampleFunction) -> None:
+    before = get_alias()
+    request: Any = {"Source": "bluegreen.release", "DetailType": "Release Requested", "EventBusName": BUS,
+               "Detail": json.dumps({"functionName": FUNCTION, "alias": ALIAS, "version": "1",
+                                     "trigger": {"source": "eventbridge", "requestedBy": "ci-deployer"}})}
+    # Another principal of the account (its own IAM policy would allow PutEvents anywhere) is refused ...
+    for outsider in (session_as("intruder").client("events"), boto3.client("events", region_name=REGION)):
+        with pytest.raises(ClientError) as refused:
+            outsider.put_events(Entries=[request])
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    # ... and the account's default bus starts no release, whoever puts the request there.
+    on_default: Any = {**request, "EventBusName": "default"}
+    boto3.client("events", region_name=REGION).put_events(Entries=[on_default])
+    time.sleep(0.5)
+    assert executions(stack) == [] and get_alias() == before
 
 
 def _code_update_event(sha: str) -> Any:
@@ -188,6 +210,7 @@ def test_promoted_release_releases_the_lock_and_records_every_step(stack: LocalS
     assert record["status"] == "PROMOTED" and record["executionArn"] == result.arn
     assert (record["oldVersion"], record["newVersion"], record["weights"]) == ("1", "2", [10, 50])
     assert record["trigger"] == {"source": "cli", "requestedBy": "alice"}
+    assert record["requestedByIs"] == "declared by the request"  # nothing verified it
     assert [(c["weight"], c["verdict"], c["decision"]) for c in record["checks"]] == [
         (10, "pass", "next-step"), (50, "pass", "promote")]
     assert record["endedAt"] > record["startedAt"] and record["durationSeconds"] > 0

@@ -184,6 +184,25 @@ def test_only_documented_read_or_delivery_actions_have_a_wildcard_resource() -> 
                 "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, statement["Sid"]
 
 
+def test_release_requests_arrive_on_a_bus_only_the_named_requesters_may_put_on() -> None:
+    rule = SM_PROPS["Events"]["ReleaseRequested"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "ReleaseRequestBus"}  # not the account's default bus
+    resolver = Resolver(parameters={"ReleaseRequesters": ["arn:aws:iam::111122223333:role/ci"]},
+                        pseudo={"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333",
+                                "AWS::StackName": "bluegreen"})
+    bus = resolver.resolve(RESOURCES["ReleaseRequestBus"]["Properties"])
+    arn = "arn:aws:events:eu-west-1:111122223333:event-bus/bluegreen-release-requests"
+    deny, allow = bus["Policy"]["Statement"]
+    # Everyone else, this account's principals included, is explicitly denied ...
+    assert (deny["Effect"], deny["Principal"], deny["Action"], deny["Resource"]) == (
+        "Deny", "*", "events:PutEvents", arn)
+    assert deny["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/ci"]}}
+    # ... and the named requesters allowed.
+    assert (allow["Effect"], allow["Principal"], allow["Resource"]) == (
+        "Allow", {"AWS": ["arn:aws:iam::111122223333:role/ci"]}, arn)
+    assert "Default" not in TEMPLATE["Parameters"]["ReleaseRequesters"]  # no one by default
+
+
 def test_release_rules_start_this_state_machine_and_auto_release_is_off_by_default() -> None:
     rules = SM_PROPS["Events"]
     assert rules["ReleaseRequested"]["Properties"]["InputPath"] == "$.detail"

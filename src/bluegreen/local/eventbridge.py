@@ -1,4 +1,5 @@
-"""Local stand-in: EventBridge rules that start Step Functions executions and invoke Lambdas.
+"""Local stand-in: EventBridge rules that start Step Functions executions and invoke Lambdas, and buses'
+resource policies.
 
 moto's EventBridge matches rules but cannot deliver to a state machine or a Lambda function (nor
 honours a rule's DISABLED state, InputPath, or AWS's quoting of string values in an
@@ -6,11 +7,16 @@ InputTransformer). The local run creates the template's rules in moto and delive
 to those targets here, the way AWS would: same pattern, same input; a fresh execution per event, or
 an asynchronous invocation of the function, retried when it fails (synchronous here, so a test sees
 its effect when PutEvents returns).
+
+moto also ignores a bus's resource policy: here PutEvents is refused when the policy explicitly denies
+the caller (the stack's release-request bus denies everyone but its named requesters).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +24,10 @@ from typing import Any
 from unittest import mock
 
 import boto3
+from moto.core.exceptions import JsonRESTError
 from moto.events.models import Rule
+from moto.events.responses import EventsHandler
+from moto.sts.models import sts_backends
 
 
 def json_path(document: Any, path: str) -> Any:
@@ -98,4 +107,74 @@ def deliver_to_state_machines() -> Iterator[None]:
                 self.targets = saved
 
     with mock.patch.object(Rule, "send_to_targets", send_to_targets):
+        yield
+
+
+# --- Who may put events on a bus: its resource policy ---------------------------------------------------
+
+def caller_principal(account: str, access_key_id: str, region: str) -> str:
+    """The IAM principal behind an access key, as ``aws:PrincipalArn`` names it: a role for an assumed-role
+    session, else the user."""
+    _, arn, _ = sts_backends[account]["global"].get_caller_identity(access_key_id, region)
+    match = re.match(r"^arn:(?P<p>[^:]+):sts::(?P<a>\d+):assumed-role/(?P<role>[^/]+)/", arn)
+    if match:
+        return f"arn:{match['p']}:iam::{match['a']}:role/{match['role']}"
+    return arn.replace(":sts::", ":iam::", 1)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _condition_holds(condition: dict[str, dict[str, Any]], principal: str) -> bool:
+    """The condition operators the stack's bus policy uses, on ``aws:PrincipalArn``."""
+    for operator, keys in condition.items():
+        for key, expected in keys.items():
+            if key != "aws:PrincipalArn":
+                raise NotImplementedError(f"the local run evaluates aws:PrincipalArn conditions only, not {key}")
+            found = any(_matches(p, principal) for p in _as_list(expected))
+            if operator in {"ArnLike", "ArnEquals", "StringLike", "StringEquals"} and not found:
+                return False
+            if operator in {"ArnNotLike", "ArnNotEquals", "StringNotLike", "StringNotEquals"} and found:
+                return False
+    return True
+
+
+def _applies(statement: dict[str, Any], principal: str, resource: str) -> bool:
+    named = statement.get("Principal")
+    principals = ["*"] if named == "*" else _as_list((named or {}).get("AWS"))
+    account_root = re.sub(r":(user|role)/.*$", ":root", principal)
+    return (any(_matches(a, "events:PutEvents") for a in _as_list(statement.get("Action")))
+            and any(_matches(r, resource) for r in _as_list(statement.get("Resource")))
+            and any(p in {"*", principal, account_root} for p in principals)
+            and _condition_holds(statement.get("Condition") or {}, principal))
+
+
+def denied(policy: dict[str, Any], principal: str, resource: str) -> bool:
+    """Whether the bus's policy denies ``principal`` events:PutEvents. Within the account, a principal the
+    policy does not deny is allowed by its own IAM policy (which moto does not enforce): only an explicit
+    Deny keeps one out, as in AWS."""
+    return any(s.get("Effect") == "Deny" and _applies(s, principal, resource) for s in policy.get("Statement", []))
+
+
+@contextmanager
+def bus_policies_enforced() -> Iterator[None]:
+    """PutEvents refused (AccessDeniedException) when a bus's resource policy denies the caller."""
+    original = EventsHandler.put_events
+
+    def put_events(self: EventsHandler) -> Any:
+        principal = caller_principal(self.current_account, self.get_access_key(), self.region)
+        for entry in self._get_param("Entries") or []:
+            bus = self.events_backend.describe_event_bus(entry.get("EventBusName") or "default")
+            if bus.policy and denied(json.loads(bus.policy), principal, bus.arn):
+                raise JsonRESTError("AccessDeniedException",
+                                    f"User: {principal} is not authorized to perform: events:PutEvents on resource: "
+                                    f"{bus.arn} with an explicit deny in a resource-based policy")
+        return original(self)
+
+    with mock.patch.object(EventsHandler, "put_events", put_events):
         yield

@@ -18,7 +18,7 @@ import boto3
 from moto import mock_aws
 
 from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
-from bluegreen.local.eventbridge import deliver_to_state_machines
+from bluegreen.local.eventbridge import bus_policies_enforced, deliver_to_state_machines
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
 from bluegreen.local.lambda_rules import LambdaRules, enforced
 from bluegreen.local.logs import routed_logs
@@ -29,6 +29,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 STATE_MACHINE_ID = "DeploymentStateMachine"
+# The principal the local run admits on its release-request bus (a CI role; see ``local.principals``).
+LOCAL_REQUESTER = f"arn:aws:iam::{ACCOUNT}:role/ci-deployer"
 
 
 def project_root() -> Path:
@@ -76,7 +78,8 @@ def local_aws(rules: LambdaRules | None = None) -> Iterator[LambdaRules]:
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
     with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
-            deliver_to_state_machines(), stops_stay_aborted(), enforced(rules or LambdaRules()) as enforcing:
+            deliver_to_state_machines(), bus_policies_enforced(), stops_stay_aborted(), \
+            enforced(rules or LambdaRules()) as enforcing:
         yield enforcing
 
 
@@ -134,6 +137,9 @@ def _name_resources(resources: dict[str, Any], resolver: Resolver, stack_name: s
         elif kind == "AWS::DynamoDB::Table":
             name = f"{stack_name}-{logical_id}"
             resolver.arns[logical_id] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        elif kind == "AWS::Events::EventBus":
+            name = resolver.resolve(props["Name"])  # Ref of a bus: its name
+            resolver.arns[logical_id] = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
         else:
             raise NotImplementedError(f"the local run does not create {kind} ({logical_id}) yet")
         resolver.physical[logical_id] = name
@@ -209,6 +215,8 @@ def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", r
         if resource["Type"] == "AWS::DynamoDB::Table":
             tables[logical_id] = resolver.physical[logical_id]
             _create_table(tables[logical_id], resolver.resolve(resource["Properties"]))
+        if resource["Type"] == "AWS::Events::EventBus":
+            _create_bus(resolver.physical[logical_id], resolver.resolve(resource["Properties"]))
     router = HandlerRouter()
     functions = _create_functions(resources, template.get("Globals", {}).get("Function", {}), resolver, role_arn,
                                   router=router, root=root)
@@ -221,6 +229,13 @@ def _create_table(name: str, props: dict[str, Any]) -> None:
     boto3.client("dynamodb", region_name=REGION).create_table(
         TableName=name, KeySchema=props["KeySchema"], AttributeDefinitions=props["AttributeDefinitions"],
         BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"))
+
+
+def _create_bus(name: str, props: dict[str, Any]) -> None:
+    events = boto3.client("events", region_name=REGION)
+    events.create_event_bus(Name=name)
+    if "Policy" in props:
+        events.put_permission(EventBusName=name, Policy=json.dumps(props["Policy"]))
 
 
 def _create_rule(name: str, props: dict[str, Any], target_arn: str, role_arn: str) -> None:
@@ -261,9 +276,10 @@ def _stop_everything(stack: LocalStack, timeout: float = 15.0) -> None:
 @contextmanager
 def running_stack(parameters: dict[str, Any], echo_logs: bool = False) -> Iterator[LocalStack]:
     """moto started, the template deployed in it, and the handlers serving its functions (their logs
-    kept per function in ``stack.router.logs``; ``echo_logs`` also prints them)."""
+    kept per function in ``stack.router.logs``; ``echo_logs`` also prints them). Release requests are
+    admitted from the local CI role (``LOCAL_REQUESTER``) unless ``ReleaseRequesters`` says otherwise."""
     with local_aws() as rules:
-        stack = deploy_template(parameters)
+        stack = deploy_template({"ReleaseRequesters": LOCAL_REQUESTER, **parameters})
         stack.lambda_rules = rules
         with route_invocations(stack.router), routed_logs(stack.router, echo=echo_logs):
             _ACTIVE.append(stack)

@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
@@ -34,6 +36,11 @@ EXIT_BY_OUTCOME = {"promoted": EXIT_PROMOTED, "rolled_back": EXIT_ROLLED_BACK, "
 
 
 def who() -> str:
+    """The caller as AWS knows them (STS GetCallerIdentity), else the local user name."""
+    try:
+        return str(boto3.client("sts").get_caller_identity()["Arn"])
+    except (BotoCoreError, ClientError):
+        pass
     try:
         return getpass.getuser()
     except OSError:
@@ -41,6 +48,7 @@ def who() -> str:
 
 
 def with_cli_trigger(request: dict[str, Any]) -> dict[str, Any]:
+    """The request as the CLI starts it: its trigger the CLI and the caller's identity, unless it names one."""
     return {**request, "trigger": request.get("trigger") or {"source": "cli", "requestedBy": who()}}
 
 
