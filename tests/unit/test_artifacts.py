@@ -214,3 +214,16 @@ def test_release_rules_start_this_state_machine_and_auto_release_is_off_by_defau
 @pytest.mark.parametrize("path", sorted((ROOT / "events").glob("*.json")), ids=lambda p: p.name)
 def test_sample_events_are_valid_execution_inputs(path: Path) -> None:
     assert parse_request(json.loads(path.read_text()))
+
+
+def test_the_local_run_scales_every_retry_and_keeps_every_attempt() -> None:
+    from bluegreen.local.stack import scale_retries
+
+    def retriers(states: dict[str, Any]) -> list[dict[str, Any]]:
+        found = [r for s in states.values() for r in s.get("Retry", [])]
+        return found + [r for s in states.values() if "ItemProcessor" in s
+                        for r in retriers(s["ItemProcessor"]["States"])]
+
+    scaled = retriers(scale_retries(DEFINITION)["States"])
+    assert {(r["IntervalSeconds"], r["BackoffRate"]) for r in scaled} == {(1, 1.0)}
+    assert [r["MaxAttempts"] for r in scaled] == [r["MaxAttempts"] for r in retriers(DEFINITION["States"])]

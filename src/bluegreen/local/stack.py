@@ -84,17 +84,24 @@ def local_aws(rules: LambdaRules | None = None) -> Iterator[LambdaRules]:
 
 
 def scale_retries(definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition with every Retry waiting 1 s flat: moto sleeps Retry intervals in real time.
+    """The definition with every Retry waiting 1 s flat, the Map states' own tasks included: moto sleeps
+    Retry intervals in real time.
 
     Attempt counts stay as written, so retries are exercised exactly as in AWS, only sooner.
     """
     scaled = copy.deepcopy(definition)
-    for state in scaled["States"].values():
-        for retrier in state.get("Retry", []):
-            retrier["IntervalSeconds"] = 1
-            retrier["BackoffRate"] = 1.0
-            retrier.pop("MaxDelaySeconds", None)
-            retrier.pop("JitterStrategy", None)
+
+    def scale(states: dict[str, Any]) -> None:
+        for state in states.values():
+            for retrier in state.get("Retry", []):
+                retrier["IntervalSeconds"] = 1
+                retrier["BackoffRate"] = 1.0
+                retrier.pop("MaxDelaySeconds", None)
+                retrier.pop("JitterStrategy", None)
+            if "ItemProcessor" in state:
+                scale(state["ItemProcessor"]["States"])
+
+    scale(scaled["States"])
     return scaled
 
 
