@@ -56,9 +56,10 @@ sam-validate: $(SAM_VENV)/.installed
 sam-build: $(SAM_VENV)/.installed
 	$(SAM) build --region $(AWS_DEFAULT_REGION)
 
-# Four workers on two cores: the end-to-end tests mostly wait (Wait states, Retry intervals).
+# As many workers as the machine has cores (pytest-xdist "auto"): the end-to-end tests wait on the
+# executions' own events, not on a machine left idle.
 unit: $(BIN)/.installed
-	$(BIN)/pytest -n 4
+	$(BIN)/pytest -n auto
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ and the history complete."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import boto3
@@ -178,17 +179,23 @@ def test_the_guardian_and_a_shift_still_in_flight_leave_the_alias_whole(
 
 @pytest.mark.usefixtures("traffic")
 def test_a_publish_right_after_a_code_update_waits_for_it(stack: LocalStack, sample: SampleFunction) -> None:
-    stack.lambda_rules.update_seconds = 2.5  # AWS takes a few seconds to apply new code
+    stack.lambda_rules.update_seconds = 600  # in progress until the test says it is done
     lam = boto3.client("lambda", region_name=REGION)
     lam.update_function_code(FunctionName=FUNCTION, ZipFile=sample_code("v2"))
-    sha = lam.get_function(FunctionName=FUNCTION)["Configuration"]["CodeSha256"]  # still InProgress
-    result = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "codeSha256": sha,
-                                   "strategy": {"steps": [50, 100], "intervalSeconds": 1}}, timeout=120)
+    sha = lam.get_function(FunctionName=FUNCTION)["Configuration"]["CodeSha256"]
+    arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "codeSha256": sha,
+                                  "strategy": {"steps": [50, 100], "intervalSeconds": 1}})
+    # The publish meets the update in progress: the task fails as transient, and is retried ...
+    deadline = time.monotonic() + 30
+    while not (failures := [e["lambdaFunctionFailedEventDetails"] for e in execution.history(arn)
+                            if "lambdaFunctionFailedEventDetails" in e]):
+        assert time.monotonic() < deadline, "the publish never met the update"
+        time.sleep(0.05)
+    assert failures[0]["error"] == "TransientAwsError" and "ResourceConflictException" in failures[0]["cause"]
+    # ... until the update is done; then it publishes and the release goes on.
+    stack.lambda_rules.finish_updates()
+    result = execution.wait(arn, timeout=120)
     assert result.status == "SUCCEEDED", result.cause
-    # The publish met the update in progress and was retried, not failed.
-    failures = [e["lambdaFunctionFailedEventDetails"] for e in result.events if "lambdaFunctionFailedEventDetails" in e]
-    assert failures and all(f["error"] == "TransientAwsError" for f in failures)
-    assert "ResourceConflictException" in failures[0]["cause"]
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
     assert lock_item(stack) is None
     assert [record["status"] for record in history_of(stack)] == ["PROMOTED"]

@@ -39,9 +39,13 @@ def routed_logs(router: HandlerRouter, echo: bool = False) -> Iterator[None]:
     from bluegreen import handler_support  # noqa: F401, PLC0415
 
     handlers = [h for h in logging.getLogger(HANDLER_LOGGER).handlers if isinstance(h, logging.StreamHandler)]
-    previous = [h.setStream(_PerFunction(router, echo)) for h in handlers]
+    # Swapped without setStream, which flushes the stream it replaces: that may be a stdout long closed (the
+    # logger was created while a test's CLI runner held sys.stdout).
+    previous = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.stream = _PerFunction(router, echo)
     try:
         yield
     finally:
         for handler, stream in zip(handlers, previous, strict=True):
-            handler.setStream(stream or sys.stdout)
+            handler.stream = sys.__stdout__ if getattr(stream, "closed", False) else stream
