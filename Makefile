@@ -37,9 +37,10 @@ test: lint typecheck sam-validate sam-build checkov unit
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src functions tests scripts benchmarks
-	$(BIN)/cfn-lint template.yaml examples/*.yaml
+	$(BIN)/cfn-lint template.yaml examples/*.yaml examples/*/template.yaml
 	# Serverless rules too; every exception is justified next to the resource it concerns.
-	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml \
+		examples/*/template.yaml
 	$(BIN)/python scripts/lint_asl.py
 
 typecheck: $(BIN)/.installed
@@ -48,10 +49,12 @@ typecheck: $(BIN)/.installed
 # Every skipped check carries its reason in the resource's Metadata.
 checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact -f template.yaml -f examples/codepipeline.yaml \
-		-f examples/notifications.yaml
+		-f examples/notifications.yaml -f examples/orders-app/template.yaml
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION)
+	# The example application, as its team would validate it.
+	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION) -t examples/orders-app/template.yaml
 
 sam-build: $(SAM_VENV)/.installed
 	$(SAM) build --region $(AWS_DEFAULT_REGION)

@@ -86,7 +86,7 @@ class FaultInjector:
                     raise exception_for(fault.kind, operation)
             return real_call(client, operation, params)
 
-        def invoke(router: invoker.HandlerRouter, function_name: str, body: Any,
+        def invoke(router: invoker.HandlerRouter, function_name: str, qualifier: str | None, body: Any,
                    response_headers: dict[str, str]) -> bytes:
             name = invoker.short_name(function_name)
             fn = router.functions.get(name)
@@ -95,7 +95,7 @@ class FaultInjector:
                 response_headers["x-amz-function-error"] = "Unhandled"
                 return json.dumps({"errorType": "Lambda.Unknown",
                                    "errorMessage": "The function ended without a result (injected)"}).encode()
-            return real_invoke(router, function_name, body, response_headers)
+            return real_invoke(router, function_name, qualifier, body, response_headers)
 
         monkeypatch.setattr(BaseClient, "_make_api_call", call)
         monkeypatch.setattr(invoker.HandlerRouter, "invoke", invoke)

@@ -237,6 +237,68 @@ def history_command(function: Annotated[str, typer.Argument(help="Function name.
 
 
 @app.command()
+def aliases(function: Annotated[str, typer.Argument(help="Function name.")],
+            init: Annotated[bool, typer.Option(
+                "--init", help="Create dev ($LATEST), test and prod (the newest published version, published now if "
+                               "none) where missing; changes nothing that exists.")] = False,
+            stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
+    """Every alias of a function with its version(s) and weights, and every version with its date and code hash."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from bluegreen.operations import aliases as environments  # noqa: PLC0415
+
+    with _stack(stack, local):
+        try:
+            done = environments.init(function) if init else []
+            described = environments.describe(function)
+        except _client_error() as exc:
+            raise _fail(f"cannot read {function}: {exc}", 4) from None
+    if json_output:
+        typer.echo(json.dumps({**described, "initialised": done} if init else described))
+        return
+    console = Console(highlight=False)
+    for line in done:
+        console.print(line)
+    table = Table("alias", "traffic")
+    for alias in described["aliases"]:
+        shares = alias["weights"].items()
+        table.add_row(alias["alias"], ", ".join(f"{share:.0%} on {version}" for version, share in shares))
+    console.print(table)
+    versions = Table("version", "last modified", "code sha256")
+    for version in described["versions"]:
+        versions.add_row(version["version"], str(version["lastModified"])[:19], version["codeSha256"])
+    console.print(versions)
+
+
+@app.command()
+def rollback(function: Annotated[str, typer.Argument(help="Function name.")],
+             alias: Annotated[str, typer.Option("--alias", help="The alias to put back.")],
+             reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the history and the event).")],
+             to: Annotated[str | None, typer.Option(
+                 "--to", help="The version to go back to (default: the one before its last release).")] = None,
+             watch_it: Annotated[bool, typer.Option("--watch/--no-watch", help="Follow it until it ends.")] = True,
+             stack: StackOption = None, local: LocalOption = False) -> None:
+    """Put an alias back 100% on its previous version at once, through the state machine, under the alias's lock.
+
+    Exit: 0 done, 2 refused (a release holds the alias, nothing to go back to), 3 failed, 4 no stack.
+    """
+    from bluegreen.operations import aliases as environments  # noqa: PLC0415
+    from bluegreen.operations import commands  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        try:
+            request = environments.rollback_request(deployed, function, alias, to=to, reason=reason,
+                                                          requested_by=commands.who())
+        except environments.Refused as exc:
+            raise _fail(f"{exc} (nothing changed)", 2) from None
+        arn = commands.start(deployed, request, name=commands.execution_name(f"rollback-{function}-{alias}"))
+        typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
+        typer.echo(f"{alias} goes back to version {request['version']}, at once")
+        if watch_it:
+            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+
+
+@app.command()
 def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input JSON file ('-' for stdin).")] = None,
          function: Annotated[str | None, typer.Option("--function")] = None,
          alias: Annotated[str | None, typer.Option("--alias")] = None,

@@ -24,3 +24,8 @@ class DeploymentInProgress(BlueGreenError):
 class TransientAwsError(BlueGreenError):
     """An AWS call failed in a way worth retrying (throttled, a service error, a conflicting update in
     progress, a timeout) after the SDK's own retries: the state machine's Retry tries the task again."""
+
+
+class VerificationFailed(BlueGreenError):
+    """A check of the new version failed (before traffic, at a stage, or after the promotion): the release
+    rolls back every alias it moved."""

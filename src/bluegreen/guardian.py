@@ -12,7 +12,7 @@ Idempotent: a second run, or a run after a clean rollback, changes nothing.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bluegreen import history, locks, notify, states
@@ -20,6 +20,7 @@ from bluegreen.aliases import on_versions, point_alias, read_alias
 from bluegreen.clients import stepfunctions_client
 from bluegreen.errors import AliasDrift
 from bluegreen.state import Plan, TargetPlan
+from bluegreen.verification import restore_stages
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,15 @@ def _overall(guarded: list[Guarded]) -> str:
 
 def _guard_one(execution_arn: str, status: str, names: tuple[str, str], target: TargetPlan | None,
                promoted: bool) -> Guarded:
-    # Let go of the alias first: a task of this execution still in flight then refuses to write it.
-    locks.release(*names, execution_arn)
+    # Let go of the aliases first: a task of this execution still in flight then refuses to write them.
+    function, _ = names
+    for alias in target.moved_aliases if target else [names[1]]:
+        locks.release(function, alias, execution_arn)
     outcome = _restore(execution_arn, target, promoted)
+    if target is not None and not promoted:
+        stages = restore_stages(target)
+        if stages:
+            outcome = replace(outcome, detail=f"{outcome.detail}; {'; '.join(stages)}")
     error = "Execution" + status.title().replace("_", "")  # ExecutionAborted, ExecutionTimedOut, ExecutionFailed
     closed = history.close_running(*names, execution_arn, status, error=error,
                                    cause=f"the execution ended {status}; guardian: {outcome.detail}")

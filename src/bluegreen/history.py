@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from bluegreen.clients import dynamodb_client
 from bluegreen.settings import table_name
-from bluegreen.state import CheckSummary, Plan, TargetPlan
+from bluegreen.state import CheckResult, CheckSummary, Plan, TargetPlan
 
 
 def history_key(plan: Plan, target: TargetPlan, execution_arn: str) -> dict[str, dict[str, str]]:
@@ -34,7 +34,7 @@ def record_start(plan: Plan, target: TargetPlan, execution_arn: str) -> None:
         "newVersion": {"S": target.new_version},
         "strategy": {"S": plan.strategy},
         "weights": {"S": json.dumps(plan.weights)},
-        "trigger": {"S": plan.trigger.model_dump_json(by_alias=True)},
+        "trigger": {"S": json.dumps(plan.trigger.record())},
         # Nothing verifies who started an execution: requestedBy is what the request said (the CLI fills it
         # from the caller's STS identity; a pipeline or a console user may write anything).
         "requestedByIs": {"S": "declared by the request"},
@@ -64,11 +64,22 @@ def record_end(plan: Plan, target: TargetPlan, execution_arn: str, status: str, 
     )
 
 
+def record_verification(plan: Plan, target: TargetPlan, execution_arn: str, results: list[CheckResult]) -> None:
+    """Each verification check's verdict, reason and duration appended to the release's record."""
+    checks = [r.model_dump(mode="json", by_alias=True) for r in results]
+    dynamodb_client().update_item(
+        TableName=table_name(), Key=history_key(plan, target, execution_arn),
+        UpdateExpression="SET verification = list_append(if_not_exists(verification, :none), :checks)",
+        ExpressionAttributeValues={":none": {"L": []}, ":checks": {"L": [{"S": json.dumps(c)} for c in checks]}})
+
+
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, typed in item.items():
         (kind, value), = typed.items()
         out[key] = float(value) if kind == "N" else value
+        if kind == "L":  # verification: one JSON string per check
+            out[key] = [json.loads(v["S"]) for v in value]
     for key in ("weights", "checks", "trigger"):
         if key in out:
             out[key] = json.loads(out[key])

@@ -29,7 +29,7 @@ def started(plan: Plan, execution_arn: str) -> list[str]:
             problems.append(f"history not recorded: {exc}")
     return problems + notify.emit_many("Deployment Started", execution_arn, [
         {**_release_facts(target), "strategy": plan.strategy, "weights": plan.weights,
-         "trigger": plan.trigger.model_dump(by_alias=True)} for target in plan.targets])
+         "trigger": plan.trigger.record()} for target in plan.targets])
 
 
 def ended(plan: Plan, target: TargetPlan, execution_arn: str, outcome: Outcome,
@@ -38,16 +38,19 @@ def ended(plan: Plan, target: TargetPlan, execution_arn: str, outcome: Outcome,
     problems = []
     status = outcome.outcome.upper()  # PROMOTED, ROLLED_BACK, LEFT_ALONE
     checks = progress.checks if progress else []
-    try:
-        locks.release(target.function_name, target.alias, execution_arn)
-    except (BotoCoreError, ClientError) as exc:
-        problems.append(f"lock not released: {exc}")
+    for alias in target.moved_aliases:
+        try:
+            locks.release(target.function_name, alias, execution_arn)
+        except (BotoCoreError, ClientError) as exc:
+            problems.append(f"lock of {alias} not released: {exc}")
     try:
         history.record_end(plan, target, execution_arn, status, checks, error=outcome.error, cause=outcome.cause)
     except (BotoCoreError, ClientError) as exc:
         problems.append(f"history not completed: {exc}")
     kind = {"promoted": "Promoted", "left_alone": "Stopped Without Rollback"}.get(outcome.outcome, "Rolled Back")
+    if kind == "Promoted" and plan.trigger.source == "rollback":
+        kind = "Alias Rolled Back"  # `bluegreen rollback` done: who and why are in the trigger
     problem = notify.emit(kind, execution_arn, {
         **_release_facts(target), "functionVersion": outcome.function_version, "error": outcome.error,
-        "cause": outcome.cause, "checks": len(checks)})
+        "cause": outcome.cause, "checks": len(checks), "trigger": plan.trigger.record()})
     return problems + ([problem] if problem else [])

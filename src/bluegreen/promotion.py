@@ -9,6 +9,7 @@ from bluegreen.aliases import in_states, point_alias, weights_at
 from bluegreen.pacing import paced_iteration
 from bluegreen.state import Outcome
 from bluegreen.tasks import PromoteTask
+from bluegreen.verification import after_promotion
 
 # A child of the handlers' logger (Powertools, service "bluegreen"): same JSON lines, same correlation id.
 logger = logging.getLogger(__name__)
@@ -26,9 +27,11 @@ def promote(task: PromoteTask) -> Outcome:
         point_alias(target.function_name, target.alias, target.new_version, create=target.action == "create",
                     check=check)
     logger.info("promoted", extra={"functionName": target.function_name, "version": target.new_version})
+    # The checks through the promoted alias; a failure raises VerificationFailed: every function rolls back.
+    verified = after_promotion(plan, target, task.execution_arn)
     early = task.progress.promoted_early if task.progress else None
     outcome = Outcome(outcome="promoted", function_name=target.function_name, alias=target.alias,
-                      function_version=target.new_version,
+                      function_version=target.new_version, verification=verified,
                       cause=f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None)
     for problem in lifecycle.ended(plan, target, task.execution_arn, outcome, task.progress):
         logger.warning(problem)

@@ -21,8 +21,8 @@ from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import cloudwatch_client, lambda_client
 from bluegreen.errors import InvalidInput
 from bluegreen.pacing import first_calls_of_a_map, paced
-from bluegreen.request import FUNCTION_ARN, HealthConfig, ReleaseRequest, TargetRequest
-from bluegreen.state import Plan, TargetPlan
+from bluegreen.request import FUNCTION_ARN, HealthConfig, HookCheck, ReleaseRequest, Stage, TargetRequest, Verify
+from bluegreen.state import Plan, StagePlan, TargetPlan
 from bluegreen.strategy import StepPlan
 
 if TYPE_CHECKING:
@@ -174,13 +174,15 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
         check_managed(name)
     steps = request.step_plan()
     cadence = plan_checks(request.health, steps, functions=len(names))
+    check_verification(request)
     taken: list[tuple[str, str]] = []
     try:
         for name, target in zip(names, request.targets, strict=True):
-            locks.acquire(name, target.alias, execution_arn)
-            taken.append((name, target.alias))
+            for alias in [target.alias, *(stage.alias for stage in request.stages_of(target))]:
+                locks.acquire(name, alias, execution_arn)
+                taken.append((name, alias))
         with paced() as pacer:
-            checked = [_check_target(target, name, allow_downgrade=request.allow_downgrade)
+            checked = [_check_target(target, name, request)
                        for name, target in zip(names, request.targets, strict=True)]
             alarms_at_start = _check_alarms(request.health.alarms)
             planned = [_publish_target(c) for c in checked]
@@ -192,7 +194,8 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
     changing = [t for t in planned if isinstance(t, TargetPlan)]
     unchanged = [c for c, t in zip(checked, planned, strict=True) if t is None]
     for done in unchanged:
-        locks.release(done.name, done.request.alias, execution_arn)
+        for alias in [done.request.alias, *(stage.alias for stage, _ in done.stages)]:
+            locks.release(done.name, alias, execution_arn)
     action: Literal["shift", "create", "noop"] = "noop"
     if changing:
         action = "shift" if any(t.action == "shift" for t in changing) else "create"
@@ -202,7 +205,35 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
         strategy=steps.name, weights=weights, step_count=len(weights), bake_seconds=steps.bake_seconds,
         health=request.health, check_interval_seconds=cadence.interval, max_bake_seconds=cadence.max_bake,
         checks_planned=cadence.planned if weights else 0, alarms_in_alarm_at_start=alarms_at_start,
-        started_at=datetime.now(UTC).isoformat(), trigger=request.trigger, approval=request.approval)
+        started_at=datetime.now(UTC).isoformat(), trigger=request.trigger, approval=request.approval,
+        verify_first=any(t.verifies_first for t in changing))
+
+
+# A verification task runs its checks one after another within one Lambda invocation (at most 900 s).
+VERIFICATION_SECONDS_BUDGET = 840
+
+
+def check_verification(request: ReleaseRequest) -> None:
+    """Hooks only from the stack's VerificationHooks; every function's checks within one task's time."""
+    allowed = settings.current().verification_hooks
+    for index, target in enumerate(request.targets):
+        verify = request.verify_of(target)
+        stages = request.stages_of(target)
+        checks = [*(verify.before_traffic if verify else []), *(c for s in stages for c in s.verify),
+                  *(verify.after_promotion if verify else [])]
+        for check in checks:
+            if isinstance(check, HookCheck) and check.hook.rsplit(":", 1)[-1] not in allowed:
+                raise InvalidInput(f"hook: function {check.hook} is not one of this stack's verification hooks "
+                                   f"(VerificationHooks parameter: {', '.join(allowed) or 'empty'})")
+        timeout = verify.timeout_seconds if verify else Verify().timeout_seconds
+        before = len(checks) - (len(verify.after_promotion) if verify else 0)
+        for count in (before, len(verify.after_promotion) if verify else 0):
+            if count * timeout > VERIFICATION_SECONDS_BUDGET:
+                where = "verify" if target.verify is None else f"targets.{index}.verify"
+                raise InvalidInput(
+                    f"{where}.timeoutSeconds: {count} check(s) of up to {timeout} s each could take "
+                    f"{count * timeout} s, more than one verification task may run ({VERIFICATION_SECONDS_BUDGET} s):"
+                    " fewer checks or a shorter timeout")
 
 
 @dataclass(frozen=True)
@@ -212,6 +243,9 @@ class Checked:
     request: TargetRequest
     name: str
     current: AliasState | None
+    # Each stage with the version its alias is on now.
+    stages: list[tuple[Stage, str]]
+    verify: Verify | None
 
 
 def _check_downgrade(request: TargetRequest, name: str, current: AliasState | None) -> None:
@@ -224,17 +258,28 @@ def _check_downgrade(request: TargetRequest, name: str, current: AliasState | No
             "true to do it (bluegreen rollback does)")
 
 
-def _check_target(request: TargetRequest, name: str, *, allow_downgrade: bool = False) -> Checked:
+def _check_stage(name: str, stage: Stage) -> str:
+    """The version a stage alias is on now: it must exist and point at one published version."""
+    current = read_alias(name, stage.alias)
+    if current is None:
+        raise InvalidInput(f"stages: alias {stage.alias} of {name} does not exist; create it first "
+                           f"(bluegreen aliases {name} --init creates dev, test and prod)")
+    _check_alias(name, stage.alias, current)
+    return current.function_version
+
+
+def _check_target(request: TargetRequest, name: str, release: ReleaseRequest) -> Checked:
     new_config = _target_config(request, name)
     current = read_alias(name, request.alias)
     _check_alias(name, request.alias, current)
-    if not allow_downgrade:
+    if not release.allow_downgrade:
         _check_downgrade(request, name, current)
+    stages = [(stage, _check_stage(name, stage)) for stage in release.stages_of(request)]
     old_version = current.function_version if current else None
     if old_version is not None and old_version != request.version:
         old_config = _configuration(name, old_version, "version")
         _check_compatible(name, old_config, new_config, old_version, request.version or "$LATEST")
-    return Checked(request, name, current)
+    return Checked(request, name, current, stages, release.verify_of(request))
 
 
 def _publish_target(checked: Checked) -> TargetPlan | None:
@@ -245,4 +290,6 @@ def _publish_target(checked: Checked) -> TargetPlan | None:
     if old_version == new_version:
         return None
     return TargetPlan(function_name=checked.name, alias=checked.request.alias, old_version=old_version,
-                      new_version=new_version, action="create" if checked.current is None else "shift")
+                      new_version=new_version, action="create" if checked.current is None else "shift",
+                      stages=[StagePlan(alias=stage.alias, old_version=version, checks=stage.verify)
+                              for stage, version in checked.stages], verify=checked.verify)

@@ -9,9 +9,9 @@ keys; unknown keys are rejected, not ignored.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError, field_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from bluegreen import strategy as strategies
 from bluegreen.errors import InvalidInput
@@ -137,9 +137,17 @@ StrategyInput = Annotated[
 class Trigger(JsonModel):
     """Who or what asked for the release, for the deployment history."""
 
-    source: Literal["console", "cli", "eventbridge", "codepipeline", "code-update", "unspecified"] = "unspecified"
+    # rollback: `bluegreen rollback` putting an alias back on the version it had before its last release.
+    source: Literal["console", "cli", "eventbridge", "codepipeline", "code-update", "rollback",
+                    "unspecified"] = "unspecified"
     # A person's or a pipeline's identity: an IAM ARN, a pipeline execution id, a user name.
     requested_by: str | None = Field(default=None, max_length=512, pattern=r"^[^\x00-\x1f]*$")
+    # Why, in the requester's words (a rollback says why it rolls back).
+    reason: str | None = Field(default=None, max_length=1000, pattern=r"^[^\x00-\x1f]*$")
+
+    def record(self) -> dict[str, Any]:
+        """The trigger as history and events carry it; `reason` only when given (older readers never saw it)."""
+        return self.model_dump(by_alias=True, exclude={"reason"} if self.reason is None else None)
 
 
 class Approval(JsonModel):
@@ -149,6 +157,70 @@ class Approval(JsonModel):
     timeout_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 
 
+# --- Verification: checks of the new version before it takes traffic, and after it is promoted ---------------
+
+MAX_CHECKS = 20
+MAX_STAGES = 5
+MAX_CHECK_TIMEOUT_SECONDS = 900
+
+
+class Invocation(JsonModel):
+    # Any JSON value, as the function receives it.
+    payload: Any = Field(default_factory=dict)
+
+
+class InvokeCheck(JsonModel):
+    """Invoke the version (or the stage alias) with ``payload``; it passes without a function error and, with
+    ``expect``, when the response contains ``expect`` (a JSON subset: {"statusCode": 200})."""
+
+    invoke: Invocation
+    expect: dict[str, Any] | None = None
+
+
+class HookCheck(JsonModel):
+    """Invoke the team's own test Lambda with the release's facts; it answers {"status": "passed" | "failed",
+    "reason": "..."}. Only functions in the stack's VerificationHooks parameter."""
+
+    hook: Annotated[str, AfterValidator(_function_name)]
+
+
+def _check_kind(value: object) -> str | None:
+    if isinstance(value, InvokeCheck) or (isinstance(value, dict) and "invoke" in value):
+        return "invoke-check"
+    if isinstance(value, HookCheck) or (isinstance(value, dict) and "hook" in value):
+        return "hook-check"
+    return None
+
+
+Check = Annotated[
+    Annotated[InvokeCheck, Tag("invoke-check")] | Annotated[HookCheck, Tag("hook-check")],
+    Discriminator(_check_kind, custom_error_type="check",
+                  custom_error_message='a check is {"invoke": {"payload": ...}, "expect": {...}} '
+                                       'or {"hook": "FUNCTION"}'),
+]
+Checks = Annotated[list[Check], Field(max_length=MAX_CHECKS)]
+
+
+class Verify(JsonModel):
+    """Checks of the new version by its qualifier before the first traffic step (no caller sees it yet), and
+    through the alias after the promotion (a failure puts the alias back on the old version)."""
+
+    before_traffic: Checks = Field(default_factory=list)
+    after_promotion: Checks = Field(default_factory=list)
+    # Each check's bound: a timeout, a function error or an answer of the wrong shape is a failure.
+    timeout_seconds: int = Field(default=60, ge=1, le=MAX_CHECK_TIMEOUT_SECONDS)
+
+
+class Stage(JsonModel):
+    """An alias moved 100% to the new version, and checked through it, before the main alias takes traffic."""
+
+    alias: Annotated[str, AfterValidator(_alias_name)]
+    verify: Checks = Field(default_factory=list)
+
+
+Stages = Annotated[list[Stage], Field(max_length=MAX_STAGES)]
+
+
 class TargetRequest(JsonModel):
     """One function of a release: its alias and the version to release (or $LATEST, published now)."""
 
@@ -156,6 +228,9 @@ class TargetRequest(JsonModel):
     alias: Annotated[str, AfterValidator(_alias_name)]
     version: Annotated[str, AfterValidator(_version)] | None = None
     code_sha256: Annotated[str, AfterValidator(_code_sha256)] | None = None
+    # This function's own stages and checks, instead of the release's.
+    stages: Stages | None = None
+    verify: Verify | None = None
 
 
 # A release is one Step Functions execution; its Map states and the history budget are sized for this many.
@@ -172,6 +247,9 @@ class ReleaseRequest(JsonModel):
     approval: Approval | None = None
     # Releasing a version older than the one an alias is on is a rollback: refused unless asked for.
     allow_downgrade: bool = False
+    # Every function's stages and checks, unless a target gives its own.
+    stages: Stages = Field(default_factory=list)
+    verify: Verify | None = None
 
     @field_validator("targets")
     @classmethod
@@ -184,6 +262,24 @@ class ReleaseRequest(JsonModel):
             seen.add(key)
         return targets
 
+    @model_validator(mode="after")
+    def _stages_are_other_aliases(self) -> ReleaseRequest:
+        for index, target in enumerate(self.targets):
+            aliases = [stage.alias for stage in self.stages_of(target)]
+            where = f"targets.{index}.stages" if target.stages is not None else "stages"
+            if target.alias in aliases:
+                raise ValueError(f"{where}: alias {target.alias} is the alias the release moves by traffic steps; "
+                                 "a stage is another alias (test, say) moved before it")
+            if len(set(aliases)) != len(aliases):
+                raise ValueError(f"{where}: an alias is listed twice")
+        return self
+
+    def stages_of(self, target: TargetRequest) -> list[Stage]:
+        return self.stages if target.stages is None else target.stages
+
+    def verify_of(self, target: TargetRequest) -> Verify | None:
+        return self.verify if target.verify is None else target.verify
+
     def step_plan(self) -> strategies.StepPlan:
         if isinstance(self.strategy, CustomSteps):
             return strategies.plan_steps(self.strategy.steps, self.strategy.interval_seconds)
@@ -192,9 +288,10 @@ class ReleaseRequest(JsonModel):
         return strategies.plan_predefined(self.strategy)
 
 
-_UNION_TAGS = {"named-strategy", "steps-strategy", "linear-strategy"}
+_UNION_TAGS = {"named-strategy", "steps-strategy", "linear-strategy", "invoke-check", "hook-check"}
 # The one-function input's fields, which become its one target (snake_case accepted as for every field).
 ONE_FUNCTION_FIELDS = ("functionName", "function_name", "alias", "version", "codeSha256", "code_sha256")
+# ... and the fields of a release that a one-function input keeps for itself: stages and verify stay release-wide.
 
 
 def describe_validation_error(exc: ValidationError, *, one_function: bool = False) -> str:
@@ -210,7 +307,8 @@ def describe_validation_error(exc: ValidationError, *, one_function: bool = Fals
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field (not part of the input contract)"
-        problems.append(f"{loc or 'input'}: {msg}")
+        # A rule across fields (a model validator) names its fields in its own message.
+        problems.append(f"{loc}: {msg}" if loc else msg if err["type"] == "value_error" else f"input: {msg}")
     return "; ".join(dict.fromkeys(problems))
 
 

@@ -13,6 +13,7 @@ from bluegreen.errors import AliasDrift
 from bluegreen.pacing import paced_iteration
 from bluegreen.state import Outcome, Plan, Progress, TargetPlan
 from bluegreen.tasks import RollbackTask, step_progress
+from bluegreen.verification import restore_stages
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,12 @@ def every_function(plan: Plan) -> str:
 
 def roll_back(plan: Plan, target: TargetPlan, error: dict[str, str] | None, progress: Progress | None,
               operator: Any = None) -> Outcome:
-    """``target``'s alias back 100% on its old version, with the reason the release stopped."""
+    """``target``'s alias, and its stage aliases, back 100% on the versions they had, with the reason the
+    release stopped."""
     name, cause = explain(error, progress, operator)
+    # Stage aliases first: they go back whatever happened to the main one.
+    stages = restore_stages(target)
+    back = f" ({'; '.join(stages)})" if stages else ""
     if target.old_version is None:
         # The alias did not exist before this release: there is nothing to return to.
         state = read_alias(target.function_name, target.alias)
@@ -63,10 +68,11 @@ def roll_back(plan: Plan, target: TargetPlan, error: dict[str, str] | None, prog
         except AliasDrift as drift:
             # Someone else moved the alias: their change stands; say so rather than clobber it.
             return Outcome(outcome="left_alone", function_name=target.function_name, alias=target.alias,
-                           function_version=None, error="AliasDrift", cause=f"{drift}; the release stopped: {cause}")
+                           function_version=None, error="AliasDrift",
+                           cause=f"{drift}{back}; the release stopped: {cause}")
     undone = every_function(plan) if plan.several else f"to version {version}"
     return Outcome(outcome="rolled_back", function_name=target.function_name, alias=target.alias,
-                   function_version=version, error=name, cause=f"rolled back {undone}: {cause}")
+                   function_version=version, error=name, cause=f"rolled back {undone}{back}: {cause}")
 
 
 def run(task: RollbackTask) -> Outcome:

@@ -18,6 +18,7 @@ MANAGED_FUNCTIONS = "MANAGED_FUNCTIONS"
 DEPLOYMENTS_TABLE = "DEPLOYMENTS_TABLE"
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
 CONTROL_PLANE_CALLS_PER_SECOND = "CONTROL_PLANE_CALLS_PER_SECOND"
+VERIFICATION_HOOKS = "VERIFICATION_HOOKS"
 DEFAULT_CALLS_PER_SECOND = 10.0
 
 _PROVIDED: ContextVar[Mapping[str, str] | None] = ContextVar("bluegreen_environment", default=None)
@@ -44,6 +45,8 @@ class Settings:
     deployments_table: str
     event_bus_name: str
     control_plane_calls_per_second: float
+    # The functions a release may invoke as verification hooks (template parameter VerificationHooks).
+    verification_hooks: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -56,6 +59,7 @@ class Settings:
             deployments_table=env.get(DEPLOYMENTS_TABLE, ""),
             event_bus_name=env.get(EVENT_BUS_NAME, "default"),
             control_plane_calls_per_second=rate if rate > 0 else DEFAULT_CALLS_PER_SECOND,
+            verification_hooks=tuple(h.strip() for h in env.get(VERIFICATION_HOOKS, "").split(",") if h.strip()),
         )
 
 

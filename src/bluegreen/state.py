@@ -8,18 +8,39 @@ from typing import Literal
 from pydantic import Field
 
 from bluegreen.json_model import JsonModel
-from bluegreen.request import Approval, HealthConfig, Trigger
+from bluegreen.request import Approval, Check, HealthConfig, Trigger, Verify
+
+
+class StagePlan(JsonModel):
+    """A stage alias of a function: moved 100% to the new version before the main alias takes traffic,
+    checked through it, and put back on ``old_version`` if the release does not promote."""
+
+    alias: str
+    old_version: str
+    checks: list[Check] = Field(default_factory=list)
 
 
 class TargetPlan(JsonModel):
     """Which alias moves from which version to which (``shift``: in weighted steps; ``create``: a new
-    alias, made at the new version when the release promotes)."""
+    alias, made at the new version when the release promotes), and how the new version is verified."""
 
     function_name: str
     alias: str
     old_version: str | None
     new_version: str
     action: Literal["shift", "create"]
+    stages: list[StagePlan] = Field(default_factory=list)
+    verify: Verify | None = None
+
+    @property
+    def verifies_first(self) -> bool:
+        """Checks or stages before the first traffic step."""
+        return bool(self.stages) or bool(self.verify and self.verify.before_traffic)
+
+    @property
+    def moved_aliases(self) -> list[str]:
+        """Every alias of this function the release moves: the main one and its stages."""
+        return [self.alias, *(stage.alias for stage in self.stages)]
 
 
 class Plan(JsonModel):
@@ -45,6 +66,8 @@ class Plan(JsonModel):
     started_at: str | None = None
     trigger: Trigger = Field(default_factory=Trigger)
     approval: Approval | None = None
+    # Some function is verified (checks, stages) before the first traffic step: the Choice reads this.
+    verify_first: bool = False
 
     @property
     def shifting(self) -> list[TargetPlan]:
@@ -157,6 +180,27 @@ class Progress(JsonModel):
     promoted_early: EarlyPromotion | None = None
 
 
+class CheckResult(JsonModel):
+    """One verification check: what it was, its verdict and why (never the payload or the response)."""
+
+    phase: Literal["before-traffic", "stage", "after-promotion"]
+    stage: str | None = None
+    index: int
+    kind: Literal["invoke", "hook"]
+    target: str  # the qualifier invoked (a version or an alias), or the hook function
+    verdict: Literal["passed", "failed"]
+    reason: str
+    seconds: float
+
+
+class Verification(JsonModel):
+    """A function's verification: every check's result, in order."""
+
+    function_name: str
+    passed: bool
+    results: list[CheckResult]
+
+
 class Outcome(JsonModel):
     """How a deployment ended, for the last state and for people."""
 
@@ -167,5 +211,7 @@ class Outcome(JsonModel):
     function_version: str | None
     error: str | None = None
     cause: str | None = None
+    # The checks made through the alias once promoted (verify.afterPromotion), if any.
+    verification: Verification | None = None
 
 

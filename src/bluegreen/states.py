@@ -8,6 +8,9 @@ from __future__ import annotations
 
 PUBLISH = "Validate and publish the new version"
 ANY_TRAFFIC = "Is there traffic to shift?"
+# Before any traffic: each function checked by its qualifier and through its stage aliases.
+VERIFY_MAP = "Verify the new version"
+VERIFY = "Verify one function"
 # Each step: a Map over the release's functions, one task per function.
 SHIFT_MAP = "Shift traffic to the new version"
 SHIFT = "Shift one function"
@@ -30,6 +33,6 @@ ROLLBACK_FAILED = "Rollback failed"
 REJECTED = "Release rejected"
 REJECTED_AS_REPORTED = "Release rejected as reported"
 
-ALL = frozenset({PUBLISH, ANY_TRAFFIC, SHIFT_MAP, SHIFT, STEP_BEGINS, BAKE, CHECK, DECIDE, ASK, ANSWERED,
-                 PROMOTE_MAP, PROMOTE, ROLLBACK_MAP, ROLLBACK, EXPLAIN_REJECTION, PROMOTED, ALREADY_RELEASED,
-                 ROLLED_BACK, ROLLBACK_FAILED, REJECTED, REJECTED_AS_REPORTED})
+ALL = frozenset({PUBLISH, ANY_TRAFFIC, VERIFY_MAP, VERIFY, SHIFT_MAP, SHIFT, STEP_BEGINS, BAKE, CHECK, DECIDE, ASK,
+                 ANSWERED, PROMOTE_MAP, PROMOTE, ROLLBACK_MAP, ROLLBACK, EXPLAIN_REJECTION, PROMOTED,
+                 ALREADY_RELEASED, ROLLED_BACK, ROLLBACK_FAILED, REJECTED, REJECTED_AS_REPORTED})

@@ -28,6 +28,10 @@ class TargetTask(JsonModel):
     target: TargetPlan
 
 
+class VerifyTask(TargetTask):
+    """One function's checks before traffic (by its version, and through its stage aliases)."""
+
+
 class ShiftTask(TargetTask):
     # The checks so far carry on into the next step.
     progress: Progress

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.client import BaseClient
 from typer.testing import CliRunner, Result
@@ -16,7 +17,7 @@ from typer.testing import CliRunner, Result
 from bluegreen import states
 from bluegreen.cli import app
 from bluegreen.local import execution
-from bluegreen.local.stack import LocalStack
+from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction
 from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
 
@@ -206,3 +207,94 @@ def test_demo_writes_a_timeline_picture(tmp_path: Path) -> None:
     drawing = picture.read_text()
     assert drawing.startswith("<svg") and "promoted" in drawing
     assert drawing.count('r="6"') == 2 and ">promote</text>" in drawing  # a check per step, then promote
+
+
+# --- bluegreen rollback: a finished release undone through the state machine ---------------------------
+
+def _listen_to_the_bus() -> tuple[Any, str]:
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="rollback-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name=REGION)
+    events.put_rule(Name="rollbacks", EventPattern=json.dumps({"detail-type": ["Alias Rolled Back"]}))
+    events.put_targets(Rule="rollbacks", Targets=[{"Id": "q", "Arn": queue_arn}])
+    return sqs, queue
+
+
+@pytest.mark.usefixtures("traffic")
+def test_rollback_puts_the_alias_back_after_a_promoted_release(stack: LocalStack, sample: SampleFunction,
+                                                               tmp_path: Path) -> None:
+    assert cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0))).exit_code == 0
+    assert get_alias()["FunctionVersion"] == "2"
+    sqs, queue = _listen_to_the_bus()
+    undone = cli("rollback", FUNCTION, "--alias", ALIAS, "--reason", "orders page blank")
+    assert undone.exit_code == 0, undone.output
+    assert "prod goes back to version 1" in undone.output
+    assert get_alias()["FunctionVersion"] == "1" and weights_of(get_alias()) == {}
+    # In one step: the state machine went straight from publish to promote (no traffic steps, no checks).
+    name = started_name(undone)
+    result = execution.wait(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name)
+    assert states.SHIFT not in result.entered() and states.CHECK not in result.entered()
+    rows = json.loads(cli("history", FUNCTION, "--alias", ALIAS, "--json").stdout)
+    assert (rows[0]["status"], rows[0]["oldVersion"], rows[0]["newVersion"]) == ("PROMOTED", "2", "1")
+    assert rows[0]["trigger"] == {"source": "rollback", "requestedBy": "arn:aws:sts::123456789012:user/moto",
+                                  "reason": "orders page blank"}
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
+    event = json.loads(message["Body"])
+    assert event["detail"]["trigger"]["reason"] == "orders page blank"
+    assert (event["detail"]["oldVersion"], event["detail"]["functionVersion"]) == ("2", "1")
+    # Done once: nothing more to go back to.
+    again = cli("rollback", FUNCTION, "--alias", ALIAS, "--reason", "twice")
+    assert again.exit_code == 2 and "nothing to go back to" in again.output
+
+
+def test_rollback_is_refused_while_a_release_holds_the_alias(stack: LocalStack, sample: SampleFunction,
+                                                             tmp_path: Path) -> None:
+    name = start_slow_release(sample, tmp_path, check_interval=5)
+    execution.reached(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name, states.STEP_BEGINS)
+    before = get_alias()
+    refused = cli("rollback", FUNCTION, "--alias", ALIAS, "--to", "1", "--reason", "impatient")
+    assert refused.exit_code == 2
+    assert f"release {name} holds {FUNCTION}:{ALIAS}" in refused.output and "nothing changed" in refused.output
+    assert get_alias() == before
+    assert cli("abort", name).exit_code == 0
+
+
+def test_rollback_without_a_release_in_the_history_asks_for_the_version(stack: LocalStack,
+                                                                        sample: SampleFunction) -> None:
+    refused = cli("rollback", FUNCTION, "--alias", ALIAS, "--reason", "why not")
+    assert refused.exit_code == 2 and "name the version with --to" in refused.output
+
+
+# --- bluegreen aliases: the environments of a function ------------------------------------------------
+
+def test_aliases_init_creates_the_environments_once_and_changes_nothing_that_exists(
+        stack: LocalStack, sample: SampleFunction) -> None:
+    sample.stage("v2", error_rate=0.0)  # $LATEST ahead of version 1, which prod is on
+    first = cli("aliases", FUNCTION, "--init", "--json")
+    assert first.exit_code == 0, first.output
+    described = json.loads(first.stdout)
+    assert described["initialised"] == ["dev created on $LATEST", "test created on 1", "prod left on version 1"]
+    assert {a["alias"]: a["weights"] for a in described["aliases"]} == {
+        "dev": {"$LATEST": 1.0}, "prod": {"1": 1.0}, "test": {"1": 1.0}}
+    assert [v["version"] for v in described["versions"]] == ["$LATEST", "1"]
+    assert all(v["codeSha256"] and v["lastModified"] for v in described["versions"])
+    again = json.loads(cli("aliases", FUNCTION, "--init", "--json").stdout)
+    assert again["initialised"] == ["dev left on version $LATEST", "test left on version 1", "prod left on version 1"]
+    assert again["aliases"] == described["aliases"]
+    shown = cli("aliases", FUNCTION)
+    assert shown.exit_code == 0 and "100% on 1" in shown.output and "$LATEST" in shown.output
+
+
+def test_aliases_init_publishes_a_version_when_there_is_none(stack: LocalStack) -> None:
+    lam = boto3.client("lambda", region_name=REGION)
+    lam.create_function(FunctionName="orders-new", Runtime="python3.12", Role=stack.role_arn, Handler="app.handler",
+                        Code={"ZipFile": b"new"})
+    done = json.loads(cli("aliases", "orders-new", "--init", "--json").stdout)["initialised"]
+    assert done == ["dev created on $LATEST", "version 1 published from $LATEST", "test created on 1",
+                    "prod created on 1"]
+
+
+def test_aliases_of_a_missing_function_exit_4(stack: LocalStack) -> None:
+    result = cli("aliases", "no-such-function")
+    assert result.exit_code == 4 and "cannot read no-such-function" in result.output

@@ -58,10 +58,23 @@ def test_every_task_is_a_lambda_of_the_template_or_a_bounded_callback() -> None:
         assert "States.TaskFailed" not in {e for r in task["Retry"] for e in r["ErrorEquals"]}
 
 
+def _function_timeout(task: dict[str, Any]) -> int:
+    """The Timeout of the template's function behind a task's ``${...Arn}`` substitution."""
+    target = SM_PROPS["DefinitionSubstitutions"][task["Resource"][2:-1]]
+    attribute = target["Fn::GetAtt"]
+    logical_id = attribute[0] if isinstance(attribute, list) else attribute.split(".")[0]
+    return int(RESOURCES[logical_id]["Properties"].get("Timeout", TEMPLATE["Globals"]["Function"]["Timeout"]))
+
+
+def _task_timeout_is_bounded(task: dict[str, Any]) -> None:
+    # A task waits for its function's whole run (verification: checks of up to 900 s in all), and no longer.
+    assert _function_timeout(task) <= task["TimeoutSeconds"] <= 900
+
+
 @pytest.mark.parametrize("name", sorted(LAMBDA_TASKS))
 def test_every_task_has_timeout_retry_and_catch(name: str) -> None:
     task = TASKS[name]
-    assert 0 < task["TimeoutSeconds"] <= 300
+    _task_timeout_is_bounded(task)
     retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
     assert retried >= LAMBDA_TRANSIENT
     assert all(r["BackoffRate"] > 1 for r in task["Retry"])
@@ -75,7 +88,7 @@ def test_every_map_runs_one_retried_lambda_per_function_and_catches_its_failure(
     assert state["Catch"] and state["Catch"][0]["ErrorEquals"] == ["States.ALL"]
     (task,) = state["ItemProcessor"]["States"].values()
     assert task["Type"] == "Task" and task["Resource"].startswith("${") and task["End"]
-    assert 0 < task["TimeoutSeconds"] <= 300
+    _task_timeout_is_bounded(task)
     assert {e for r in task["Retry"] for e in r["ErrorEquals"]} >= LAMBDA_TRANSIENT | {"TransientAwsError"}
 
 
@@ -100,6 +113,11 @@ def test_function_handler_loads_as_lambda_would(logical_id: str) -> None:
     assert callable(template_handler(logical_id, ROOT))
 
 
+def test_every_job_has_its_function() -> None:
+    jobs = {RESOURCES[f]["Properties"]["CodeUri"].strip("/").split("/")[-1] for f in FUNCTIONS}
+    assert jobs >= {"publish", "shift_traffic", "check_health", "promote", "rollback", "verify"}
+
+
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_every_handler_is_thin(logical_id: str) -> None:
     code = (ROOT / RESOURCES[logical_id]["Properties"]["CodeUri"] / "app.py").read_text()
@@ -117,9 +135,11 @@ def test_the_state_names_the_guardian_and_the_cli_read_are_the_definitions() -> 
 
 
 def _statements() -> list[dict[str, Any]]:
+    """Every inline policy statement; a conditional policy's (Fn::If) as when its condition holds."""
     found: list[dict[str, Any]] = []
     for resource in RESOURCES.values():
-        for policy in resource.get("Properties", {}).get("Policies", []):
+        for declared in resource.get("Properties", {}).get("Policies", []):
+            policy = declared["Fn::If"][1] if isinstance(declared, dict) and "Fn::If" in declared else declared
             found.extend(policy.get("Statement", []) if isinstance(policy, dict) else [])
     return found
 
@@ -143,6 +163,19 @@ def test_lambda_writes_are_scoped_to_the_managed_functions_and_their_qualifiers(
     assert writes
     for statement in writes:
         assert set(resolver.resolve(statement["Resource"])) == expected, statement["Sid"]
+
+
+def test_invocations_reach_only_managed_versions_and_aliases_and_the_named_hooks() -> None:
+    resolver = Resolver(parameters={"ManagedFunctions": ["orders-*"], "VerificationHooks": ["orders-smoke"]},
+                        pseudo={"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333"})
+    prefix = "arn:aws:lambda:eu-west-1:111122223333:function:"
+    invokes = [s for s in _statements() if "lambda:InvokeFunction" in s["Action"] and s["Sid"] != "InvokeTheGuardian"]
+    assert {s["Sid"] for s in invokes} >= {"InvokeManagedVersionsAndAliases", "InvokeTheVerificationHooks"}
+    for statement in invokes:
+        # A qualified managed function (version or alias, never $LATEST-by-name alone) or a named hook.
+        assert set(resolver.resolve(statement["Resource"])) <= {f"{prefix}orders-*:*", f"{prefix}orders-smoke"}, (
+            statement["Sid"])
+    assert TEMPLATE["Parameters"]["VerificationHooks"]["Default"] == ""  # none unless named
 
 
 def test_lock_history_bus_and_executions_are_each_scoped_to_their_one_resource() -> None:

@@ -21,7 +21,7 @@ ASL = Path(__file__).resolve().parents[2] / "statemachine" / "deployment.asl.jso
 def test_every_map_state_runs_at_the_concurrency_the_pacing_assumes() -> None:
     definition = json.loads(ASL.read_text())["States"]
     maps = {name: s["MaxConcurrency"] for name, s in definition.items() if s["Type"] == "Map"}
-    assert set(maps) == {states.SHIFT_MAP, states.PROMOTE_MAP, states.ROLLBACK_MAP}
+    assert set(maps) == {states.VERIFY_MAP, states.SHIFT_MAP, states.PROMOTE_MAP, states.ROLLBACK_MAP}
     assert set(maps.values()) == {pacing.MAP_MAX_CONCURRENCY}
 
 

@@ -13,6 +13,7 @@ what it logs goes to its own list (``logs``), not to a shared terminal.
 from __future__ import annotations
 
 import json
+import random
 import threading
 import traceback
 import uuid
@@ -25,9 +26,11 @@ from types import ModuleType
 from typing import Any
 
 from botocore.client import BaseClient
+from moto.awslambda.utils import get_backend as lambda_backend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from bluegreen import settings
+from bluegreen.local.accounts import ACCOUNT, REGION
 from bluegreen.local.lambda_code import load_handler, load_module
 
 _inside_handler = threading.local()
@@ -51,11 +54,12 @@ class FakeContext:
 
 @dataclass
 class LocalFunction:
+    """A function served by its handler here; its environment is each invoked version's, as configured."""
+
     name: str
     arn: str
     code_dir: Path  # the template's CodeUri
     handler: str  # module.attribute, as in the template
-    environment: dict[str, str]
     root: Path  # the project the template is in
 
     def load(self) -> Callable[[Any, Any], Any]:
@@ -69,6 +73,22 @@ class LocalFunction:
 def short_name(name_or_arn: str) -> str:
     """``arn:...:function:NAME[:QUALIFIER]`` or ``NAME`` -> ``NAME``."""
     return name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
+
+
+def _qualifier_of(name_or_arn: str) -> str | None:
+    parts = name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":")
+    return parts[1] if len(parts) > 1 else None
+
+
+def invoked_version(function_name: str, qualifier: str | None, rng: random.Random | None = None) -> str:
+    """The version an invocation runs: the qualifier's version, or for an alias one of its versions by
+    their weights (as Lambda routes a weighted alias), $LATEST without a qualifier."""
+    if not qualifier or qualifier == "$LATEST" or qualifier.isdigit():
+        return qualifier or "$LATEST"
+    alias: Any = lambda_backend(ACCOUNT, REGION).get_alias(qualifier, function_name)
+    extra: dict[str, float] = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+    weights = {str(alias.function_version): 1.0 - sum(extra.values()), **extra}
+    return str((rng or random).choices(list(weights), weights=list(weights.values()))[0])
 
 
 def current_function() -> str | None:
@@ -98,10 +118,13 @@ class HandlerRouter:
         self.functions[fn.name] = fn
         self.functions[fn.arn] = fn
 
-    def invoke(self, function_name: str, body: bytes | str | None, response_headers: dict[str, str]) -> bytes:
+    def invoke(self, function_name: str, qualifier: str | None, body: bytes | str | None,
+               response_headers: dict[str, str]) -> bytes:
         fn = self.functions[short_name(function_name)]
         event = json.loads(body or b"{}")
-        context = FakeContext(function_name=fn.name, invoked_function_arn=fn.arn)
+        version = invoked_version(fn.name, qualifier or _qualifier_of(function_name))
+        context = FakeContext(function_name=fn.name, invoked_function_arn=fn.arn, function_version=version)
+        environment = dict(lambda_backend(ACCOUNT, REGION).get_function(fn.name, version).environment_vars)
         with self._counting:
             self.invocations[fn.name] += 1
         functions = _inside_handler.__dict__.setdefault("functions", [])
@@ -109,7 +132,7 @@ class HandlerRouter:
             self._in_flight += 1
         functions.append(fn.name)
         try:
-            with settings.provided(fn.environment):
+            with settings.provided(environment):
                 result = fn.load()(event, context)
         except Exception as exc:
             response_headers["x-amz-function-error"] = "Unhandled"
@@ -148,7 +171,7 @@ def route_invocations(router: HandlerRouter) -> Iterator[HandlerRouter]:
         self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any,
                headers: Any, response_headers: dict[str, str]) -> bytes | str | None:
         if short_name(function_name) in router.functions:
-            return router.invoke(function_name, body, response_headers)
+            return router.invoke(function_name, qualifier, body, response_headers)
         return original_invoke(self, function_name, qualifier, body, headers, response_headers)
 
     def counted_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from bluegreen.local.accounts import ACCOUNT, REGION
 from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
 from bluegreen.local.eventbridge import bus_policies_enforced, deliver_to_state_machines
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
@@ -25,8 +26,6 @@ from bluegreen.local.logs import routed_logs
 from bluegreen.local.stepfunctions import stops_stay_aborted
 from bluegreen.local.template import Resolver, load_template
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"  # moto's default account
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 STATE_MACHINE_ID = "DeploymentStateMachine"
 # The principal the local run admits on its release-request bus (a CI role; see ``local.principals``).
@@ -175,7 +174,7 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
             lam.put_function_event_invoke_config(FunctionName=resolver.physical[logical_id],
                                                  MaximumRetryAttempts=int(invoke_config["MaximumRetryAttempts"]))
         fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], root / props["CodeUri"],
-                           props["Handler"], env, root)
+                           props["Handler"], root)
         router.register(fn)
         functions[logical_id] = fn
         for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
@@ -259,6 +258,9 @@ def _create_rule(name: str, props: dict[str, Any], target_arn: str, role_arn: st
             target[key] = props[key]
     events.put_targets(Rule=name, EventBusName=bus, Targets=[target])  # type: ignore[list-item]
 
+
+__all__ = ["ACCOUNT", "LOCAL_REQUESTER", "REGION", "LocalStack", "active_stack", "deploy_template", "local_aws",
+           "project_root", "running_stack", "scale_retries"]
 
 _ACTIVE: list[LocalStack] = []
 

@@ -48,6 +48,8 @@ class Resolver:
     pseudo: dict[str, str]
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> name (Ref)
     arns: dict[str, str] = field(default_factory=dict)  # logical id -> ARN (GetAtt .Arn)
+    # (logical id, attribute) -> value, for GetAtt of other attributes (an AWS::Lambda::Version's Version).
+    attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)  # the template's Conditions section
 
     def condition(self, name: str) -> bool:
@@ -83,8 +85,10 @@ class Resolver:
                 return intrinsic(self, arg)
         return {k: self.resolve(v) for k, v in value.items()}
 
-    def _get_att(self, arg: list[str]) -> str:
+    def _get_att(self, arg: list[str]) -> Any:
         logical, attr = arg
+        if (logical, attr) in self.attributes:
+            return self.attributes[(logical, attr)]
         if attr != "Arn" or logical not in self.arns:
             raise KeyError(f"cannot resolve GetAtt {logical}.{attr} locally")
         return self.arns[logical]

@@ -8,56 +8,77 @@ releases under test share (``lambda_rules``)."""
 
 from __future__ import annotations
 
-import io
 import random
 import threading
 import time
-import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from bluegreen.local import sample_app
-from bluegreen.local.invoker import FakeContext
-from bluegreen.local.stack import ACCOUNT, REGION
+from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.app_stack import code_package, wait_until_updated
+from bluegreen.local.invoker import FakeContext, HandlerRouter, LocalFunction
+from bluegreen.local.lambda_code import load_handler
+from bluegreen.local.stack import project_root
 from bluegreen.settings import provided
 
 DURATION_SAMPLES = 25
+__all__ = ["SampleFunction", "TrafficSimulator", "behaviour", "code", "sample_handler", "wait_until_updated"]
+
+
+# The sample function's code: the example application's (examples/orders-app).
+SAMPLE_CODE = Path("examples") / "orders-app" / "src"
+SAMPLE_HANDLER = "app.handler"
 
 
 def code(marker: str) -> bytes:
     """A code package of the sample function, told apart from others by ``marker``."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("sample_app.py", f"# {marker}\n")
-    return buf.getvalue()
+    return code_package(project_root() / SAMPLE_CODE, marker)
 
 
-def behaviour(error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0) -> dict[str, str]:
-    """A version's environment: the share of calls that fail, its typical duration, its throttled share."""
-    return {"ERROR_RATE": str(error_rate), "LATENCY_MS": str(latency_ms), "THROTTLE_RATE": str(throttle_rate)}
+def sample_handler() -> Callable[[Any, Any], Any]:
+    root = project_root()
+    return load_handler(root / SAMPLE_CODE, SAMPLE_HANDLER, root)
+
+
+def behaviour(error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0,
+              status_code: int = 200) -> dict[str, str]:
+    """A version's environment: the share of calls that fail, its typical duration, its throttled share, the
+    status its answers carry."""
+    return {"ERROR_RATE": str(error_rate), "LATENCY_MS": str(latency_ms), "THROTTLE_RATE": str(throttle_rate),
+            "STATUS_CODE": str(status_code)}
 
 
 @dataclass
 class SampleFunction:
+    """A function of the example application's code, created without its template (the tests' own)."""
+
     name: str
     alias: str
     role_arn: str
     released: str = "1"
+    # Serves invocations of the function (checks invoke it); without, only the traffic simulator calls it.
+    router: HandlerRouter | None = None
 
     def create(self, error_rate: float = 0.0, latency_ms: float = 20.0) -> None:
         """The function with version 1 published and the alias on it."""
         lam = boto3.client("lambda", region_name=REGION)
-        lam.create_function(FunctionName=self.name, Runtime="python3.12", Role=self.role_arn,
-                            Handler="sample_app.handler", Code={"ZipFile": code("v1")},
-                            Environment={"Variables": behaviour(error_rate, latency_ms)})
+        arn = lam.create_function(FunctionName=self.name, Runtime="python3.12", Role=self.role_arn,
+                                  Handler=SAMPLE_HANDLER, Code={"ZipFile": code("v1")},
+                                  Environment={"Variables": behaviour(error_rate, latency_ms)})["FunctionArn"]
+        if self.router is not None:
+            root = project_root()
+            self.router.register(LocalFunction(self.name, arn, root / SAMPLE_CODE, SAMPLE_HANDLER, root))
         self.released = lam.publish_version(FunctionName=self.name)["Version"]
         lam.create_alias(FunctionName=self.name, Name=self.alias, FunctionVersion=self.released)
 
-    def stage(self, marker: str, error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0) -> str:
+    def stage(self, marker: str, error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0,
+              status_code: int = 200) -> str:
         """New code and configuration in $LATEST (not published); returns its CodeSha256. Each update is
         waited for, as AWS requires before the next one (LastUpdateStatus)."""
         lam = boto3.client("lambda", region_name=REGION)
@@ -65,22 +86,13 @@ class SampleFunction:
         lam.update_function_code(FunctionName=self.name, ZipFile=code(marker))
         wait_until_updated(lam, self.name)
         lam.update_function_configuration(
-            FunctionName=self.name, Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate)})
+            FunctionName=self.name,
+            Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate, status_code)})
         return str(wait_until_updated(lam, self.name)["CodeSha256"])
 
-    def publish(self, marker: str, error_rate: float) -> str:
-        self.stage(marker, error_rate)
+    def publish(self, marker: str, error_rate: float, status_code: int = 200) -> str:
+        self.stage(marker, error_rate, status_code=status_code)
         return boto3.client("lambda", region_name=REGION).publish_version(FunctionName=self.name)["Version"]
-
-
-def wait_until_updated(lam: Any, name: str, timeout: float = 30.0) -> dict[str, Any]:
-    """$LATEST's configuration once its last update has finished (GetFunction: not rate limited)."""
-    deadline = time.monotonic() + timeout
-    while (config := lam.get_function(FunctionName=name)["Configuration"]).get("LastUpdateStatus") == "InProgress":
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{name} is still being updated after {timeout} s")
-        time.sleep(0.05)
-    return dict(config)
 
 
 def _lambda_backend() -> Any:
@@ -118,7 +130,7 @@ class TrafficSimulator:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._cloudwatch: Any = boto3.client("cloudwatch", region_name=REGION)
-        self._handler = sample_app.handler
+        self._handler = sample_handler()
 
     def _version_env(self, version: str) -> dict[str, str]:
         if version not in self._envs:

@@ -52,12 +52,17 @@ def with_cli_trigger(request: dict[str, Any]) -> dict[str, Any]:
     return {**request, "trigger": request.get("trigger") or {"source": "cli", "requestedBy": who()}}
 
 
+def execution_name(label: str) -> str:
+    """A unique execution name that says what it releases, so that people can tell executions apart."""
+    return f"{label}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"[:80]
+
+
 def start(stack: Stack, request: dict[str, Any], name: str | None = None) -> str:
-    """Start a release; its name says what it releases, so that people can tell executions apart."""
+    """Start a release."""
     label = "-".join(str(request.get(k, "")) for k in ("functionName", "alias")).rsplit(":", 1)[-1]
     if isinstance(request.get("targets"), list):
         label = f"{len(request['targets'])}-functions"
-    name = name or f"{label}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"[:80]
+    name = name or execution_name(label)
     return str(executions.sfn_client().start_execution(
         stateMachineArn=stack.state_machine_arn, name=name, input=json.dumps(request))["executionArn"])
 
