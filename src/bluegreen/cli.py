@@ -37,7 +37,8 @@ def _local_demo() -> Any:
 def demo(
     scenario: Annotated[str, typer.Option(
         help="healthy | failing (30% errors) | slow (3x latency) | flaky (3% vs 0.5% errors) | "
-             "low-traffic (too few calls to judge) | noisy-baseline (both versions at 5% errors).")] = "healthy",
+             "low-traffic (too few calls to judge) | noisy-baseline (both versions at 5% errors) | "
+             "smoke-fails (answers 500: fails its smoke check at test; prod never touched).")] = "healthy",
     strategy: Annotated[str | None, typer.Option(
         help="A predefined strategy (its steps, baked --interval seconds each) or a JSON custom strategy.")] = None,
     interval: Annotated[int, typer.Option(min=1, max=60, help="Seconds each traffic step bakes locally.")] = 4,
@@ -72,8 +73,9 @@ ReasonOption = Annotated[str, typer.Option("--reason", help="Why: recorded with 
 
 
 @contextmanager
-def _stack(name: str | None, local: bool) -> Iterator[Any]:
-    """The bluegreen stack to operate on; exits 4 with the reason when it cannot be found."""
+def _stack(name: str | None, local: bool, request: dict[str, Any] | None = None) -> Iterator[Any]:
+    """The bluegreen stack to operate on; exits 4 with the reason when it cannot be found. A fresh embedded
+    run is made for ``request`` when there is one: its functions, versions and alarms exist there."""
     from bluegreen.operations import stack as stacks  # noqa: PLC0415 - keep `--help` fast
 
     if not local:
@@ -87,6 +89,14 @@ def _stack(name: str | None, local: bool) -> Iterator[Any]:
         yield stacks.embedded()
     except stacks.StackNotFound:
         local_demo = _local_demo()
+        if request is not None:
+            from bluegreen.local.sample_world import world_for  # noqa: PLC0415 - moto only when asked for
+
+            with world_for(request):
+                typer.echo("embedded local run started: template.yaml in moto, with what the input names",
+                           err=True)
+                yield stacks.embedded()
+            return
         with local_demo.sample_release(local_demo.SCENARIOS["healthy"]):
             typer.echo("embedded local run started: template.yaml in moto, sample function orders-api (alias prod)",
                        err=True)
@@ -120,7 +130,7 @@ def deploy(
         parse_request(request)  # refuse a bad input here, before anything starts
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
-    with _stack(stack, local) as deployed:
+    with _stack(stack, local, request) as deployed:
         # Who asks, as the stack's AWS (or the embedded one) knows them.
         arn = commands.start(deployed, commands.with_cli_trigger(request))
         typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
@@ -315,7 +325,7 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
         if offline:
             result = commands.plan(request, None).as_json()
         else:
-            with _stack(stack, local) as deployed:
+            with _stack(stack, local, request) as deployed:
                 result = commands.plan(request, deployed).as_json()
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
@@ -333,6 +343,14 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
     console.print(f"  {result['durationSeconds']['ifHealthy']} s if healthy, at most "
                   f"{result['durationSeconds']['atMost']} s; {result['stateTransitions']} state transitions "
                   f"(${result['costUsd']}); history ≤ {result['historyEventsWorstCase']} events of 25,000")
+    for verification in result["verification"]:
+        checks = [*verification["beforeTraffic"], *(c for s in verification["stages"] for c in s["checks"]),
+                  *verification["afterPromotion"]]
+        for check in checks:
+            console.print(f"  verify {verification['functionName']} {check['where']}: {json.dumps(check['check'])} "
+                          f"(up to {check['worstCaseSeconds']} s)")
+    if result["verificationWorstCaseSeconds"]:
+        console.print(f"  verification adds at most {result['verificationWorstCaseSeconds']} s")
     for phase, actions in result["awsActions"].items():
         console.print(f"  {phase}: {', '.join(actions)}")
 

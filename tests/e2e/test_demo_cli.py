@@ -25,11 +25,14 @@ def test_healthy_demo_promotes() -> None:
     assert (out["previousVersion"], out["newVersion"]) == ("1", "2")
     assert [(c["weight"], c["verdict"], c["decision"]) for c in out["checks"]] == [
         (10, "pass", "next-step"), (50, "pass", "promote")]
-    assert out["awsCalls"]["UpdateAlias"] == 3  # 10%, 50%, 100%
+    # The whole workflow: test moved to the new version and its smoke check passed before prod took traffic.
+    assert [(v["stage"], v["verdict"]) for v in out["verification"]] == [("test", "passed")]
+    assert out["stages"] == {"test": {"functionVersion": "2"}}
+    assert out["awsCalls"]["UpdateAlias"] == 4  # test; then prod at 10%, 50%, 100%
     assert out["awsCalls"]["PublishVersion"] == 1
-    # publish, choice, per step a Map and its one task, per check a wait, a check and a decision, then
-    # the promotion Map and its task, and the end: 2 + 2 x 2 + 2 x 3 + 2 + 1.
-    assert out["stateTransitions"] == 15
+    # publish, choice, the verify Map and its task, choice, per step a Map and its one task, per check a wait,
+    # a check and a decision, then the promotion Map and its task, and the end: 2 + 3 + 2 x 2 + 2 x 3 + 2 + 1.
+    assert out["stateTransitions"] == 18
 
 
 def test_failing_demo_rolls_back() -> None:
@@ -38,6 +41,17 @@ def test_failing_demo_rolls_back() -> None:
     assert out["outcome"] == "rolled_back" and out["error"] == "HealthCheckFailed"
     assert out["alias"] == {"name": "prod", "functionVersion": "1", "additionalVersionWeights": {}}
     assert out["checks"][0]["verdict"] == "fail" and out["checks"][0]["errors"] > 0
+
+
+def test_smoke_fails_demo_never_touches_prod_and_puts_test_back() -> None:
+    code, out = run_demo("--scenario", "smoke-fails")
+    assert code == 1
+    assert out["outcome"] == "rolled_back" and out["error"] == "VerificationFailed"
+    assert "stage test check 1 (invoke test): response.statusCode is not 200" in out["cause"]
+    assert out["alias"] == {"name": "prod", "functionVersion": "1", "additionalVersionWeights": {}}
+    assert out["stages"] == {"test": {"functionVersion": "1"}}
+    assert out["checks"] == []  # prod never took traffic, so no health check ran
+    assert [(v["stage"], v["verdict"]) for v in out["verification"]] == [("test", "failed")]
 
 
 def test_demo_with_a_predefined_strategy_keeps_its_steps() -> None:

@@ -54,6 +54,22 @@ def test_deploy_watches_to_promotion_and_exits_0(stack: LocalStack, sample: Samp
     assert get_alias()["FunctionVersion"] == "2"
 
 
+def test_plan_lists_the_verification_with_its_worst_case_time() -> None:
+    sample = Path(__file__).resolve().parents[2] / "events" / "with-test-stage.json"
+    result = CliRunner().invoke(app, ["plan", str(sample), "--offline", "--json"])
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    [verification] = planned["verification"]
+    assert [s["alias"] for s in verification["stages"]] == ["test"]
+    assert [len(verification["beforeTraffic"]), len(verification["afterPromotion"])] == [1, 1]
+    assert planned["verificationWorstCaseSeconds"] == 3 * 30  # three checks of up to timeoutSeconds each
+    # publish, its choice, the verify Map, its task and the choice again, one step (a Map and its task), five
+    # checks, the promotion Map and its task, the end.
+    assert planned["stateTransitions"] == 2 + 3 + 2 + 5 * 3 + 2 + 1
+    shown = CliRunner().invoke(app, ["plan", str(sample), "--offline"])
+    assert "verify orders-api through test" in shown.output and "verification adds at most 90 s" in shown.output
+
+
 @pytest.mark.usefixtures("traffic")
 def test_deploy_of_a_failing_release_exits_1(stack: LocalStack, sample: SampleFunction, tmp_path: Path) -> None:
     result = cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.3)))

@@ -17,6 +17,9 @@ from bluegreen.local import execution
 from bluegreen.local.invoker import LocalFunction
 from bluegreen.local.stack import REGION, LocalStack, project_root, running_stack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.operations import commands
+from bluegreen.operations import report as reports
+from bluegreen.operations.stack import embedded
 from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
 
 HOOK = "orders-smoke-hook"
@@ -99,6 +102,10 @@ def test_the_chain_moves_test_then_prod(stack: LocalStack, sample: SampleFunctio
     assert entered.index(states.VERIFY_MAP) < entered.index(states.SHIFT)
     # The first step put 50% on version 2 (prod split only during the steps).
     assert any(s.weights.get("2") == 0.5 for s in traffic.samples)
+    # status shows every check with its verdict, as watch does.
+    shown = commands.status(embedded(), result.arn)["verification"]
+    assert [(c["phase"], c["stage"], c["verdict"]) for c in shown] == [
+        ("before-traffic", None, "passed"), ("stage", "test", "passed"), ("after-promotion", None, "passed")]
     promoted = result.task_outputs(states.PROMOTE)
     assert [c["verdict"] for p in promoted for c in p["verification"]["results"]] == ["passed"]
 
@@ -113,6 +120,8 @@ def test_a_smoke_check_failing_at_test_leaves_prod_untouched(stack: LocalStack, 
     assert get_alias(ALIAS) == before  # byte for byte: never touched
     assert where("test") == ("1", {})  # moved to 2 for the check, then back
     assert not shifted(result)
+    # The report shows the failed check too.
+    assert "stage test check 1 (invoke test): response.statusCode is not 200" in reports.page(reports.timeline(result))
 
 
 def test_before_traffic_failing_shifts_nothing(stack: LocalStack, sample: SampleFunction) -> None:

@@ -15,13 +15,14 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
-from bluegreen import states
+from bluegreen import history, settings, states
 from bluegreen import strategy as strategies
 from bluegreen.local import execution
-from bluegreen.local.stack import REGION, LocalStack, running_stack
-from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.local.app_stack import alias_behind_route, deploy_app, redeploy
+from bluegreen.local.stack import REGION, LocalStack, project_root, running_stack
+from bluegreen.local.traffic import TrafficSimulator, behaviour
 from bluegreen.operations import report as reports
-from bluegreen.operations.progress import ProgressPrinter, ms
+from bluegreen.operations.progress import ProgressPrinter, describe_verification, ms
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Scenario:
     new_latency_ms: float = 20.0
     old_latency_ms: float = 20.0
     requests_per_second: float = 1000.0
+    # What every answer of the new version says (500: broken, though it raises nothing).
+    new_status_code: int = 200
 
 
 SCENARIOS = {
@@ -44,10 +47,17 @@ SCENARIOS = {
     "low-traffic": Scenario("works, but the alias gets 2 calls a second: too few to judge", 0.0,
                             requests_per_second=2.0),
     "noisy-baseline": Scenario("fails 5% of calls, as the old one does", 0.05, old_error_rate=0.05),
+    "smoke-fails": Scenario("answers 500 to every call: its smoke check at test fails, prod is never touched",
+                            0.0, new_status_code=500),
 }
 EXIT_CODES = {"promoted": 0, "rolled_back": 1, "rejected": 2, "failed": 3}
 SAMPLE_FUNCTION = "orders-api"
 SAMPLE_ALIAS = "prod"
+# The stage the new version passes before prod takes traffic, and its smoke check (a GET /orders).
+TEST_STAGE = "test"
+SMOKE_CHECK = {"invoke": {"payload": {"httpMethod": "GET", "path": "/orders",
+                                      "requestContext": {"requestId": "smoke"}}},
+               "expect": {"statusCode": 200}}
 
 
 def demo_strategy(strategy: str | None, interval: int) -> Any:
@@ -66,8 +76,11 @@ def demo_strategy(strategy: str | None, interval: int) -> Any:
     return {"steps": [*plan.weights, 100], "intervalSeconds": interval}
 
 
-def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: float) -> dict[str, Any]:
-    """The demo's JSON result, read from the execution's history and the alias itself."""
+def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: float,
+              verification: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The demo's JSON result, read from the execution's history and the alias itself; ``verification``: each
+    check's result as the release's history recorded it."""
+    verification = verification or []
     outcome = result.outcome
     plans = result.task_outputs(states.PUBLISH)
     targets = plans[0]["plan"]["targets"] if plans else []
@@ -96,6 +109,9 @@ def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: fl
              "reason": out["health"]["reason"]}
             for out in result.checks()
         ],
+        "verification": verification,
+        "stages": {TEST_STAGE: {"functionVersion": boto3.client("lambda", region_name=REGION).get_alias(
+            FunctionName=SAMPLE_FUNCTION, Name=TEST_STAGE)["FunctionVersion"]}},
         "stateTransitions": result.state_transitions,
         "awsCalls": dict(sorted(calls.items())),
         "wallSeconds": round(wall, 2),
@@ -115,18 +131,32 @@ class DemoOptions:
 
 @contextmanager
 def sample_release(scenario: Scenario, echo_logs: bool = False) -> Iterator[tuple[LocalStack, str]]:
-    """The template in moto, the sample function (version 1 on its alias, new code in $LATEST) and callers
-    on the alias for as long as the block runs; yields the stack and $LATEST's CodeSha256."""
+    """The template in moto; the example application (examples/orders-app) deployed as its team would, then
+    deployed again with new code ($LATEST only: dev follows it, test and prod stay on version 1); callers on
+    the alias the API's production route invokes for as long as the block runs. Yields the stack and
+    $LATEST's CodeSha256."""
     with running_stack({"ManagedFunctions": SAMPLE_FUNCTION}, echo_logs=echo_logs) as stack:
-        sample = SampleFunction(SAMPLE_FUNCTION, SAMPLE_ALIAS, stack.role_arn)
-        sample.create(scenario.old_error_rate, scenario.old_latency_ms)
-        code_sha = sample.stage("v2", scenario.new_error_rate, scenario.new_latency_ms)
-        traffic = TrafficSimulator(SAMPLE_FUNCTION, SAMPLE_ALIAS, rate=scenario.requests_per_second)
+        app = deploy_app(stack.router, project_root(),
+                         environment=behaviour(scenario.old_error_rate, scenario.old_latency_ms))
+        redeploy(app, stack.router, code="v2", environment=behaviour(
+            scenario.new_error_rate, scenario.new_latency_ms, status_code=scenario.new_status_code))
+        code_sha = str(boto3.client("lambda", region_name=REGION).get_function(
+            FunctionName=SAMPLE_FUNCTION)["Configuration"]["CodeSha256"])
+        traffic = TrafficSimulator(SAMPLE_FUNCTION, alias_behind_route(app, "OrdersApi", "/orders"),
+                                   rate=scenario.requests_per_second)
         traffic.start()
         try:
             yield stack, code_sha
         finally:
             traffic.stop()
+
+
+def recorded_verification(stack: LocalStack) -> list[dict[str, Any]]:
+    """The verification checks the release's history recorded (a failed check returns nothing to the
+    execution: the history has it)."""
+    with settings.provided({settings.DEPLOYMENTS_TABLE: stack.tables["DeploymentsTable"]}):
+        rows = history.list_deployments(SAMPLE_FUNCTION, SAMPLE_ALIAS, limit=1)
+    return list(rows[0].get("verification", [])) if rows else []
 
 
 def run_demo(options: DemoOptions) -> int:
@@ -139,16 +169,18 @@ def run_demo(options: DemoOptions) -> int:
     with sample_release(scenario, echo_logs=verbose) as (stack, code_sha):
         console.print(f"[bold]bluegreen demo[/] ({options.scenario}): template.yaml deployed into moto; "
                       f"state machine {stack.state_machine_arn.rsplit(':', 1)[-1]}")
-        console.print(f"Sample function {SAMPLE_FUNCTION}: version 1 live on alias {SAMPLE_ALIAS}, "
-                      f"{scenario.requests_per_second:g} calls/s; new code in $LATEST {scenario.summary}")
+        console.print(f"Example app examples/orders-app: GET /orders → {SAMPLE_FUNCTION}:{SAMPLE_ALIAS} (version 1, "
+                      f"{scenario.requests_per_second:g} calls/s), /test/orders → {TEST_STAGE}, /dev/orders → dev "
+                      f"($LATEST); redeployed with new code that {scenario.summary}")
         execution_input = {"functionName": SAMPLE_FUNCTION, "alias": SAMPLE_ALIAS, "codeSha256": code_sha,
                            "strategy": demo_strategy(options.strategy, options.interval),
+                           "stages": [{"alias": TEST_STAGE, "verify": [SMOKE_CHECK]}],
                            "health": {"checkIntervalSeconds": options.check_interval}}
         console.print(f"Starting execution with input: {json.dumps(execution_input)}")
         started = time.monotonic()
         result = execution.run(stack, execution_input, timeout=600, on_event=ProgressPrinter(console))
         wall = time.monotonic() - started
-        summary = summarise(result, dict(stack.router.calls), wall)
+        summary = summarise(result, dict(stack.router.calls), wall, recorded_verification(stack))
     if options.report:
         line = reports.timeline(result)
         Path(options.report).write_text(reports.svg(line) if options.report.endswith(".svg") else reports.page(line),
@@ -171,6 +203,10 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
     table.add_row("alias", f"{summary['function']}:{alias['name']} → version {alias['functionVersion']}"
                            + (f" + {weights}" if weights else " (no routing config)"))
     table.add_row("versions", f"{summary['previousVersion']} → {summary['newVersion']}")
+    for check in summary["verification"]:
+        table.add_row("verified", describe_verification(check))
+    for name, stage in summary["stages"].items():
+        table.add_row(f"{name} alias", f"version {stage['functionVersion']}")
     for i, check in enumerate(summary["checks"], 1):
         numbers = (f"new {check['errors']}/{check['invocations']} errors, p99 {ms(check['p99Ms'])}; "
                    f"old {check['baselineErrors']}/{check['baselineInvocations']}, p99 {ms(check['baselineP99Ms'])}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import logging
 import os
 import zipfile
 from collections.abc import Iterator
@@ -287,6 +288,9 @@ def running_stack(parameters: dict[str, Any], echo_logs: bool = False) -> Iterat
     """moto started, the template deployed in it, and the handlers serving its functions (their logs
     kept per function in ``stack.router.logs``; ``echo_logs`` also prints them). Release requests are
     admitted from the local CI role (``LOCAL_REQUESTER``) unless ``ReleaseRequesters`` says otherwise."""
+    if not echo_logs:
+        # moto's own logs (its interpreter logs every Fail state as an exception) are not the user's business.
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
     with local_aws() as rules:
         stack = deploy_template({"ReleaseRequesters": LOCAL_REQUESTER, **parameters})
         stack.lambda_rules = rules

@@ -20,7 +20,7 @@ from bluegreen.aliases import read_alias
 from bluegreen.errors import InvalidInput
 from bluegreen.operations import executions
 from bluegreen.operations.plan import DryRun, dry_run
-from bluegreen.operations.progress import ProgressPrinter, bar, describe_check
+from bluegreen.operations.progress import ProgressPrinter, bar, describe_check, describe_verification
 from bluegreen.operations.stack import Stack
 from bluegreen.request import parse_request
 from bluegreen.state import EarlyPromotion
@@ -99,6 +99,11 @@ def status(stack: Stack, execution_arn: str) -> dict[str, Any]:
         "alias": next(iter(now.values())) if len(now) == 1 else None,
         "aliases": now,
         "lastCheck": checks[-1] if checks else None,
+        # Every verification check that has passed so far (a failed one is the execution's error and cause).
+        "verification": [{"functionName": v["functionName"], **r} for state, out in results
+                         if state in (states.VERIFY, states.PROMOTE)
+                         for v in [out if state == states.VERIFY else out.get("verification")] if v
+                         for r in v["results"]],
         "waitingFor": {k: question[k] for k in ("kind", "question", "weight", "ifApproved")} if question else None,
     }
 
@@ -117,6 +122,8 @@ def print_status(console: Console, state: dict[str, Any]) -> None:
         steps = f"({r['strategy']}: {' → '.join(f'{w}%' for w in [*r['weights'], 100])})"
         for t in r["targets"]:
             table.add_row("release", f"{t['functionName']}:{t['alias']} {t['oldVersion']} → {t['newVersion']} {steps}")
+    for check in state["verification"]:
+        table.add_row("verified", f"{check['functionName']}: {describe_verification(check)}")
     aliases = {"alias": state["alias"]} if state["alias"] else state["aliases"]
     for name, alias in aliases.items():
         if alias is None:

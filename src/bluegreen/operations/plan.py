@@ -31,7 +31,31 @@ class DryRun:
         per function; per check a wait, a check and a decision; then the promotion Map with a task per
         function, and the end."""
         functions = len(self.request.targets)
-        return 2 + len(self.steps.weights) * (1 + functions) + 3 * self.checks + (1 + functions) + 1
+        # Verification before traffic: the verify Map, a task per function, the choice entered again.
+        verify = (2 + functions) if any(v["beforeTraffic"] or v["stages"] for v in self.verification()) else 0
+        return 2 + verify + len(self.steps.weights) * (1 + functions) + 3 * self.checks + (1 + functions) + 1
+
+    def verification(self) -> list[dict[str, Any]]:
+        """Each function's checks, where they run and their worst-case time (every check to its timeout)."""
+        found = []
+        for target in self.request.targets:
+            verify = self.request.verify_of(target)
+            timeout = verify.timeout_seconds if verify else 60
+
+            def listed(checks: list[Any], where: str, timeout: int = timeout) -> list[dict[str, Any]]:
+                return [{"where": where, "check": c.model_dump(mode="json", by_alias=True, exclude_none=True),
+                         "worstCaseSeconds": timeout} for c in checks]
+
+            stages = [listed(stage.verify, f"through {stage.alias}, moved 100% to the new version")
+                      for stage in self.request.stages_of(target)]
+            found.append({
+                "functionName": target.function_name,
+                "beforeTraffic": listed(verify.before_traffic if verify else [], "the new version by its qualifier"),
+                "stages": [{"alias": stage.alias, "checks": checks}
+                           for stage, checks in zip(self.request.stages_of(target), stages, strict=True)],
+                "afterPromotion": listed(verify.after_promotion if verify else [], f"through {target.alias}"),
+            })
+        return found
 
     def _targets(self) -> list[dict[str, Any]]:
         found = []
@@ -64,6 +88,11 @@ class DryRun:
             "health": self.request.health.model_dump(mode="json", by_alias=True),
             "approval": self.request.approval.model_dump(mode="json", by_alias=True) if self.request.approval else None,
             "awsActions": self.actions,
+            "verification": (verification := self.verification()),
+            # Checks run one after another in each function's task; the functions' tasks run side by side.
+            "verificationWorstCaseSeconds": max((sum(c["worstCaseSeconds"] for c in [
+                *v["beforeTraffic"], *(c for s in v["stages"] for c in s["checks"]), *v["afterPromotion"]])
+                for v in verification), default=0),
         }
 
 
@@ -82,6 +111,10 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
         "on failure: roll back": ["lambda:GetAlias", "lambda:UpdateAlias", "dynamodb:DeleteItem (lock)",
                                   "dynamodb:UpdateItem (history)", "events:PutEvents"],
     }
+    if any(request.verify_of(t) or request.stages_of(t) for t in request.targets):
+        actions["verify (before traffic, after promotion)"] = [
+            "lambda:InvokeFunction (the version, a stage alias, or a hook)", "lambda:GetAlias and lambda:UpdateAlias "
+            "(each stage)", "dynamodb:UpdateItem (history)", "events:PutEvents"]
     if not steps.weights:
         del actions["each shift"], actions["each check"]
     if request.approval or request.health.on_inconclusive == "wait-for-operator":

@@ -46,6 +46,8 @@ class ProgressPrinter:
         failed = event.get("lambdaFunctionFailedEventDetails")
         if failed:
             self.console.print(f"  [red]task failed in '{self.state}': {failed.get('error')}[/]")
+            if failed.get("error") == "VerificationFailed":
+                self.console.print(f"  [red]{error_message(failed.get('cause'))}[/]")
 
     def _task_done(self, out: dict[str, Any]) -> None:
         if self.state == states.PUBLISH:
@@ -69,10 +71,34 @@ class ProgressPrinter:
                 self.console.print(f"Shifting every function: {bar(w)} old {100 - w}% | new {w}%")
         elif self.state == states.CHECK:
             self.console.print("  " + describe_check(out))
+        elif self.state == states.VERIFY:
+            self._verified(out)
         elif out.get("outcome") in {"promoted", "rolled_back"}:
+            self._verified(out.get("verification") or {})
             done = "[green]Promoted[/]" if out["outcome"] == "promoted" else "[red]Rolled back[/]"
             self.console.print(f"{done}: {out.get('functionName') or 'alias'}:{out.get('alias') or ''} now 100% on "
                                f"version {out['functionVersion']}")
+
+
+    def _verified(self, verification: dict[str, Any]) -> None:
+        for result in verification.get("results", []):
+            self.console.print(f"  {verification['functionName']}: {describe_verification(result)}")
+
+
+def error_message(cause: str | None) -> str:
+    """A Lambda error's message from its cause (the runtime's JSON), or the cause as it is."""
+    try:
+        return str(json.loads(cause or "")["errorMessage"])
+    except (ValueError, KeyError, TypeError):
+        return cause or ""
+
+
+def describe_verification(result: dict[str, Any]) -> str:
+    """One verification check: where, what was invoked, the verdict, why and how long it took."""
+    where = f"stage {result['stage']}" if result.get("stage") else result["phase"]
+    colour = "green" if result["verdict"] == "passed" else "red"
+    return (f"{where} check {result['index'] + 1} ({result['kind']} {result['target']}): "
+            f"[{colour}]{result['verdict']}[/] ({result['reason']}, {result['seconds']:.2f} s)")
 
 
 def ms(value: float | None) -> str:

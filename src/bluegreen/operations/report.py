@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bluegreen import states
 from bluegreen.operations.executions import ExecutionResult
+from bluegreen.operations.progress import describe_verification, error_message
 from bluegreen.verdict import P99_MIN_CALLS
 
 WIDTH, PANEL_HEIGHT, LEFT, RIGHT, TOP, GAP = 900, 150, 70, 30, 80, 45
@@ -29,6 +31,8 @@ class Timeline:
     outcome: str
     weights: list[tuple[float, int]] = field(default_factory=list)  # (seconds, new version's %)
     checks: list[dict[str, Any]] = field(default_factory=list)  # each with "t" and numbers
+    # Verification: (seconds, function, check result) of each passed check; a failed one as its message.
+    verification: list[tuple[float, str, str]] = field(default_factory=list)
     end: float = 0.0
 
 
@@ -46,6 +50,7 @@ def timeline(result: ExecutionResult) -> Timeline:
     for event in events:
         if "stateEnteredEventDetails" in event:
             state = event["stateEnteredEventDetails"]["name"]
+        _add_verification(line, state, event, _seconds(event, start))
         done = event.get("lambdaFunctionSucceededEventDetails")
         if not done or "output" not in done:
             continue
@@ -73,6 +78,20 @@ def timeline(result: ExecutionResult) -> Timeline:
                f"{', ...' if len(targets) > 5 else ''})"
     line.title = f"{what} ({plan.get('strategy', '?')}): {result.outcome.replace('_', ' ')}"
     return line
+
+
+def _add_verification(line: Timeline, state: str, event: dict[str, Any], t: float) -> None:
+    """A verification's checks: from the verify or promote task's output, or a failed task's message."""
+    failed = event.get("lambdaFunctionFailedEventDetails") or {}
+    if failed.get("error") == "VerificationFailed":
+        line.verification.append((t, "", f"failed: {error_message(failed.get('cause'))}"))
+    done = event.get("lambdaFunctionSucceededEventDetails") or {}
+    if state not in (states.VERIFY, states.PROMOTE) or "output" not in done:
+        return
+    out = json.loads(done["output"])
+    verified = out if state == states.VERIFY else out.get("verification")
+    for result in (verified or {}).get("results", []):
+        line.verification.append((t, verified["functionName"], _plain(describe_verification(result))))
 
 
 class _Panel:
@@ -159,7 +178,16 @@ def svg(line: Timeline) -> str:
     return "".join(parts) + "</svg>"
 
 
+def _plain(text: str) -> str:
+    """Without the terminal's colour markup."""
+    return re.sub(r"\[/?[a-z]*\]", "", text)
+
+
 def page(line: Timeline) -> str:
+    verified = "".join(f"<tr><td>{t:.1f} s</td><td>{html.escape(function)}</td><td>{html.escape(text)}</td></tr>"
+                       for t, function, text in line.verification)
+    verification = ("<h3>Verification</h3><table border='1' cellpadding='4' style='border-collapse:collapse'>"
+                    f"<tr><th>at</th><th>function</th><th>check</th></tr>{verified}</table>") if verified else ""
     rows = "".join(
         f"<tr><td>{c['t']:.1f} s</td><td>{c['weight']}%</td>"
         f"<td style='color:{VERDICT_COLOURS[c['verdict']]}'>{c['verdict']}</td><td>{c['decision']}</td>"
@@ -167,4 +195,4 @@ def page(line: Timeline) -> str:
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(line.title)}</title></head>"
             f"<body style='font-family:sans-serif'>{svg(line)}<table border='1' cellpadding='4' "
             "style='border-collapse:collapse;margin-top:1em'><tr><th>at</th><th>weight</th><th>verdict</th>"
-            f"<th>decision</th><th>reason</th></tr>{rows}</table></body></html>")
+            f"<th>decision</th><th>reason</th></tr>{rows}</table>{verification}</body></html>")
