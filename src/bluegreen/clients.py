@@ -35,6 +35,14 @@ def lambda_client() -> LambdaClient:
 
 
 @cache
+def invoke_client() -> LambdaClient:
+    """Lambda's data plane (Invoke), for verification checks: not paced (the control plane's limit is not
+    its limit), and read for as long as a check may take (900 s), so that no slow check is cut short by the
+    SDK's 60 s default and invoked again; each check's own bound is the caller's."""
+    return boto3.client("lambda", config=_CONFIG.merge(Config(read_timeout=910, connect_timeout=10)))
+
+
+@cache
 def cloudwatch_client() -> CloudWatchClient:
     return boto3.client("cloudwatch", config=_CONFIG)
 

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bluegreen import history, locks, notify
 from bluegreen.aliases import on_versions, point_alias
-from bluegreen.clients import lambda_client
+from bluegreen.clients import invoke_client
 from bluegreen.errors import AliasDrift, VerificationFailed
 from bluegreen.pacing import paced_iteration
 from bluegreen.request import Check, InvokeCheck
@@ -59,7 +59,7 @@ def _invoke(function: str, qualifier: str | None, payload: Any, timeout: float) 
     kwargs: dict[str, Any] = {"FunctionName": function, "Payload": json.dumps(payload).encode()}
     if qualifier:
         kwargs["Qualifier"] = qualifier
-    response = _within(timeout, lambda: lambda_client().invoke(**kwargs))
+    response = _within(timeout, lambda: invoke_client().invoke(**kwargs))
     body = response["Payload"].read()
     try:
         decoded = json.loads(body) if body else None
