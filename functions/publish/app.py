@@ -20,7 +20,7 @@ from bluegreen.tasks import PublishTask
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(PublishTask, event)
     plan = prepare(parse_request(task.input), *own_region_and_account(context), task.execution_arn)
-    logger.info("release planned", extra={"plan": to_json(plan)})
+    logger.info("release planned", extra={"plan": plan.for_logs()})
     for problem in lifecycle.started(plan, task.execution_arn):
         logger.warning(problem)
     return {"plan": to_json(plan), "progress": to_json(Progress())}

@@ -3,7 +3,7 @@ progress each shift and check advance, the health reports, and how the release e
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -43,8 +43,25 @@ class TargetPlan(JsonModel):
         return [self.alias, *(stage.alias for stage in self.stages)]
 
 
+def _kind_of(check: dict[str, Any]) -> str:
+    return f"hook {check['hook']}" if "hook" in check else "invoke"
+
+
 class Plan(JsonModel):
     """A validated release: the aliases that change, the steps they take together, how each is judged."""
+
+    def for_logs(self) -> dict[str, Any]:
+        """The plan as logged: each verification check by its kind and what it invokes, never its payload or
+        what it expects (they may hold customer data)."""
+        logged = self.model_dump(mode="json", by_alias=True)
+        for target in logged["targets"]:
+            verify = target.get("verify") or {}
+            for phase in ("beforeTraffic", "afterPromotion"):
+                if phase in verify:
+                    verify[phase] = [_kind_of(check) for check in verify[phase]]
+            for stage in target.get("stages") or []:
+                stage["checks"] = [_kind_of(check) for check in stage["checks"]]
+        return logged
 
     targets: list[TargetPlan]
     # Aliases already 100% on the version asked for ("function:alias"): nothing to do, not locked.

@@ -237,3 +237,17 @@ def test_a_health_failure_after_the_stages_puts_test_back_too(stack: LocalStack,
     assert result.outcome == "rolled_back", result.cause
     assert shifted(result)
     assert where(ALIAS) == ("1", {}) and where("test") == ("1", {})
+
+
+def test_payloads_and_responses_never_reach_the_logs_or_the_history(stack: LocalStack, sample: SampleFunction) -> None:
+    secret = "card-4111-1111-1111-1111"
+    sample.stage("v2", error_rate=0.0)
+    result = release(stack, strategy="AllAtOnce", verify={
+        "beforeTraffic": [{"invoke": {"payload": {"requestId": secret}}, "expect": {"statusCode": 200}}]})
+    assert result.outcome == "promoted", result.cause
+    logged = "\n".join(line for lines in stack.router.logs.values() for line in lines)
+    assert "verified" in logged  # the verdict is logged ...
+    assert secret not in logged and '\\"orders\\"' not in logged and '"orders": []' not in logged  # ... not the data
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=stack.tables["DeploymentsTable"])["Items"]
+    assert secret not in json.dumps(items)
+    assert recorded_checks(stack)[0]["verdict"] == "passed"
