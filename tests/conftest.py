@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -59,6 +60,27 @@ def release(stack: LocalStack, **fields: Any) -> execution.ExecutionResult:
                                "strategy": {"steps": [10, 50, 100], "intervalSeconds": 1}}
     payload.update(fields)
     return execution.run(stack, {k: v for k, v in payload.items() if v is not None}, timeout=90)
+
+
+class BusListener:
+    """An SQS queue behind a rule on the default bus: the events a release sent, as a subscriber gets them."""
+
+    def __init__(self, name: str, pattern: dict[str, Any]) -> None:
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.queue = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = boto3.client("events", region_name=REGION)
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every event delivered so far, in order (and taken off the queue)."""
+        found: list[dict[str, Any]] = []
+        while messages := self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages"):
+            found += [json.loads(m["Body"]) for m in messages]
+            self.sqs.delete_message_batch(QueueUrl=self.queue, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        return found
 
 
 # --- The guarantees' summary: cases per category, printed at the end of the run -------------------------

@@ -19,7 +19,7 @@ from bluegreen.cli import app
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction
-from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
+from tests.conftest import ALIAS, FUNCTION, BusListener, get_alias, weights_of
 
 FAST = {"steps": [10, 50, 100], "intervalSeconds": 1}
 
@@ -227,22 +227,12 @@ def test_demo_writes_a_timeline_picture(tmp_path: Path) -> None:
 
 # --- bluegreen rollback: a finished release undone through the state machine ---------------------------
 
-def _listen_to_the_bus() -> tuple[Any, str]:
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue = sqs.create_queue(QueueName="rollback-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = boto3.client("events", region_name=REGION)
-    events.put_rule(Name="rollbacks", EventPattern=json.dumps({"detail-type": ["Alias Rolled Back"]}))
-    events.put_targets(Rule="rollbacks", Targets=[{"Id": "q", "Arn": queue_arn}])
-    return sqs, queue
-
-
 @pytest.mark.usefixtures("traffic")
 def test_rollback_puts_the_alias_back_after_a_promoted_release(stack: LocalStack, sample: SampleFunction,
                                                                tmp_path: Path) -> None:
     assert cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0))).exit_code == 0
     assert get_alias()["FunctionVersion"] == "2"
-    sqs, queue = _listen_to_the_bus()
+    bus = BusListener("rollbacks", {"detail-type": ["Alias Rolled Back"]})
     undone = cli("rollback", FUNCTION, "--alias", ALIAS, "--reason", "orders page blank")
     assert undone.exit_code == 0, undone.output
     assert "prod goes back to version 1" in undone.output
@@ -255,8 +245,7 @@ def test_rollback_puts_the_alias_back_after_a_promoted_release(stack: LocalStack
     assert (rows[0]["status"], rows[0]["oldVersion"], rows[0]["newVersion"]) == ("PROMOTED", "2", "1")
     assert rows[0]["trigger"] == {"source": "rollback", "requestedBy": "arn:aws:sts::123456789012:user/moto",
                                   "reason": "orders page blank"}
-    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
-    event = json.loads(message["Body"])
+    [event] = bus.received()
     assert event["detail"]["trigger"]["reason"] == "orders page blank"
     assert (event["detail"]["oldVersion"], event["detail"]["functionVersion"]) == ("2", "1")
     # Done once: nothing more to go back to.

@@ -20,7 +20,7 @@ from bluegreen.local.principals import session_as
 from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.template import load_template
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from tests.conftest import ALIAS, FUNCTION, get_alias, release, weights_of
+from tests.conftest import ALIAS, FUNCTION, BusListener, get_alias, release, weights_of
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIGGERS = ROOT / "events" / "triggers"
@@ -254,21 +254,11 @@ def test_input_rejected_after_the_lock_releases_it(stack: LocalStack, sample: Sa
 
 def test_a_whole_release_emits_exactly_its_events_in_order(stack: LocalStack, sample: SampleFunction,
                                                            traffic: TrafficSimulator) -> None:
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue = sqs.create_queue(QueueName="release-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = boto3.client("events", region_name=REGION)
-    events.put_rule(Name="all-bluegreen", EventPattern=json.dumps({"source": ["bluegreen"]}))
-    events.put_targets(Rule="all-bluegreen", Targets=[{"Id": "q", "Arn": queue_arn}])
-
+    bus = BusListener("all-bluegreen", {"source": ["bluegreen"]})
     version = sample.publish("v2", error_rate=0.0)
     result = release(stack, version=version)
     assert result.status == "SUCCEEDED"
-    received: list[dict[str, Any]] = []
-    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
-        received += [json.loads(m["Body"]) for m in messages]
-        sqs.delete_message_batch(QueueUrl=queue, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    received = bus.received()
     assert [e["detail-type"] for e in received] == [
         "Deployment Started", "Traffic Shifted", "Health Checked", "Traffic Shifted", "Health Checked", "Promoted"]
     assert all(e["detail"]["executionArn"] == result.arn for e in received)
