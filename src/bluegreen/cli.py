@@ -330,14 +330,15 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
     try:
         request = commands.load_request(input_file, {"functionName": function, "alias": alias, "strategy": strategy})
         if offline:
-            result = commands.plan(request, None).as_json()
-            seen = commands.what_the_canary_sees(request, None, calls_per_minute, error_rate)
+            run = commands.plan(request, None)
+            seen = commands.what_the_canary_sees(run, None, calls_per_minute, error_rate)
         else:
             with _stack(stack, local, request) as deployed:
-                result = commands.plan(request, deployed).as_json()
-                seen = commands.what_the_canary_sees(request, deployed, calls_per_minute, error_rate)
+                run = commands.plan(request, deployed)
+                seen = commands.what_the_canary_sees(run, deployed, calls_per_minute, error_rate)
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
+    result = run.as_json()
     result["detection"] = seen
     if json_output:
         typer.echo(json.dumps(result))

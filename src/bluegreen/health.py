@@ -105,9 +105,11 @@ def more_evidence(plan: Plan, step: tuple[Window, Window | None], levels: spendi
         verdict, _ = overall(rules)
         if verdict == "pass":
             calls = math.ceil(canary.invocations * (factor - 1))
-            minutes = math.ceil(max(elapsed, 1.0) * (factor - 1) / 60)
-            return (f"about {calls:,} more calls of the new version (about {minutes} more minute(s) at this "
-                    "traffic) would have ruled out mustRuleOut, if its rates stayed as seen")
+            seconds = max(elapsed, 1.0) * (factor - 1)
+            more = (f"{math.ceil(seconds)} more second(s)" if seconds < 120
+                    else f"{math.ceil(seconds / 60)} more minute(s)")
+            return (f"about {calls:,} more calls of the new version (about {more} at this traffic) would have "
+                    "ruled out mustRuleOut, if its rates stayed as seen")
         if verdict == "fail":
             break
     return ("at the rates seen, no amount of traffic would rule out mustRuleOut: the new version looks worse than "
@@ -117,12 +119,13 @@ def more_evidence(plan: Plan, step: tuple[Window, Window | None], levels: spendi
 
 
 def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, Window | None] | None,
-          in_alarm: list[str], elapsed: float) -> Judgement:
+          in_alarm: list[str], elapsed: float, *, explain: bool = True) -> Judgement:
     """The verdict from (canary, baseline) over the whole step and over the last interval, and the alarms,
     at a check ``elapsed`` seconds into the step.
 
     The step decides pass (its evidence rules out mustRuleOut) or inconclusive; either window can fail
-    the release.
+    the release. ``explain=False`` skips telling what more evidence would decide (simulations need only
+    the verdict, and that search judges the step a dozen times more).
     """
     levels = levels_at(plan, elapsed)
     step_rules = judge_window(*step, plan.health, levels.whole, levels.rule_out)
@@ -133,7 +136,7 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
     verdict, reason = overall([alarms, *recent_failures, *step_rules])
     rules = [*_results(step_rules, "step"), *_results(recent_failures, "recent"), *_results([alarms], "step")]
     excluded = ruled_out(step_rules, plan.health.confidence) if verdict == "pass" else None
-    needs = more_evidence(plan, step, levels, elapsed) if verdict == "inconclusive" else None
+    needs = more_evidence(plan, step, levels, elapsed) if verdict == "inconclusive" and explain else None
     return Judgement(verdict, reason, rules, excluded or None, needs)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from statistics import NormalDist
 
 _TINY = 1e-300
@@ -123,6 +124,9 @@ def _solve(decreasing: Callable[[float], float], target: float) -> float:
     return high
 
 
+# The bounds are pure functions of small integers and a level that repeat from check to check (and across
+# the thousands of releases ``plan`` and the benchmark simulate): remembered, not solved again.
+@lru_cache(maxsize=1 << 16)
 def rate_upper_bound(events: int, n: int, alpha: float) -> float:
     """The one-sided (1 - alpha) upper confidence bound of a rate from ``events`` in ``n`` (Clopper-Pearson:
     the rate at which seeing this few events is only ``alpha`` likely). 1 with no trials."""
@@ -134,6 +138,7 @@ def rate_upper_bound(events: int, n: int, alpha: float) -> float:
     return _solve(lambda p: 1.0 - binomial_upper_tail(events + 1, n, p), alpha)
 
 
+@lru_cache(maxsize=1 << 16)
 def rate_lower_bound(events: int, n: int, alpha: float) -> float:
     """The one-sided (1 - alpha) lower confidence bound of a rate (Clopper-Pearson). 0 with no events."""
     if n <= 0 or events <= 0:

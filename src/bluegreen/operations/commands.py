@@ -188,11 +188,11 @@ def plan(request: dict[str, Any], stack: Stack | None) -> DryRun:
     return dry_run(parsed, current)
 
 
-def what_the_canary_sees(request: dict[str, Any], stack: Stack | None, calls_per_minute: float | None,
+def what_the_canary_sees(run: DryRun, stack: Stack | None, calls_per_minute: float | None,
                          error_rate: float | None) -> dict[str, Any] | None:
     """The detection table for the release's first function: from the alias's last hour (one GetMetricData
-    call), or from the calls per minute given; None offline without a rate, or with no traffic step."""
-    run = dry_run(parse_request(request))
+    call, on the version the plan read the alias at), or from the calls per minute given; None offline
+    without a rate, or with no traffic step."""
     if not run.steps.weights:
         return None
     traffic: Traffic | None = None
@@ -201,10 +201,9 @@ def what_the_canary_sees(request: dict[str, Any], stack: Stack | None, calls_per
     elif stack is not None:
         target = run.request.targets[0]
         name = target.function_name.rsplit(":", 1)[-1]
-        state = read_alias(name, target.alias)
-        if state is not None:
-            versions = [state.function_version, *state.additional_weights]
-            traffic = recent_traffic(name, target.alias, versions)
+        version = run.current.get(f"{target.function_name}:{target.alias}")
+        if version is not None:
+            traffic = recent_traffic(name, target.alias, [version])
             if error_rate is not None:
                 traffic = Traffic(traffic.calls_per_minute, error_rate, traffic.source)
     if traffic is None or traffic.calls_per_minute <= 0:
@@ -233,7 +232,9 @@ def describe_detection(seen: dict[str, Any]) -> list[str]:
     if "shortestBakeSeconds" in advice:
         options = [f"a bake of {advice['shortestBakeSeconds']} s" if advice["shortestBakeSeconds"] else "",
                    f"a first step of {advice['smallestFirstWeight']}%" if advice["smallestFirstWeight"] else ""]
-        said = " or ".join(o for o in options if o) or "no bake up to 2 hours nor first step up to 75%"
+        said = " or ".join(o for o in options if o) or (
+            f"no bake up to {advice['longestBakeTriedSeconds']} s nor first step up to 75%: more traffic, or a "
+            "wider mustRuleOut")
         lines.append(f"    to rule out mustRuleOut within the bake 90% of the time: {said}")
     return lines
 
