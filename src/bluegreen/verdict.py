@@ -78,7 +78,10 @@ def evidence_rule(canary: Window, config: HealthConfig) -> Rule:
 
 
 def _times(value: float) -> str:
-    return "unbounded" if math.isinf(value) else f"{value:.2g}x"
+    """A ratio as people read it: "1.04x", "17x", "unbounded"."""
+    if math.isinf(value):
+        return "unbounded"
+    return f"{value:.2f}x" if value < 10 else f"{value:.3g}x"
 
 
 def error_bounds(canary: Window, baseline: Window | None, alpha: float) -> tuple[float, float]:
