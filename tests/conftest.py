@@ -37,7 +37,7 @@ def sample(stack: LocalStack) -> SampleFunction:
 
 @pytest.fixture
 def traffic(sample: SampleFunction) -> Iterator[TrafficSimulator]:
-    sim = TrafficSimulator(FUNCTION, ALIAS, rate=1000, tick_seconds=0.2)
+    sim = TrafficSimulator(FUNCTION, ALIAS)
     sim.start()
     yield sim
     sim.stop()

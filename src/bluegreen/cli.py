@@ -314,24 +314,41 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
          alias: Annotated[str | None, typer.Option("--alias")] = None,
          strategy: Annotated[str | None, typer.Option("--strategy")] = None,
          stack: StackOption = None, local: LocalOption = False, offline: Annotated[bool, typer.Option(
-             help="Do not read the alias's current version from AWS.")] = False,
+             help="Do not read the alias's current version or traffic from AWS.")] = False,
+         calls_per_minute: Annotated[float | None, typer.Option(
+             "--calls-per-minute", min=0, help="The alias's calls per minute (every version), instead of its "
+             "last hour's: what the canary can see at that traffic.")] = None,
+         error_rate: Annotated[float | None, typer.Option(
+             "--error-rate", min=0, max=1, help="The old version's error rate (default: its last hour's, "
+             "or 0.01 with --calls-per-minute).")] = None,
          json_output: JsonOption = False) -> None:
-    """Dry run: the steps, times, checks and AWS actions an input would perform. Changes nothing."""
+    """Dry run: the steps, times, checks and AWS actions an input would perform, and what its canary can see
+    at the alias's traffic (simulated releases judged by the real health check). Changes nothing."""
     from bluegreen.errors import InvalidInput  # noqa: PLC0415
     from bluegreen.operations import commands  # noqa: PLC0415
 
     try:
         request = commands.load_request(input_file, {"functionName": function, "alias": alias, "strategy": strategy})
         if offline:
-            result = commands.plan(request, None).as_json()
+            run = commands.plan(request, None)
+            seen = commands.what_the_canary_sees(run, None, calls_per_minute, error_rate)
         else:
             with _stack(stack, local, request) as deployed:
-                result = commands.plan(request, deployed).as_json()
+                run = commands.plan(request, deployed)
+                seen = commands.what_the_canary_sees(run, deployed, calls_per_minute, error_rate)
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
+    result = run.as_json()
+    result["detection"] = seen
     if json_output:
         typer.echo(json.dumps(result))
         return
+    _print_plan(result, seen)
+
+
+def _print_plan(result: dict[str, Any], seen: dict[str, Any] | None) -> None:
+    from bluegreen.operations import commands  # noqa: PLC0415
+
     console = Console(highlight=False)
     for target in result["targets"]:
         console.print(f"[bold]{target['functionName']}:{target['alias']}[/] {target['currentVersion'] or '?'} → "
@@ -353,6 +370,9 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
         console.print(f"  verification adds at most {result['verificationWorstCaseSeconds']} s")
     for phase, actions in result["awsActions"].items():
         console.print(f"  {phase}: {', '.join(actions)}")
+    if seen:
+        for line in commands.describe_detection(seen):
+            console.print(line)
 
 
 @app.command()

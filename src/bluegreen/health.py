@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from bluegreen import controls, evidence, notify
+from bluegreen import controls, evidence, notify, spending
 from bluegreen.aliases import expect, weights_at
 from bluegreen.pacing import paced
 from bluegreen.state import (
@@ -33,7 +33,7 @@ from bluegreen.state import (
     VersionStats,
 )
 from bluegreen.tasks import CheckTask, step_progress
-from bluegreen.verdict import Rule, Verdict, Window, alarm_rule, judge_window, overall
+from bluegreen.verdict import Rule, Verdict, Window, alarm_rule, judge_window, overall, ruled_out
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,18 @@ _SLACK_SECONDS = 0.25
 MAX_CHECKS_KEPT = 500
 
 
-def alpha_per_test(plan: Plan) -> float:
-    """Each statistical test's share of the release's false-rollback budget (1 - confidence):
-    two windows per check, over every planned check (Bonferroni: simple and never optimistic)."""
-    return (1.0 - plan.health.confidence) / (2 * max(1, plan.checks_planned))
+def judged_looks(plan: Plan) -> int:
+    """How many times a step may be checked: every interval up to maxBakeSeconds."""
+    return max(1, math.ceil(plan.max_bake_seconds / max(1, plan.check_interval_seconds)))
+
+
+def levels_at(plan: Plan, elapsed: float) -> spending.Levels:
+    """The levels of a check's tests ``elapsed`` seconds into the step: the release's budget spent over
+    its steps and their looks (spending.py)."""
+    looks = judged_looks(plan)
+    planned = math.ceil(plan.bake_seconds / max(1, plan.check_interval_seconds))
+    look = spending.look_of(elapsed, plan.check_interval_seconds, looks)
+    return spending.step_levels(plan.health.confidence, max(1, plan.step_count), planned, looks, look)
 
 
 def _stats(version: str, window: Window) -> VersionStats:
@@ -71,22 +79,65 @@ class Judgement:
     verdict: Verdict
     reason: str
     rules: list[RuleResult]
+    ruled_out: str | None = None
+    needs: str | None = None
+
+
+# How much more of the same evidence is tried when telling what would decide an inconclusive step.
+_MORE_EVIDENCE = (1.25, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
+
+
+def _scaled(window: Window, factor: float) -> Window:
+    return Window(invocations=round(window.invocations * factor), errors=round(window.errors * factor),
+                  throttles=round(window.throttles * factor), p50_ms=window.p50_ms, p99_ms=window.p99_ms,
+                  average_ms=window.average_ms)
+
+
+def more_evidence(plan: Plan, step: tuple[Window, Window | None], levels: spending.Levels, elapsed: float) -> str:
+    """What would decide an inconclusive step: how many more calls (and minutes at this traffic) of the same
+    rates it takes for the evidence to rule out mustRuleOut, or that no amount would."""
+    canary, baseline = step
+    if not canary.invocations:
+        return "the new version got no calls: route traffic to the alias, or raise the first step's weight"
+    for factor in _MORE_EVIDENCE:
+        scaled = (_scaled(canary, factor), _scaled(baseline, factor) if baseline else None)
+        rules = judge_window(*scaled, plan.health, levels.whole, levels.rule_out)
+        verdict, _ = overall(rules)
+        if verdict == "pass":
+            calls = math.ceil(canary.invocations * (factor - 1))
+            seconds = max(elapsed, 1.0) * (factor - 1)
+            more = (f"{math.ceil(seconds)} more second(s)" if seconds < 120
+                    else f"{math.ceil(seconds / 60)} more minute(s)")
+            return (f"about {calls:,} more calls of the new version (about {more} at this traffic) would have "
+                    "ruled out mustRuleOut, if its rates stayed as seen")
+        if verdict == "fail":
+            break
+    return ("at the rates seen, no amount of traffic would rule out mustRuleOut: the new version looks worse than "
+            "the tolerance allows")
+
+
 
 
 def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, Window | None] | None,
-          in_alarm: list[str]) -> Judgement:
-    """The verdict from (canary, baseline) over the whole step and over the last interval, and the alarms.
+          in_alarm: list[str], elapsed: float, *, explain: bool = True) -> Judgement:
+    """The verdict from (canary, baseline) over the whole step and over the last interval, and the alarms,
+    at a check ``elapsed`` seconds into the step.
 
-    The step decides pass or inconclusive; either window can fail the release.
+    The step decides pass (its evidence rules out mustRuleOut) or inconclusive; either window can fail
+    the release. ``explain=False`` skips telling what more evidence would decide (simulations need only
+    the verdict, and that search judges the step a dozen times more).
     """
-    alpha = alpha_per_test(plan)
-    step_rules = judge_window(*step, plan.health, alpha)
-    recent_failures = [r for r in judge_window(*recent, plan.health, alpha) if r.verdict == "fail"] if recent else []
+    levels = levels_at(plan, elapsed)
+    step_rules = judge_window(*step, plan.health, levels.whole, levels.rule_out)
+    recent_failures = ([r for r in judge_window(*recent, plan.health, levels.recent) if r.verdict == "fail"]
+                       if recent else [])
     ignored = plan.alarms_in_alarm_at_start if plan.health.only_alarms_ok_at_start else []
     alarms = alarm_rule(in_alarm, ignored)
     verdict, reason = overall([alarms, *recent_failures, *step_rules])
     rules = [*_results(step_rules, "step"), *_results(recent_failures, "recent"), *_results([alarms], "step")]
-    return Judgement(verdict, reason, rules)
+    excluded = ruled_out(step_rules, plan.health.confidence) if verdict == "pass" else None
+    needs = more_evidence(plan, step, levels, elapsed) if verdict == "inconclusive" and explain else None
+    return Judgement(verdict, reason, rules, excluded or None, needs)
 
 
 @dataclass(frozen=True)
@@ -114,7 +165,7 @@ def subject_of(target: TargetPlan) -> evidence.Subject:
 
 
 def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evidence.Series, span: Span, *,
-                in_alarm: list[str]) -> HealthReport:
+                in_alarm: list[str], elapsed: float) -> HealthReport:
     """The verdict on one function's step from its series (see ``evidence.fetch_many``) and the alarms."""
     canary = series.window("canary")
     baseline = series.window("baseline") if target.old_version else None
@@ -122,7 +173,7 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
     if progress.last_check_at:
         since = grid_floor(datetime.fromisoformat(progress.last_check_at), span.period)
         recent = (series.window("canary", since), series.window("baseline", since) if baseline else None)
-    judgement = judge(plan, (canary, baseline), recent, in_alarm)
+    judgement = judge(plan, (canary, baseline), recent, in_alarm, elapsed)
     return HealthReport(
         verdict=judgement.verdict, reason=judgement.reason, weight=progress.weight, step_index=progress.step_index,
         invocations=canary.invocations, errors=canary.errors, error_rate=canary.error_rate,
@@ -130,7 +181,8 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
         baseline=_stats(target.old_version, baseline) if target.old_version and baseline else None,
         recent=_stats(target.new_version, recent[0]) if recent else None,
         rules=judgement.rules, alarms_in_alarm=in_alarm,
-        window_start=span.start.isoformat(), window_end=span.end.isoformat(),
+        window_start=span.start.isoformat(), window_end=span.end.isoformat(), ruled_out=judgement.ruled_out,
+        needs=judgement.needs,
     )
 
 
@@ -188,7 +240,8 @@ def check(plan: Plan, progress: Progress, now: datetime | None = None,
     span = span_of(plan, progress, now)
     series = evidence.fetch_many([subject_of(t) for t in targets], start=span.start, end=span.end, period=span.period)
     in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
-    judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm))
+    elapsed = (now - datetime.fromisoformat(progress.shifted_at)).total_seconds() if progress.shifted_at else 0.0
+    judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm, elapsed=elapsed))
               for target, found in zip(targets, series, strict=True)]
     return _conclude(plan, judged, progress, now, promote_now), judged
 

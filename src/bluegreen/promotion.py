@@ -30,9 +30,13 @@ def promote(task: PromoteTask) -> Outcome:
     # The checks through the promoted alias; a failure raises VerificationFailed: every function rolls back.
     verified = after_promotion(plan, target, task.execution_arn)
     early = task.progress.promoted_early if task.progress else None
+    health = task.progress.health if task.progress else None
+    cause = f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None
+    if cause is None and health is not None and health.ruled_out:
+        # What the last check's evidence excluded: the reason it was safe to promote.
+        cause = f"the evidence at {health.weight}% ruled out {health.ruled_out}"
     outcome = Outcome(outcome="promoted", function_name=target.function_name, alias=target.alias,
-                      function_version=target.new_version, verification=verified,
-                      cause=f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None)
+                      function_version=target.new_version, verification=verified, cause=cause)
     for problem in lifecycle.ended(plan, target, task.execution_arn, outcome, task.progress):
         logger.warning(problem)
     return outcome

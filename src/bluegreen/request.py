@@ -56,6 +56,25 @@ def _code_sha256(value: str) -> str:
     return value
 
 
+class MustRuleOut(JsonModel):
+    """What a step must rule out, with ``health.confidence``, before it counts as healthy: the tolerance.
+
+    A pass needs evidence that the new version is no worse than this; without it the step bakes on.
+    Looser tolerances pass sooner on little traffic; tighter ones need more calls (``bluegreen plan``
+    says how many your traffic gives).
+    """
+
+    # Error rate: at most this many times the old version's ...
+    error_rate_ratio: float = Field(default=5.0, ge=1.0, le=1000.0)
+    # ... or at most this much above it (absolute: 0.01 = one percentage point), whichever is looser;
+    # the margin is what lets a function whose versions both rarely fail pass at all.
+    error_rate_margin: float = Field(default=0.01, ge=0.0, le=1.0)
+    # Duration (p99 from 2,000 calls, the mean below): at most this many times the old version's.
+    latency_ratio: float = Field(default=2.0, ge=1.0, le=1000.0)
+    # Share of the new version's requests throttled: at most this.
+    throttle_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
 class HealthConfig(JsonModel):
     """When a traffic step counts as healthy: the new version (canary) judged against the old (baseline)."""
 
@@ -63,9 +82,10 @@ class HealthConfig(JsonModel):
     # baseline is above it too and the canary is no worse (a fix released during an incident).
     max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
     # The canary fails when its error rate is above the baseline's with statistical confidence AND
-    # by at least this much (absolute: 0.005 = half a percentage point).
-    error_rate_margin: float = Field(default=0.005, ge=0.0, le=1.0)
-    # Confidence for the whole release: each of its checks' tests gets its share of (1 - confidence).
+    # by at least this much (absolute: 0.0025 = a quarter of a percentage point).
+    error_rate_margin: float = Field(default=0.0025, ge=0.0, le=1.0)
+    # Confidence for the whole release: its checks spend (1 - confidence) as the chance of rolling back a
+    # healthy release (spending.py), and a pass must rule out mustRuleOut at this confidence.
     confidence: float = Field(default=0.99, ge=0.5, le=0.999999)
     # The canary fails when its p99 duration (mean where percentiles are missing) exceeds the
     # baseline's by this ratio AND by latencyMarginMs.
@@ -75,6 +95,8 @@ class HealthConfig(JsonModel):
     max_throttle_rate: float = Field(default=0.01, ge=0.0, le=1.0)
     # Fewer invocations of the new version in the step than this is not enough evidence: never healthy.
     min_invocations: int = Field(default=20, ge=1, le=10_000_000)
+    # A step passes only when its evidence rules these out (see MustRuleOut); else it bakes on.
+    must_rule_out: MustRuleOut = Field(default_factory=MustRuleOut)
     alarms: list[Annotated[str, Field(pattern=ALARM_NAME.pattern)]] = Field(default_factory=list, max_length=100)
     # Judge only the alarms that were OK when the release started (one already firing is not its fault).
     only_alarms_ok_at_start: bool = False

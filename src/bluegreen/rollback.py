@@ -37,8 +37,9 @@ def explain(error: dict[str, str] | None, progress: Progress | None, operator: A
             cause = json.loads(cause).get("errorMessage", cause)
         return name, cause
     if health is not None:
-        name = "HealthCheckFailed" if health.verdict == "fail" else "InsufficientEvidence"
-        return name, evidence
+        if health.verdict == "fail":
+            return "HealthCheckFailed", evidence
+        return "InsufficientEvidence", evidence + (f"; {health.needs}" if health.needs else "")
     return "DeploymentFailed", "the deployment stopped before promotion"
 
 

@@ -137,6 +137,10 @@ class HealthReport(JsonModel):
     alarms_in_alarm: list[str]
     window_start: str
     window_end: str
+    # A pass: what its evidence excluded ("error rate at most 1.4x the old version's ... (99% confidence)").
+    ruled_out: str | None = None
+    # Not yet a pass: what more evidence would decide ("about 400 more calls of the new version, 8 minutes").
+    needs: str | None = None
 
 
 class CheckSummary(JsonModel):

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bluegreen.request import HealthConfig
-from bluegreen.stats import above_rate_p_value, critical_z, duration_cv, excess_rate_p_value
+from bluegreen.stats import (
+    above_rate_p_value,
+    critical_z,
+    duration_cv,
+    excess_rate_p_value,
+    rate_lower_bound,
+    rate_upper_bound,
+    ratio_upper_bound,
+)
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 RuleName = Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles"]
@@ -44,6 +52,8 @@ class Rule:
     rule: RuleName
     verdict: Verdict
     reason: str
+    # What a pass ruled out, in words ("error rate at most 1.4x the old version's").
+    bound: str | None = None
 
 
 def _rate(window: Window) -> str:
@@ -54,6 +64,11 @@ def _p(value: float) -> str:
     return f"{value:.2g}"
 
 
+def pass_level(config: HealthConfig) -> float:
+    """The level at which a pass rules out mustRuleOut when the caller names none (a single look)."""
+    return 1.0 - config.confidence
+
+
 def evidence_rule(canary: Window, config: HealthConfig) -> Rule:
     if canary.invocations < config.min_invocations:
         return Rule("evidence", "inconclusive",
@@ -62,25 +77,67 @@ def evidence_rule(canary: Window, config: HealthConfig) -> Rule:
     return Rule("evidence", "pass", f"{canary.invocations} invocations of the new version")
 
 
-def error_rate_rule(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float) -> Rule:
-    """Worse than the baseline with confidence (exact conditional test) AND by a practical margin."""
+def _times(value: float) -> str:
+    """A ratio as people read it: "1.04x", "17x", "unbounded"."""
+    if math.isinf(value):
+        return "unbounded"
+    return f"{value:.2f}x" if value < 10 else f"{value:.3g}x"
+
+
+def error_bounds(canary: Window, baseline: Window | None, alpha: float) -> tuple[float, float]:
+    """(upper bound of the new version's error rate over the old one's, upper bound of how far above it
+    it is), each at one-sided level ``alpha``; the difference splits it over both versions' bounds."""
     if baseline is None or not baseline.invocations:
-        return Rule("error-rate", "pass", "no baseline traffic to compare with: the ceiling alone applies")
+        return math.inf, rate_upper_bound(canary.errors, canary.invocations, alpha)
+    ratio = ratio_upper_bound(canary.errors, canary.invocations, baseline.errors, baseline.invocations, alpha)
+    above = (rate_upper_bound(canary.errors, canary.invocations, alpha / 2)
+             - rate_lower_bound(baseline.errors, baseline.invocations, alpha / 2))
+    return ratio, above
+
+
+def _error_tolerance(canary: Window, baseline: Window | None, config: HealthConfig, pass_alpha: float,
+                     numbers: str) -> Rule:
+    """Pass only when the evidence rules out the tolerated error rate; else inconclusive."""
+    tolerance = config.must_rule_out
+    ratio, above = error_bounds(canary, baseline, pass_alpha)
+    if ratio < tolerance.error_rate_ratio:
+        return Rule("error-rate", "pass", f"{numbers}: error rate at most {_times(ratio)} the old version's",
+                    bound=f"error rate at most {_times(ratio)} the old version's")
+    if above < tolerance.error_rate_margin:
+        said = f"error rate at most {max(0.0, above):.2%} above the old version's"
+        return Rule("error-rate", "pass", f"{numbers}: {said}", bound=said)
+    return Rule("error-rate", "inconclusive",
+                f"{numbers}: cannot yet rule out an error rate {tolerance.error_rate_ratio:g}x the old version's "
+                f"or {tolerance.error_rate_margin:.2%} above it (bounds {_times(ratio)}, {max(0.0, above):.2%})")
+
+
+def error_rate_rule(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float,
+                    pass_alpha: float | None = None) -> Rule:
+    """Fails when worse than the baseline with confidence (exact conditional test at ``alpha``) AND by a
+    practical margin; passes when the tolerance (mustRuleOut) is ruled out at ``pass_alpha``."""
+    pass_alpha = pass_level(config) if pass_alpha is None else pass_alpha
+    if not canary.invocations:
+        return Rule("error-rate", "inconclusive", "no calls of the new version yet")
+    numbers = f"error rate {_rate(canary)}" + (f" vs baseline {_rate(baseline)}" if baseline else "")
+    if baseline is None or not baseline.invocations:
+        return _error_tolerance(canary, None, config, pass_alpha, numbers + ", no baseline traffic")
     p_value = excess_rate_p_value(canary.errors, canary.invocations, baseline.errors, baseline.invocations)
-    if p_value is None:
-        return Rule("error-rate", "pass", "no canary traffic yet")
     worse_by = (canary.error_rate or 0.0) - (baseline.error_rate or 0.0)
-    numbers = f"error rate {_rate(canary)} vs baseline {_rate(baseline)}"
-    if p_value < alpha and worse_by > config.error_rate_margin:
+    if p_value is not None and p_value < alpha and worse_by > config.error_rate_margin:
         return Rule("error-rate", "fail",
                     f"{numbers}: worse by {worse_by:.2%} (margin {config.error_rate_margin:.2%}), "
                     f"p={_p(p_value)} < {_p(alpha)}")
-    why = "not significantly worse" if p_value >= alpha else f"within the margin {config.error_rate_margin:.2%}"
-    return Rule("error-rate", "pass", f"{numbers}: {why} (p={_p(p_value)})")
+    return _error_tolerance(canary, baseline, config, pass_alpha, numbers)
+
+
+# The ceiling's share of a window's level: a backstop beside the comparison with the old version, which
+# a version failing exactly as often as the ceiling would otherwise trip at the full level.
+CEILING_SHARE = 0.25
 
 
 def error_ceiling_rule(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float) -> Rule:
     """Confidently above ``maxErrorRate`` fails, unless the baseline is above it as well."""
+    alpha *= CEILING_SHARE
     p_value = above_rate_p_value(canary.errors, canary.invocations, config.max_error_rate)
     if p_value is None or p_value >= alpha:
         return Rule("error-ceiling", "pass",
@@ -111,23 +168,43 @@ def _latency_pair(canary: Window, baseline: Window) -> tuple[str, float, float] 
     return None
 
 
+def _mean_noise(canary: Window, baseline: Window) -> float:
+    """How much the log of the means' ratio wobbles: a mean of n calls by CV / sqrt(n), the CV from each
+    version's mean and median."""
+    assert canary.average_ms is not None and baseline.average_ms is not None
+    return math.sqrt(duration_cv(canary.average_ms, canary.p50_ms) ** 2 / max(1, canary.invocations)
+                     + duration_cv(baseline.average_ms, baseline.p50_ms) ** 2 / max(1, baseline.invocations))
+
+
 def _mean_confidently_above(canary: Window, baseline: Window, ratio: float, alpha: float) -> bool:
-    """Is the canary's mean above ``ratio`` times the baseline's beyond its noise? A mean of n calls
-    wobbles by CV / sqrt(n) (in log terms); the CV comes from each version's mean and median."""
+    """Is the canary's mean above ``ratio`` times the baseline's beyond its noise?"""
     assert canary.average_ms is not None and baseline.average_ms is not None
     if canary.average_ms <= 0 or baseline.average_ms <= 0:
         return canary.average_ms > 0
-    noise = math.sqrt(duration_cv(canary.average_ms, canary.p50_ms) ** 2 / canary.invocations
-                      + duration_cv(baseline.average_ms, baseline.p50_ms) ** 2 / max(1, baseline.invocations))
     excess = math.log(canary.average_ms / baseline.average_ms) - math.log(ratio)
-    return excess > critical_z(alpha) * noise
+    return excess > critical_z(alpha) * _mean_noise(canary, baseline)
 
 
-def latency_rule(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float) -> Rule:
+def latency_bound(canary: Window, baseline: Window, stat: str, alpha: float) -> float:
+    """Upper bound of the new version's duration over the old one's: p99s (from 2,000 calls) as they are,
+    means with their noise at one-sided level ``alpha``."""
+    new, old = (canary.p99_ms, baseline.p99_ms) if stat == "p99" else (canary.average_ms, baseline.average_ms)
+    assert new is not None and old is not None
+    if old <= 0:
+        return 1.0 if new <= 0 else math.inf
+    if stat == "p99" or new <= 0:
+        return new / old
+    return math.exp(math.log(new / old) + critical_z(alpha) * _mean_noise(canary, baseline))
+
+
+def latency_rule(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float,
+                 pass_alpha: float | None = None) -> Rule:
     """p99 above the baseline's by the ratio AND the margin fails. Below 2,000 calls (or without
-    percentiles) the mean is judged instead, and must be above the ratio beyond its noise."""
+    percentiles) the mean is judged instead, and must be above the ratio beyond its noise. Passes when
+    the duration is confidently below mustRuleOut's latencyRatio."""
+    pass_alpha = pass_level(config) if pass_alpha is None else pass_alpha
     if canary.invocations < config.min_invocations:
-        return Rule("latency", "pass", "too few invocations to judge latency")
+        return Rule("latency", "inconclusive", "too few invocations to judge latency")
     pair = _latency_pair(canary, baseline) if baseline is not None else None
     if pair is None or baseline is None:
         return Rule("latency", "pass", "no latency of both versions to compare")
@@ -138,27 +215,53 @@ def latency_rule(canary: Window, baseline: Window | None, config: HealthConfig, 
         return Rule("latency", "fail",
                     f"{numbers}: {new / old if old else float('inf'):.2f}x, above {config.max_latency_ratio}x "
                     f"and {config.latency_margin_ms:g} ms more")
-    return Rule("latency", "pass", f"{numbers}: within {config.max_latency_ratio}x")
+    bound = latency_bound(canary, baseline, stat, pass_alpha)
+    tolerated = config.must_rule_out.latency_ratio
+    if bound < tolerated:
+        said = f"{stat} at most {_times(bound)} the old version's"
+        return Rule("latency", "pass", f"{numbers}: {said}", bound=said)
+    if (bound - 1.0) * old < config.latency_margin_ms:
+        # A few milliseconds more is not worth a rollback, whatever the ratio (latencyMarginMs).
+        said = f"{stat} at most {(bound - 1.0) * old:.1f} ms above the old version's"
+        return Rule("latency", "pass", f"{numbers}: {said}", bound=said)
+    return Rule("latency", "inconclusive",
+                f"{numbers}: cannot yet rule out a {stat} {tolerated:g}x the old version's (bound {_times(bound)})")
 
 
-def throttle_rule(canary: Window, config: HealthConfig, alpha: float) -> Rule:
+def throttle_rule(canary: Window, config: HealthConfig, alpha: float, pass_alpha: float | None = None) -> Rule:
+    pass_alpha = pass_level(config) if pass_alpha is None else pass_alpha
     requests = canary.invocations + canary.throttles
     p_value = above_rate_p_value(canary.throttles, requests, config.max_throttle_rate)
     numbers = f"{canary.throttles} of {requests} requests throttled"
     if p_value is not None and p_value < alpha:
         return Rule("throttles", "fail", f"{numbers}: above the maximum {config.max_throttle_rate:.2%}")
-    return Rule("throttles", "pass", f"{numbers}: within {config.max_throttle_rate:.2%}")
+    bound = rate_upper_bound(canary.throttles, requests, pass_alpha)
+    tolerated = config.must_rule_out.throttle_rate
+    if bound < tolerated:
+        return Rule("throttles", "pass", f"{numbers}: at most {bound:.2%}")
+    return Rule("throttles", "inconclusive",
+                f"{numbers}: cannot yet rule out {tolerated:.0%} throttled (bound {bound:.2%})")
 
 
-def judge_window(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float) -> list[Rule]:
-    """Every rule over one window; ``alpha`` is this window's share of the release's error budget."""
+def judge_window(canary: Window, baseline: Window | None, config: HealthConfig, alpha: float,
+                 pass_alpha: float | None = None) -> list[Rule]:
+    """Every rule over one window: ``alpha`` is this window's level for proving harm (its share of the
+    release's budget), ``pass_alpha`` the level at which a pass rules out mustRuleOut (default
+    1 - confidence)."""
     return [
         evidence_rule(canary, config),
-        error_rate_rule(canary, baseline, config, alpha),
+        error_rate_rule(canary, baseline, config, alpha, pass_alpha),
         error_ceiling_rule(canary, baseline, config, alpha),
-        latency_rule(canary, baseline, config, alpha),
-        throttle_rule(canary, config, alpha),
+        latency_rule(canary, baseline, config, alpha, pass_alpha),
+        throttle_rule(canary, config, alpha, pass_alpha),
     ]
+
+
+def ruled_out(rules: list[Rule], confidence: float) -> str:
+    """What a pass's evidence excluded, in words: "error rate at most 1.4x the old version's and p99 at
+    most 1.1x the old version's (99% confidence)"."""
+    bounds = [r.bound for r in rules if r.bound]
+    return f"{' and '.join(bounds)} ({confidence * 100:.4g}% confidence)" if bounds else ""
 
 
 def alarm_rule(in_alarm: list[str], ignored: list[str]) -> Rule:

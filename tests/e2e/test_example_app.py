@@ -54,7 +54,7 @@ def test_a_later_deploy_with_new_code_leaves_the_released_aliases_alone(stack: L
     lam = boto3.client("lambda", region_name=REGION)
     redeploy(app, stack.router, code="v2")  # the team's sam deploy of new code
     sha = lam.get_function(FunctionName=FUNCTION)["Configuration"]["CodeSha256"]
-    traffic = TrafficSimulator(FUNCTION, "prod", rate=1000, tick_seconds=0.2)
+    traffic = TrafficSimulator(FUNCTION, "prod")
     traffic.start()
     try:
         result = execution.run(stack, {"functionName": FUNCTION, "alias": "prod", "codeSha256": sha,

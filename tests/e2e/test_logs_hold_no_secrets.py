@@ -16,7 +16,7 @@ def test_a_release_logs_its_facts_and_no_secret() -> None:
         sample = SampleFunction("orders-api", "prod", stack.role_arn)
         sample.create()
         version = sample.publish("v2", 0.3)
-        traffic = TrafficSimulator("orders-api", "prod", rate=1000, tick_seconds=0.2)
+        traffic = TrafficSimulator("orders-api", "prod")
         traffic.start()
         try:
             result = execution.run(stack, {"functionName": "orders-api", "alias": "prod", "version": version,

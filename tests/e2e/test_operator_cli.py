@@ -179,7 +179,8 @@ def test_plan_reads_but_never_writes(stack: LocalStack, sample: SampleFunction, 
     # and its task, the end.
     assert planned["stateTransitions"] == 2 + 9 * 2 + 3 * 90 + 2 + 1
     assert "cloudwatch:DescribeAlarms" in planned["awsActions"]["each check"]
-    assert set(api_calls) == {"GetAlias"}  # one read; nothing published, shifted, locked or started
+    # One read of the alias and one of its last hour's traffic; nothing published, shifted, locked or started.
+    assert api_calls == Counter({"GetAlias": 1, "GetMetricData": 1})
     assert get_alias() == before
 
 
@@ -200,7 +201,8 @@ def test_plan_of_several_functions_reads_each_alias_once(stack: LocalStack, samp
     assert "functionName" not in planned  # only a release of one function has its names at the top
     # publish, its choice, one step (a Map and two tasks), five checks, the promotion Map and two tasks, the end
     assert planned["stateTransitions"] == 2 + 3 + 5 * 3 + 3 + 1
-    assert api_calls == Counter({"GetAlias": 2})
+    # The canary table is the first function's: one GetMetricData call for its last hour.
+    assert api_calls == Counter({"GetAlias": 2, "GetMetricData": 1})
 
 
 @pytest.mark.usefixtures("traffic")

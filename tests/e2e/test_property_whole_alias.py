@@ -84,7 +84,7 @@ def _release_with(stack: LocalStack, faults: list[Fault], action: str, healthy: 
     sample = SampleFunction(function, "live", stack.role_arn)
     sample.create()
     new = sample.publish("v2", error_rate=0.0 if healthy else 0.3)
-    traffic = TrafficSimulator(function, "live", rate=1000, tick_seconds=0.2)
+    traffic = TrafficSimulator(function, "live")
     traffic.start()
     injector = FaultInjector(stack.name, faults=list(faults))
     patch = pytest.MonkeyPatch()

@@ -85,7 +85,7 @@ def verifications(result: execution.ExecutionResult) -> list[dict[str, Any]]:
 
 def test_the_chain_moves_test_then_prod(stack: LocalStack, sample: SampleFunction) -> None:
     sha = sample.stage("v2", error_rate=0.0)
-    traffic = TrafficSimulator(FUNCTION, ALIAS, rate=1000, tick_seconds=0.2)
+    traffic = TrafficSimulator(FUNCTION, ALIAS)
     traffic.start()
     try:
         result = release(stack, codeSha256=sha, stages=[{"alias": "test", "verify": [SMOKE]}],
@@ -137,7 +137,7 @@ def test_before_traffic_failing_shifts_nothing(stack: LocalStack, sample: Sample
 def test_after_promotion_failing_puts_prod_back(stack: LocalStack, sample: SampleFunction) -> None:
     hook(stack, "failed")
     sha = sample.stage("v2", error_rate=0.0)
-    traffic = TrafficSimulator(FUNCTION, ALIAS, rate=1000, tick_seconds=0.2)
+    traffic = TrafficSimulator(FUNCTION, ALIAS)
     traffic.start()
     try:
         result = release(stack, codeSha256=sha, verify={"afterPromotion": [{"hook": HOOK}]})
@@ -227,7 +227,7 @@ def test_one_targets_smoke_failing_puts_every_alias_back(stack: LocalStack, samp
 def test_a_health_failure_after_the_stages_puts_test_back_too(stack: LocalStack, sample: SampleFunction) -> None:
     """Every alias the release moved goes back: test (moved and verified) as well as prod."""
     version = sample.publish("v2", error_rate=0.0)  # passes its smoke check at test ...
-    traffic = TrafficSimulator(FUNCTION, ALIAS, rate=1000, tick_seconds=0.2)
+    traffic = TrafficSimulator(FUNCTION, ALIAS)
     traffic.override(version, error_rate=0.5)  # ... and fails half of prod's calls
     traffic.start()
     try:

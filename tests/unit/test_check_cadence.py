@@ -6,7 +6,7 @@ import pytest
 
 from bluegreen import strategy as strategies
 from bluegreen.errors import InvalidInput
-from bluegreen.health import alpha_per_test, decide
+from bluegreen.health import decide, levels_at
 from bluegreen.release import HISTORY_EVENTS_LIMIT, plan_checks
 from bluegreen.request import HealthConfig
 from bluegreen.state import Plan, Progress, TargetPlan
@@ -45,9 +45,16 @@ def test_inconclusive_extends_the_bake_up_to_the_bound_then_rolls_back() -> None
     assert decide(make_plan(), LAST, "inconclusive", 600) == ("rollback", 0)
 
 
-def test_more_planned_checks_mean_stricter_tests() -> None:
-    assert alpha_per_test(make_plan(checks=5)) == pytest.approx(0.001)
-    assert alpha_per_test(make_plan(checks=50)) == pytest.approx(0.0001)
+def test_the_budget_is_spent_over_the_looks_and_shared_by_the_steps() -> None:
+    one_step = make_plan()
+    first, planned_end, extension = (levels_at(one_step, t) for t in (60, 300, 360))
+    # Group-sequential: each look's level is above the even split (5 planned checks x 2 windows) ...
+    assert first.whole > 0.01 / 10 and planned_end.whole > 0.01 / 10
+    # ... the extensions get what the planned looks left, and a pass is hardest to earn after the bake.
+    assert extension.whole < planned_end.whole
+    assert extension.rule_out < planned_end.rule_out
+    two_steps = one_step.model_copy(update={"weights": [10, 50], "step_count": 2})
+    assert levels_at(two_steps, 60).whole < first.whole
 
 
 def test_every_predefined_strategy_fits_the_history_with_a_wide_margin() -> None:

@@ -37,7 +37,11 @@ def test_zero_invocations_is_inconclusive_never_healthy() -> None:
 
 def test_below_min_invocations_is_inconclusive_even_with_no_errors() -> None:
     assert verdict(Window(invocations=19, p99_ms=40.0), HEALTHY_BASELINE)[0] == "inconclusive"
-    assert verdict(Window(invocations=20, p99_ms=40.0), HEALTHY_BASELINE)[0] == "pass"
+    # 20 calls make the floor, but 0 errors in 20 cannot rule out 5x a 0.5% baseline: a pass needs evidence.
+    result, reason = verdict(Window(invocations=20, p99_ms=40.0, average_ms=20.0), HEALTHY_BASELINE)
+    assert result == "inconclusive" and "cannot yet rule out an error rate 5x the old version's" in reason
+    result, reason = verdict(Window(invocations=2000, errors=8, p99_ms=40.0, average_ms=20.0), HEALTHY_BASELINE)
+    assert result == "pass" and "error rate at most" in reason
 
 
 def test_proven_regression_fails_before_min_invocations() -> None:
@@ -61,17 +65,18 @@ def test_significant_but_smaller_than_the_margin_passes() -> None:
     assert rule(canary, baseline, "error-rate", HealthConfig(error_rate_margin=0.001)) == "fail"
 
 
-def test_worse_by_the_margin_but_not_significant_passes() -> None:
-    # 1 error in 25 calls (4%) is not evidence against a 0.5% baseline at this confidence.
-    assert rule(Window(invocations=25, errors=1), HEALTHY_BASELINE, "error-rate") == "pass"
+def test_worse_by_the_margin_but_not_significant_bakes_on() -> None:
+    # 1 error in 25 calls (4%) is not evidence against a 0.5% baseline at this confidence, nor of health.
+    assert rule(Window(invocations=25, errors=1), HEALTHY_BASELINE, "error-rate") == "inconclusive"
 
 
 def test_baseline_with_no_traffic_leaves_the_ceiling_to_judge() -> None:
     rules = judge_window(Window(invocations=500, errors=50), Window(), CONFIG, ALPHA)
     by_name = {r.rule: r for r in rules}
-    assert by_name["error-rate"].verdict == "pass" and "no baseline traffic" in by_name["error-rate"].reason
+    assert by_name["error-rate"].verdict == "inconclusive" and "no baseline traffic" in by_name["error-rate"].reason
     assert by_name["error-ceiling"].verdict == "fail"
-    assert verdict(Window(invocations=500, errors=1, p99_ms=40.0), None)[0] == "pass"
+    # Without a baseline, only the margin can be ruled out: 1 error in 1,000 is at most 0.66% (99%).
+    assert verdict(Window(invocations=1000, errors=1, p99_ms=40.0), None)[0] == "pass"
 
 
 # --- absolute ceiling ------------------------------------------------------------------------------
@@ -142,8 +147,8 @@ def test_p99_of_too_few_calls_is_not_trusted_the_mean_is_judged() -> None:
 
 def test_a_slower_mean_on_few_calls_must_be_beyond_its_noise() -> None:
     baseline = Window(invocations=9000, p50_ms=20.0, average_ms=22.7)
-    # 1.75x on 25 calls could be luck with durations this spread out ...
-    assert rule(Window(invocations=25, p50_ms=35.0, average_ms=39.7), baseline, "latency") == "pass"
+    # 1.75x on 25 calls could be luck with durations this spread out (nor can 2x be ruled out) ...
+    assert rule(Window(invocations=25, p50_ms=35.0, average_ms=39.7), baseline, "latency") == "inconclusive"
     # ... and is not on 400.
     assert rule(Window(invocations=400, p50_ms=35.0, average_ms=39.7), baseline, "latency") == "fail"
 

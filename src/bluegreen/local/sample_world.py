@@ -49,7 +49,7 @@ def _create_target(stack: LocalStack, request: ReleaseRequest, index: int) -> Tr
         if target.code_sha256:
             lambda_backend(ACCOUNT, REGION).get_function(name).code_sha_256 = target.code_sha256
         wait_until_updated(lam, name)
-    return TrafficSimulator(name, target.alias, rate=400, tick_seconds=0.25, seed=index)
+    return TrafficSimulator(name, target.alias, seed=index)
 
 
 def _create_alarms(names: list[str]) -> None:

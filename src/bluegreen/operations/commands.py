@@ -19,7 +19,8 @@ from bluegreen import controls, history, states
 from bluegreen.aliases import read_alias
 from bluegreen.errors import InvalidInput
 from bluegreen.operations import executions
-from bluegreen.operations.plan import DryRun, dry_run
+from bluegreen.operations.detection import Traffic, detection
+from bluegreen.operations.plan import DryRun, dry_run, recent_traffic, simulated
 from bluegreen.operations.progress import ProgressPrinter, bar, describe_check, describe_verification
 from bluegreen.operations.stack import Stack
 from bluegreen.request import parse_request
@@ -185,6 +186,57 @@ def plan(request: dict[str, Any], stack: Stack | None) -> DryRun:
             state = read_alias(target.function_name.rsplit(":", 1)[-1], target.alias)
             current[f"{target.function_name}:{target.alias}"] = state.function_version if state else None
     return dry_run(parsed, current)
+
+
+def what_the_canary_sees(run: DryRun, stack: Stack | None, calls_per_minute: float | None,
+                         error_rate: float | None) -> dict[str, Any] | None:
+    """The detection table for the release's first function: from the alias's last hour (one GetMetricData
+    call, on the version the plan read the alias at), or from the calls per minute given; None offline
+    without a rate, or with no traffic step."""
+    if not run.steps.weights:
+        return None
+    traffic: Traffic | None = None
+    if calls_per_minute is not None:
+        traffic = Traffic(calls_per_minute, 0.01 if error_rate is None else error_rate, "given")
+    elif stack is not None:
+        target = run.request.targets[0]
+        name = target.function_name.rsplit(":", 1)[-1]
+        version = run.current.get(f"{target.function_name}:{target.alias}")
+        if version is not None:
+            traffic = recent_traffic(name, target.alias, [version])
+            if error_rate is not None:
+                traffic = Traffic(traffic.calls_per_minute, error_rate, traffic.source)
+    if traffic is None or traffic.calls_per_minute <= 0:
+        return None if traffic is None else {"callsPerMinute": 0, "trafficFrom": traffic.source}
+    return detection(simulated(run), traffic)
+
+
+def describe_detection(seen: dict[str, Any]) -> list[str]:
+    """The detection table in lines a person reads."""
+    lines = [f"  what the canary can see at {seen['callsPerMinute']:g} calls/min on the alias ({seen['trafficFrom']}):"]
+    if not seen["callsPerMinute"]:
+        return [*lines, "    no traffic: every step would be inconclusive, then rolled back (or asked)"]
+    lines.append(f"    old version's error rate {seen['oldVersionErrorRate']:.2%}; new-version calls per step: "
+                 f"{', '.join(str(c) for c in seen['newVersionCallsPerStep'])} ({seen['releasesSimulated']} "
+                 "simulated releases, judged by the real health check)")
+    lines.append("    regression      stopped before promotion   of which proven worse")
+    lines += [f"    {r['regression']:<15} {r['stoppedBeforePromotion']:>24.0%}   {r['provenWorse']:>21.0%}"
+              for r in seen["regressions"]]
+    healthy = seen["healthy"]
+    minutes = f", in {healthy['expectedMinutes']} min on average" if healthy["expectedMinutes"] else ""
+    on_time = healthy["promotedWithinPlannedBake"]
+    lines.append(f"    a healthy release: promoted {healthy['promoted']:.0%} ({on_time:.0%} within the planned bake)"
+                 f"{minutes}; {healthy['notProvenHealthy']:.0%} not proven healthy by "
+                 "maxBakeSeconds (rolled back, or asked)")
+    advice = seen["toRuleOutMustRuleOut"]
+    if "shortestBakeSeconds" in advice:
+        options = [f"a bake of {advice['shortestBakeSeconds']} s" if advice["shortestBakeSeconds"] else "",
+                   f"a first step of {advice['smallestFirstWeight']}%" if advice["smallestFirstWeight"] else ""]
+        said = " or ".join(o for o in options if o) or (
+            f"no bake up to {advice['longestBakeTriedSeconds']} s nor first step up to 75%: more traffic, or a "
+            "wider mustRuleOut")
+        lines.append(f"    to rule out mustRuleOut within the bake 90% of the time: {said}")
+    return lines
 
 
 def load_request(path: str | None, fields: dict[str, Any]) -> dict[str, Any]:

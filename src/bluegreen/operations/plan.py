@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bluegreen.clients import cloudwatch_client
+from bluegreen.operations.detection import Traffic
 from bluegreen.release import plan_checks
 from bluegreen.request import ReleaseRequest
+from bluegreen.state import Plan, TargetPlan
 from bluegreen.strategy import StepPlan
 
 TRANSITION_PRICE = 0.025 / 1000  # Standard workflows, per state transition
@@ -127,3 +131,32 @@ def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = Non
     cadence = plan_checks(request.health, steps, functions=len(request.targets))
     return DryRun(request, steps, cadence.interval, cadence.max_bake, cadence.planned, cadence.history_events,
                   dict(current or {}), aws_actions(request, steps))
+
+
+def simulated(run: DryRun) -> Plan:
+    """The plan the release would carry, for simulated releases of its first function."""
+    target = TargetPlan(function_name="simulated", alias="live", old_version="1", new_version="2", action="shift")
+    return Plan(targets=[target], action="shift", strategy=run.steps.name, weights=list(run.steps.weights),
+                step_count=len(run.steps.weights), bake_seconds=run.steps.bake_seconds, health=run.request.health,
+                check_interval_seconds=run.interval, max_bake_seconds=run.max_bake, checks_planned=run.checks)
+
+
+def recent_traffic(function_name: str, alias: str, versions: list[str], now: datetime | None = None) -> Traffic:
+    """The alias's calls per minute and error rate over the last hour: one GetMetricData call, every version."""
+    end = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    queries: list[Any] = []
+    for index, version in enumerate(versions):
+        dimensions = [{"Name": "FunctionName", "Value": function_name},
+                      {"Name": "Resource", "Value": f"{function_name}:{alias}"},
+                      {"Name": "ExecutedVersion", "Value": version}]
+        for metric in ("Invocations", "Errors"):
+            queries.append({"Id": f"{metric.lower()}{index}", "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
+                "Period": 3600, "Stat": "Sum"}})
+    found = cloudwatch_client().get_metric_data(MetricDataQueries=queries, StartTime=end - timedelta(hours=1),
+                                                EndTime=end)["MetricDataResults"]
+    totals = {"invocations": 0.0, "errors": 0.0}
+    for result in found:
+        totals["invocations" if result["Id"].startswith("invocations") else "errors"] += sum(result.get("Values", []))
+    calls = totals["invocations"]
+    return Traffic(round(calls / 60, 1), totals["errors"] / calls if calls else 0.0, "the last hour")

@@ -118,4 +118,8 @@ def describe_check(progress: dict[str, Any]) -> str:
     line = f"check at {health['weight']}%: [{colour}]{health['verdict']}[/] ({numbers}) → {nxt}"
     if health["verdict"] != "pass" or progress["decision"] != "bake":
         line += f"\n    [dim]{health['reason']}[/]"
+    if health.get("ruledOut"):
+        line += f"\n    [green]ruled out: {health['ruledOut']}[/]"
+    elif health.get("needs") and progress["decision"] != "bake":
+        line += f"\n    [dim]{health['needs']}[/]"
     return line

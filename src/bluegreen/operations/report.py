@@ -64,7 +64,9 @@ def timeline(result: ExecutionResult) -> Timeline:
             # A multi-function release: the function whose verdict decided (its name leads the reason).
             health = out["health"]
             line.checks.append({"t": t, "verdict": health["verdict"], "decision": out["decision"],
-                                "weight": health["weight"], "reason": health["reason"],
+                                "weight": health["weight"],
+                                "reason": health["reason"] + (f"; ruled out: {health['ruledOut']}"
+                                                              if health.get("ruledOut") else ""),
                                 "new": health["canary"], "old": health["baseline"] or {}})
         elif out.get("outcome") in ("promoted", "rolled_back"):
             line.weights.append((t, 100 if out["outcome"] == "promoted" else 0))
