@@ -25,6 +25,7 @@ def test_healthy_demo_promotes() -> None:
     assert (out["previousVersion"], out["newVersion"]) == ("1", "2")
     assert [(c["weight"], c["verdict"], c["decision"]) for c in out["checks"]] == [
         (10, "pass", "next-step"), (50, "pass", "promote")]
+    assert all(c["ruledOut"].startswith("error rate at most") for c in out["checks"])
     # The whole workflow: test moved to the new version and its smoke check passed before prod took traffic.
     assert [(v["stage"], v["verdict"]) for v in out["verification"]] == [("test", "passed")]
     assert out["stages"] == {"test": {"functionVersion": "2"}}

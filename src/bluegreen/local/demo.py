@@ -108,7 +108,7 @@ def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: fl
              "baselineInvocations": (out["health"]["baseline"] or {}).get("invocations"),
              "baselineErrors": (out["health"]["baseline"] or {}).get("errors"),
              "baselineP99Ms": (out["health"]["baseline"] or {}).get("p99Ms"),
-             "reason": out["health"]["reason"]}
+             "reason": out["health"]["reason"], "ruledOut": out["health"].get("ruledOut")}
             for out in result.checks()
         ],
         "verification": verification,
@@ -213,6 +213,8 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
         numbers = (f"new {check['errors']}/{check['invocations']} errors, p99 {ms(check['p99Ms'])}; "
                    f"old {check['baselineErrors']}/{check['baselineInvocations']}, p99 {ms(check['baselineP99Ms'])}")
         table.add_row(f"check {i}", f"{check['weight']}%: {check['verdict']} → {check['decision']} ({numbers})")
+    if summary["outcome"] == "promoted" and summary["checks"] and summary["checks"][-1]["ruledOut"]:
+        table.add_row("ruled out", summary["checks"][-1]["ruledOut"])  # why it was safe to promote
     table.add_row("state transitions", str(summary["stateTransitions"]))
     table.add_row("AWS calls", ", ".join(f"{k} {v}" for k, v in summary["awsCalls"].items()))
     table.add_row("wall time", f"{summary['wallSeconds']} s")
