@@ -133,6 +133,7 @@ class TrafficSimulator:
     _envs: dict[str, dict[str, str]] = field(default_factory=dict)
     _request: int = 0
     _owed: float = 0.0  # fractions of a request carried to the next tick, so low rates still call
+    _last_tick: float | None = None
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -163,7 +164,11 @@ class TrafficSimulator:
         alias = _lambda_backend().get_alias(self.alias, self.function_name)
         extra = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
         weights = {alias.function_version: 1.0 - sum(extra.values()), **extra}
-        self._owed += self.rate * self.tick_seconds
+        # Callers do not slow down when this machine does: a late tick makes up the calls of the time it missed.
+        now = time.monotonic()
+        elapsed = self.tick_seconds if self._last_tick is None else min(now - self._last_tick, 5 * self.tick_seconds)
+        self._last_tick = now
+        self._owed += self.rate * elapsed
         requests = int(self._owed)
         self._owed -= requests
         chosen = Counter(self._rng.choices(list(weights), weights=list(weights.values()), k=requests))
