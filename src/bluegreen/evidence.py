@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.clients import cloudwatch_client
-from bluegreen.verdict import Window
+from bluegreen.verdict import Window, invocation_weighted
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDataQueryTypeDef, MetricStatTypeDef
@@ -76,12 +76,8 @@ class Series:
         invocations = values("invocations")
 
         def weighted(suffix: str) -> float | None:
-            # A per-period statistic over several periods: weighted by each period's invocations.
-            series = values(suffix)
-            if not series:
-                return None
-            weights = {t: invocations.get(t, 0.0) or 1.0 for t in series}
-            return sum(v * weights[t] for t, v in series.items()) / sum(weights.values())
+            # A period with a statistic but no invocations datapoint still counts, once.
+            return invocation_weighted((v, invocations.get(t, 0.0) or 1.0) for t, v in values(suffix).items())
 
         return Window(
             invocations=round(sum(invocations.values())),

@@ -8,6 +8,7 @@ only the evidence rule says "inconclusive". No evidence is never "healthy".
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,6 +46,14 @@ class Window:
     def throttle_rate(self) -> float | None:
         requests = self.invocations + self.throttles
         return self.throttles / requests if requests else None
+
+
+def invocation_weighted(values: Iterable[tuple[float | None, float]]) -> float | None:
+    """A per-period statistic (p50, p99, mean) over several periods: each known value weighted by its
+    period's invocations. None when no period has one."""
+    known = [(value, weight) for value, weight in values if value is not None]
+    total = sum(weight for _, weight in known)
+    return sum(value * weight for value, weight in known) / total if total else None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Literal
 
 from bluegreen.health import decide, judge
 from bluegreen.state import Plan, Progress
-from bluegreen.verdict import Window
+from bluegreen.verdict import Window, invocation_weighted
 
 LATENCY_MEDIAN_MS = 50.0
 LATENCY_SIGMA = 0.5  # log-normal spread: p99 about 3.2x the median
@@ -93,16 +93,10 @@ def simulate_version(rng: random.Random, expected_calls: float, error_rate: floa
 
 def combined(parts: list[Window]) -> Window:
     """Several intervals as one window, as the evidence module aggregates CloudWatch periods."""
-
-    def weighted(values: list[tuple[float | None, int]]) -> float | None:
-        known = [(v, n) for v, n in values if v is not None and n]
-        total = sum(n for _, n in known)
-        return sum(v * n for v, n in known) / total if total else None
-
     return Window(invocations=sum(p.invocations for p in parts), errors=sum(p.errors for p in parts),
-                  p50_ms=weighted([(p.p50_ms, p.invocations) for p in parts]),
-                  p99_ms=weighted([(p.p99_ms, p.invocations) for p in parts]),
-                  average_ms=weighted([(p.average_ms, p.invocations) for p in parts]))
+                  p50_ms=invocation_weighted((p.p50_ms, p.invocations) for p in parts),
+                  p99_ms=invocation_weighted((p.p99_ms, p.invocations) for p in parts),
+                  average_ms=invocation_weighted((p.average_ms, p.invocations) for p in parts))
 
 
 def _ending(decision: str, verdict: str) -> Ending | None:
@@ -176,8 +170,13 @@ def _share(outcomes: list[Outcome], ending: Ending) -> float:
     return sum(o.ending == ending for o in outcomes) / len(outcomes)
 
 
+def _rng(seed: int, truth: Truth, traffic: Traffic) -> random.Random:
+    """The same draws for the same question: a table, or a candidate tried for it, reads the same each run."""
+    return random.Random(f"{seed}-{truth.name}-{traffic.calls_per_minute}")
+
+
 def _run(plan: Plan, traffic: Traffic, truth: Truth, releases: int, seed: int) -> list[Outcome]:
-    rng = random.Random(f"{seed}-{truth.name}-{traffic.calls_per_minute}")
+    rng = _rng(seed, truth, traffic)
     return [simulate_release(plan, traffic.calls_per_minute, truth, rng) for _ in range(releases)]
 
 
@@ -193,7 +192,7 @@ def _first_step(plan: Plan, weight: int, bake: int) -> Plan:
 def _mostly_on_time(plan: Plan, traffic: Traffic, healthy: Truth, releases: int, seed: int) -> bool:
     """Whether at least TARGET_ON_TIME of healthy releases are promoted within the planned bake; stops as soon
     as too many are late (most candidates tried are, and then a few dozen releases tell)."""
-    rng = random.Random(f"{seed}-{healthy.name}-{traffic.calls_per_minute}")
+    rng = _rng(seed, healthy, traffic)
     allowed = releases - math.ceil(TARGET_ON_TIME * releases)
     late = 0
     for _ in range(releases):
