@@ -14,6 +14,7 @@ The same kind of minutes are also judged by a CodeDeploy-style static alarm: the
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -143,6 +144,11 @@ def table(rows: list[Row], markdown: bool, interval: int = 60) -> str:
     return "\n".join([fmt.format(*HEADER), *(fmt.format(*c) for c in lines)])
 
 
+def noise(rate: float, releases: int) -> float:
+    """Half the width, in points, of the 95% interval of a share measured on ``releases`` releases."""
+    return 196 * math.sqrt(rate * (1 - rate) / max(1, releases))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--releases", type=int, default=1000, help="simulated releases per row (default 1000)")
@@ -155,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows, args.markdown))
     print(f"\n{args.releases} releases per row, {STRATEGY} ({CANARY_SHARE:.0%} canary, 5 checks of 60 s, "
           f"up to 10 while inconclusive), default health settings; {time.monotonic() - started:.0f} s",
+          file=sys.stderr)
+    print(f"Sampling noise (95%): a share near 50% is within {noise(0.5, args.releases):.1f} points of the true rate, "
+          f"near 1% within {noise(0.01, args.releases):.1f}; --releases 10000 (a row at a time: --only) for finer",
           file=sys.stderr)
     return 0
 
