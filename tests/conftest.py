@@ -94,6 +94,7 @@ GUARANTEE_CATEGORIES: dict[str, tuple[str, ...]] = {
         "test_a_write_between_a_tasks_read", "test_the_guardian_and_a_shift_still_in_flight",
         "test_a_publish_right_after_a_code_update"),
     "AWS's Lambda rules kept by the embedded AWS": ("test_embedded_aws_rules.py::",),
+    "each function's calls held to its IAM policy in template.yaml": ("test_iam_policies.py::",),
     "verification failed: every alias the release moved back, stages included": (
         "test_a_smoke_check_failing", "test_before_traffic_failing", "test_after_promotion_failing",
         "test_a_hook_that_hangs", "test_a_hook_answering_garbage", "test_one_targets_smoke_failing",

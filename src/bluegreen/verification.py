@@ -10,6 +10,7 @@ may hold customer data): only each check's verdict, reason and duration do.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -46,7 +47,9 @@ def _within(seconds: float, call: Any) -> Any:
         finally:
             done.set()
 
-    threading.Thread(target=run, name="verification-check", daemon=True).start()
+    # In the caller's context (its configuration, in the embedded run its function), as if on its thread.
+    threading.Thread(target=contextvars.copy_context().run, args=(run,), name="verification-check",
+                     daemon=True).start()
     if not done.wait(seconds):
         raise TimeoutError(f"no answer within {seconds:g} s")
     if "error" in outcome:

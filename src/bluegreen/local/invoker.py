@@ -5,6 +5,10 @@ replaces its ``invoke`` with one that loads the function's ``Handler`` from its 
 Lambda runtime would; see ``lambda_code``) and calls it with the function's environment variables, turning an
 exception into the runtime's error payload so Step Functions sees ``errorType`` as the error name.
 
+moto does not enforce IAM: a handler's call that its function's role would be refused in AWS succeeds
+there. So each call a handler makes is held to the IAM actions its function's policies in template.yaml
+allow (``LocalFunction.granted``), and refused with AccessDeniedException otherwise, as AWS would.
+
 Many handler calls run at once on moto's threads, so nothing here changes process-wide state around a
 call: the function's environment reaches it as this thread's context (``bluegreen.settings``), and
 what it logs goes to its own list (``logs``), not to a shared terminal.
@@ -20,12 +24,15 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -33,7 +40,9 @@ from bluegreen import settings
 from bluegreen.local.accounts import ACCOUNT, REGION
 from bluegreen.local.lambda_code import load_handler, load_module
 
-_inside_handler = threading.local()
+# The functions whose handlers this context is running, innermost last: a context variable, so that a thread
+# a handler starts in a copy of its context (a verification check's) is still that function's.
+_inside_handler: ContextVar[tuple[str, ...]] = ContextVar("inside_handler", default=())
 
 
 @dataclass
@@ -61,6 +70,9 @@ class LocalFunction:
     code_dir: Path  # the template's CodeUri
     handler: str  # module.attribute, as in the template
     root: Path  # the project the template is in
+    # The IAM actions its role's policies allow ("lambda:GetAlias"; wildcards as IAM reads them); None: not
+    # held to any (a team's own functions).
+    granted: frozenset[str] | None = None
 
     def load(self) -> Callable[[Any, Any], Any]:
         return load_handler(self.code_dir, self.handler, self.root)
@@ -91,9 +103,20 @@ def invoked_version(function_name: str, qualifier: str | None, rng: random.Rando
     return str((rng or random).choices(list(weights), weights=list(weights.values()))[0])
 
 
+# Where an IAM action is not named "<signing name>:<operation>" (the Service Authorization Reference).
+_IAM_PREFIXES = {"monitoring": "cloudwatch"}
+_IAM_ACTIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action an API call needs: ("monitoring", "GetMetricData") -> "cloudwatch:GetMetricData"."""
+    action = f"{_IAM_PREFIXES.get(service, service)}:{operation}"
+    return _IAM_ACTIONS.get(action, action)
+
+
 def current_function() -> str | None:
-    """The function whose handler this thread is running (the innermost, when one invokes another)."""
-    stack: list[str] = getattr(_inside_handler, "functions", [])
+    """The function whose handler this context is running (the innermost, when one invokes another)."""
+    stack = _inside_handler.get()
     return stack[-1] if stack else None
 
 
@@ -102,7 +125,10 @@ class HandlerRouter:
     """Which local handler serves which function, and the AWS calls the handlers made."""
 
     functions: dict[str, LocalFunction] = field(default_factory=dict)
+    # The AWS calls the handlers made, by operation (Lambda's data plane, Invoke, aside).
     calls: Counter[str] = field(default_factory=Counter)
+    # The IAM actions each function's calls needed ("lambda:GetAlias"), to hold against its policy.
+    actions: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     invocations: Counter[str] = field(default_factory=Counter)
     # What each function logged, line by line (its CloudWatch log stream, in AWS).
     logs: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -110,9 +136,20 @@ class HandlerRouter:
     _idle: threading.Condition = field(default_factory=threading.Condition)
     _in_flight: int = 0
 
-    def count_call(self, operation: str) -> None:
+    def count_call(self, function: str, action: str, operation: str) -> None:
         with self._counting:
-            self.calls[operation] += 1
+            if action != "lambda:InvokeFunction":  # the data plane (a verification check) is not counted
+                self.calls[operation] += 1
+            self.actions[function].add(action)
+
+    def authorize(self, function: str, action: str, operation: str) -> None:
+        """AccessDeniedException, as AWS answers, when the calling function's role does not allow ``action``."""
+        fn = self.functions.get(function)
+        if fn is None or fn.granted is None or any(fnmatchcase(action, allowed) for allowed in fn.granted):
+            return
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": (
+            f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{fn.name}-role/{fn.name} is not authorized to perform: "
+            f"{action} because no identity-based policy allows the {action} action")}}, operation)
 
     def register(self, fn: LocalFunction) -> None:
         self.functions[fn.name] = fn
@@ -127,10 +164,9 @@ class HandlerRouter:
         environment = dict(lambda_backend(ACCOUNT, REGION).get_function(fn.name, version).environment_vars)
         with self._counting:
             self.invocations[fn.name] += 1
-        functions = _inside_handler.__dict__.setdefault("functions", [])
         with self._idle:
             self._in_flight += 1
-        functions.append(fn.name)
+        inside = _inside_handler.set((*_inside_handler.get(), fn.name))
         try:
             with settings.provided(environment):
                 result = fn.load()(event, context)
@@ -142,7 +178,7 @@ class HandlerRouter:
                 "stackTrace": traceback.format_tb(exc.__traceback__),
             }).encode()
         finally:
-            functions.pop()
+            _inside_handler.reset(inside)
             with self._idle:
                 self._in_flight -= 1
                 self._idle.notify_all()
@@ -175,8 +211,10 @@ def route_invocations(router: HandlerRouter) -> Iterator[HandlerRouter]:
         return original_invoke(self, function_name, qualifier, body, headers, response_headers)
 
     def counted_call(self: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if current_function() is not None:
-            router.count_call(operation_name)
+        if (function := current_function()) is not None:
+            action = iam_action(self.meta.service_model.signing_name, operation_name)
+            router.count_call(function, action, operation_name)
+            router.authorize(function, action, operation_name)
         return original_call(self, operation_name, api_params)
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]

@@ -152,6 +152,27 @@ def _name_resources(resources: dict[str, Any], resolver: Resolver, stack_name: s
         resolver.physical[logical_id] = name
 
 
+def granted_actions(policies: list[Any], resolver: Resolver) -> frozenset[str]:
+    """The IAM actions a function's inline policy statements allow (an !If's branch as its condition says;
+    AWS::NoValue adds none)."""
+    actions: set[str] = set()
+    for declared in policies:
+        chosen = declared
+        if isinstance(declared, dict) and "Fn::If" in declared:
+            condition, when_true, when_false = declared["Fn::If"]
+            chosen = when_true if resolver.condition(condition) else when_false
+        if chosen == {"Ref": "AWS::NoValue"}:
+            continue
+        if not isinstance(chosen, dict) or "Statement" not in chosen:
+            raise NotImplementedError(f"the local run reads inline policy statements only, not {chosen!r}")
+        for statement in chosen["Statement"]:
+            if statement.get("Effect") != "Allow":
+                raise NotImplementedError(f"the local run reads Allow statements only ({statement.get('Sid')})")
+            action = statement["Action"]
+            actions.update([action] if isinstance(action, str) else action)
+    return frozenset(actions)
+
+
 def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], resolver: Resolver, role_arn: str, *,
                       router: HandlerRouter, root: Path) -> dict[str, LocalFunction]:
     lam = boto3.client("lambda", region_name=REGION)
@@ -175,7 +196,7 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
             lam.put_function_event_invoke_config(FunctionName=resolver.physical[logical_id],
                                                  MaximumRetryAttempts=int(invoke_config["MaximumRetryAttempts"]))
         fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], root / props["CodeUri"],
-                           props["Handler"], root)
+                           props["Handler"], root, granted_actions(props.get("Policies", []), resolver))
         router.register(fn)
         functions[logical_id] = fn
         for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
