@@ -190,6 +190,7 @@ def test_the_cli_deploys_watches_and_aborts_a_release_of_several_functions(
     assert "3 functions (orders-api, orders-cart, payments-api)" in picture.read_text()
 
 
+@pytest.mark.long
 def test_fifty_functions_under_the_enforced_rate_limit(stack: LocalStack) -> None:
     # Fifty functions, each with version 1 behind prod and a version 2 to release, made at 12 calls a second
     # (the embedded Lambda refuses more than 15 a second to every caller together, this test's own included).

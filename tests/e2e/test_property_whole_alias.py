@@ -70,6 +70,7 @@ def _assert_whole(stack: LocalStack, function: str, result_status: str, old: str
     assert all(r["status"] != "RUNNING" for r in history.list_deployments(function, "live")), "history RUNNING"
 
 
+@pytest.mark.long
 @settings(max_examples=10, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(faults=faults_strategy, action=st.sampled_from(ACTIONS), healthy=st.booleans())
