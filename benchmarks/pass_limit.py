@@ -35,14 +35,19 @@ def binomial_pmf(k: int, n: int, p: float) -> float:
                     + k * math.log(p) + (n - k) * math.log1p(-p))
 
 
+def _poisson_support(mean: float, sds: float = 8.0) -> range:
+    """The counts a Poisson of this mean takes but for a negligible tail."""
+    spread = sds * math.sqrt(mean + 1.0)
+    return range(max(0, int(mean - spread)), int(mean + spread) + 2)
+
+
 def conditional_test(new_calls: int, old_calls: int, rate: float, ratio: float, level: float) -> tuple[float, float]:
     """(healthy pass rate without, with a coin flip at the boundary) of the conditional test at ``level``."""
     regressed_share = ratio * new_calls / (ratio * new_calls + old_calls)
     healthy_share = new_calls / (new_calls + old_calls)
     mean = rate * (new_calls + old_calls)
-    spread = 8 * math.sqrt(mean)
     plain = flipped = 0.0
-    for total in range(max(0, int(mean - spread)), int(mean + spread) + 1):
+    for total in _poisson_support(mean):
         weight = poisson_pmf(total, mean)
         spent = passed = 0.0
         boundary = 0.0
@@ -68,11 +73,6 @@ def known_rate_test(new_calls: int, rate: float, ratio: float, level: float) -> 
         spent += poisson_pmf(k, regressed)
         passed += poisson_pmf(k, healthy)
     return passed
-
-
-def _poisson_support(mean: float, sds: float = 8.0) -> range:
-    spread = sds * math.sqrt(mean + 1.0)
-    return range(max(0, int(mean - spread)), int(mean + spread) + 2)
 
 
 def borrowed_baseline_test(new: tuple[int, float], old: tuple[int, float], prior: tuple[int, float],
