@@ -36,7 +36,7 @@ demo: $(BIN)/.installed
 test: lint typecheck sam-validate sam-build checkov unit
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src functions tests scripts benchmarks
+	$(BIN)/ruff check src functions tests scripts benchmarks examples
 	$(BIN)/cfn-lint template.yaml examples/*.yaml examples/*/template.yaml
 	# Serverless rules too; every exception is justified next to the resource it concerns.
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml \
@@ -44,7 +44,7 @@ lint: $(BIN)/.installed
 	$(BIN)/python scripts/lint_asl.py
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy src functions tests benchmarks
+	$(BIN)/mypy src functions tests benchmarks examples/orders-app/src
 
 # Every skipped check carries its reason in the resource's Metadata.
 checkov: $(CHECKOV_VENV)/.installed

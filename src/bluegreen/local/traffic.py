@@ -8,6 +8,7 @@ releases under test share (``lambda_rules``)."""
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import boto3
@@ -35,6 +37,7 @@ DURATION_SAMPLES = 150
 # seconds of it carry the calls a busy function's step does (a 1 s step at 10%: 2,000 calls of the new
 # version), enough for a pass to rule out the default mustRuleOut. A call costs about 3 us here.
 RATE = 20_000.0
+_NORMAL = NormalDist()
 __all__ = ["SampleFunction", "TrafficSimulator", "behaviour", "code", "sample_handler", "wait_until_updated"]
 
 
@@ -108,19 +111,25 @@ def _lambda_backend() -> Any:
 
 @dataclass
 class TrafficSample:
-    """One tick of traffic: when, the alias weights then, and per-version invocations and errors."""
+    """One tick of traffic: when, the alias weights then, and per-version invocations, errors and throttles."""
 
     at: float
     weights: dict[str, float]
     invocations: dict[str, int]
     errors: dict[str, int]
+    throttles: dict[str, int]
 
 
 @dataclass
 class TrafficSimulator:
     """Invokes the alias at ``rate`` requests per second in a background thread, as Lambda would:
     each version by its alias weight, throttled on part of its requests (THROTTLE_RATE), taking
-    about LATENCY_MS per call, and reporting Invocations, Errors, Throttles and Duration."""
+    about LATENCY_MS per call, and reporting Invocations, Errors, Throttles and Duration.
+
+    Each version's failures, throttles and durations are its exact shares, spread evenly over its calls (the
+    sample function fails by its calls' numbers), not draws: the end-to-end tests run the machinery, and a
+    healthy release must not be rolled back by the 1% of chance the judge allows (the benchmarks measure
+    that chance, over thousands of releases). Only which version serves a call is drawn, as Lambda does."""
 
     function_name: str
     alias: str
@@ -131,7 +140,8 @@ class TrafficSimulator:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _envs: dict[str, dict[str, str]] = field(default_factory=dict)
-    _request: int = 0
+    _calls: Counter[str] = field(default_factory=Counter)  # each version's calls so far: the requests' numbers
+    _throttles_owed: dict[str, float] = field(default_factory=dict)  # shares of a throttle carried over
     _owed: float = 0.0  # fractions of a request carried to the next tick, so low rates still call
     _last_tick: float | None = None
 
@@ -154,11 +164,18 @@ class TrafficSimulator:
             env["LATENCY_MS"] = str(latency_ms)
         self._envs[version] = env
 
-    def _durations(self, env: dict[str, str], count: int) -> list[float]:
-        # At most DURATION_SAMPLES values a tick (see there); moto stores every value (Invocations, not
-        # Duration's SampleCount, counts the calls).
-        typical = float(env.get("LATENCY_MS", "20"))
-        return [round(typical * self._rng.lognormvariate(0.0, 0.3), 2) for _ in range(min(count, DURATION_SAMPLES))]
+    def _throttled(self, version: str, env: dict[str, str], count: int) -> int:
+        owed = self._throttles_owed.get(version, 0.0) + count * float(env.get("THROTTLE_RATE", "0"))
+        throttled = min(count, int(owed))
+        self._throttles_owed[version] = owed - throttled
+        return throttled
+
+    @staticmethod
+    def _durations(env: dict[str, str], count: int) -> list[float]:
+        # At most DURATION_SAMPLES values a tick (see there), the quantiles of a lognormal spread around
+        # LATENCY_MS; moto stores every value (Invocations, not Duration's SampleCount, counts the calls).
+        typical, n = float(env.get("LATENCY_MS", "20")), min(count, DURATION_SAMPLES)
+        return [round(typical * math.exp(0.3 * _NORMAL.inv_cdf((i + 0.5) / n)), 2) for i in range(n)]
 
     def tick(self) -> TrafficSample:
         alias = _lambda_backend().get_alias(self.alias, self.function_name)
@@ -179,21 +196,20 @@ class TrafficSimulator:
         context = FakeContext(self.function_name, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}")
         for version, count in chosen.items():
             env = self._version_env(version)
-            throttle_rate = float(env.get("THROTTLE_RATE", "0"))
-            throttles[version] = sum(1 for _ in range(count) if self._rng.random() < throttle_rate)
+            throttles[version] = self._throttled(version, env, count)
             served = count - throttles[version]
             failed = 0
             with provided(env):
                 for _ in range(served):
-                    self._request += 1
+                    self._calls[version] += 1
                     try:
-                        self._handler({"requestId": self._request}, context)
+                        self._handler({"requestId": str(self._calls[version])}, context)
                     except Exception:
                         failed += 1
             invocations[version], errors[version] = served, failed
             durations[version] = self._durations(env, served)
         self._publish_metrics(invocations, errors, throttles, durations)
-        sample = TrafficSample(time.time(), weights, invocations, errors)
+        sample = TrafficSample(time.time(), weights, invocations, errors, throttles)
         self.samples.append(sample)
         return sample
 
