@@ -32,7 +32,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,12 +83,16 @@ class TokenBucket:
 
     rate: float = CONTROL_PLANE_RATE
     tokens: float = CONTROL_PLANE_RATE
-    updated: float = field(default_factory=time.monotonic)
+    clock: Callable[[], float] = time.monotonic  # a test's own clock counts exactly, whatever the machine's load
+    updated: float = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.updated = self.clock()
 
     def take(self) -> bool:
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
             self.updated = now
             if self.tokens < 1.0:
