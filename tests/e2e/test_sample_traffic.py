@@ -19,8 +19,7 @@ def test_each_version_fails_its_exact_share_of_every_tick(stack: LocalStack) -> 
     # Given version 1 failing 0.5% of calls, version 2 failing 3% and throttled on 2%, split 90/10
     sample = SampleFunction(FUNCTION, ALIAS, stack.role_arn)
     sample.create(error_rate=0.005)
-    sample.stage("v2", error_rate=0.03, throttle_rate=0.02)
-    version = boto3.client("lambda", region_name=REGION).publish_version(FunctionName=FUNCTION)["Version"]
+    version = sample.publish("v2", error_rate=0.03, throttle_rate=0.02)
     boto3.client("lambda", region_name=REGION).update_alias(
         FunctionName=FUNCTION, Name=ALIAS, RoutingConfig={"AdditionalVersionWeights": {version: 0.1}})
     traffic = TrafficSimulator(FUNCTION, ALIAS, rate=10_000, tick_seconds=0.05)

@@ -100,13 +100,19 @@ class SampleFunction:
             Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate, status_code)})
         return str(wait_until_updated(lam, self.name)["CodeSha256"])
 
-    def publish(self, marker: str, error_rate: float, status_code: int = 200) -> str:
-        self.stage(marker, error_rate, status_code=status_code)
+    def publish(self, marker: str, error_rate: float, status_code: int = 200, throttle_rate: float = 0.0) -> str:
+        self.stage(marker, error_rate, throttle_rate=throttle_rate, status_code=status_code)
         return boto3.client("lambda", region_name=REGION).publish_version(FunctionName=self.name)["Version"]
 
 
 def _lambda_backend() -> Any:
     return lambda_backend(ACCOUNT, REGION)  # moto's, as its Lambda API uses it
+
+
+def _due(owed: float, amount: float) -> tuple[int, float]:
+    """The whole number of calls due once ``amount`` joins the fraction ``owed``, and the fraction carried on."""
+    total = owed + amount
+    return int(total), total - int(total)
 
 
 @dataclass
@@ -165,9 +171,8 @@ class TrafficSimulator:
         self._envs[version] = env
 
     def _throttled(self, version: str, env: dict[str, str], count: int) -> int:
-        owed = self._throttles_owed.get(version, 0.0) + count * float(env.get("THROTTLE_RATE", "0"))
-        throttled = min(count, int(owed))
-        self._throttles_owed[version] = owed - throttled
+        throttled, self._throttles_owed[version] = _due(self._throttles_owed.get(version, 0.0),
+                                                        count * float(env.get("THROTTLE_RATE", "0")))
         return throttled
 
     @staticmethod
@@ -185,9 +190,7 @@ class TrafficSimulator:
         now = time.monotonic()
         elapsed = self.tick_seconds if self._last_tick is None else min(now - self._last_tick, 5 * self.tick_seconds)
         self._last_tick = now
-        self._owed += self.rate * elapsed
-        requests = int(self._owed)
-        self._owed -= requests
+        requests, self._owed = _due(self._owed, self.rate * elapsed)
         chosen = Counter(self._rng.choices(list(weights), weights=list(weights.values()), k=requests))
         invocations: dict[str, int] = {}
         errors: dict[str, int] = {}
