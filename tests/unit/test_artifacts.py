@@ -260,3 +260,11 @@ def test_the_local_run_scales_every_retry_and_keeps_every_attempt() -> None:
     scaled = retriers(scale_retries(DEFINITION)["States"])
     assert {(r["IntervalSeconds"], r["BackoffRate"]) for r in scaled} == {(1, 1.0)}
     assert [r["MaxAttempts"] for r in scaled] == [r["MaxAttempts"] for r in retriers(DEFINITION["States"])]
+
+
+@pytest.mark.parametrize(("hooks", "expected"), [([""], False), (["orders-smoke"], True)])
+def test_the_hooks_statement_is_granted_only_when_hooks_are_named(hooks: list[str], expected: bool) -> None:
+    """HasVerificationHooks (a Fn::Not) as CloudFormation evaluates it: the local run once read every condition
+    it could not evaluate as true."""
+    resolver = Resolver(parameters={"VerificationHooks": hooks}, pseudo={}, conditions=TEMPLATE["Conditions"])
+    assert resolver.condition("HasVerificationHooks") is expected

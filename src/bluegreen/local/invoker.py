@@ -6,8 +6,9 @@ Lambda runtime would; see ``lambda_code``) and calls it with the function's envi
 exception into the runtime's error payload so Step Functions sees ``errorType`` as the error name.
 
 moto does not enforce IAM: a handler's call that its function's role would be refused in AWS succeeds
-there. So each call a handler makes is held to the IAM actions its function's policies in template.yaml
-allow (``LocalFunction.granted``), and refused with AccessDeniedException otherwise, as AWS would.
+there. So each call a handler makes is held to its function's policy statements in template.yaml (the action
+and the resources it acts on, ``LocalFunction.granted``; see ``iam``), and refused with AccessDeniedException
+otherwise, as AWS would.
 
 Many handler calls run at once on moto's threads, so nothing here changes process-wide state around a
 call: the function's environment reaches it as this thread's context (``bluegreen.settings``), and
@@ -26,7 +27,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,6 +38,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from bluegreen import settings
 from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.iam import Grant, allowed, iam_action, request_resources
 from bluegreen.local.lambda_code import load_handler, load_module
 
 # The functions whose handlers this context is running, innermost last: a context variable, so that a thread
@@ -70,9 +71,9 @@ class LocalFunction:
     code_dir: Path  # the template's CodeUri
     handler: str  # module.attribute, as in the template
     root: Path  # the project the template is in
-    # The IAM actions its role's policies allow ("lambda:GetAlias"; wildcards as IAM reads them); None: not
-    # held to any (a team's own functions).
-    granted: frozenset[str] | None = None
+    # Its role's Allow statements, resolved (actions and resources); None: not held to any (a team's own
+    # functions).
+    granted: tuple[Grant, ...] | None = None
 
     def load(self) -> Callable[[Any, Any], Any]:
         return load_handler(self.code_dir, self.handler, self.root)
@@ -103,17 +104,6 @@ def invoked_version(function_name: str, qualifier: str | None, rng: random.Rando
     return str((rng or random).choices(list(weights), weights=list(weights.values()))[0])
 
 
-# Where an IAM action is not named "<signing name>:<operation>" (the Service Authorization Reference).
-_IAM_PREFIXES = {"monitoring": "cloudwatch"}
-_IAM_ACTIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
-
-
-def iam_action(service: str, operation: str) -> str:
-    """The IAM action an API call needs: ("monitoring", "GetMetricData") -> "cloudwatch:GetMetricData"."""
-    action = f"{_IAM_PREFIXES.get(service, service)}:{operation}"
-    return _IAM_ACTIONS.get(action, action)
-
-
 def current_function() -> str | None:
     """The function whose handler this context is running (the innermost, when one invokes another)."""
     stack = _inside_handler.get()
@@ -142,14 +132,19 @@ class HandlerRouter:
                 self.calls[operation] += 1
             self.actions[function].add(action)
 
-    def authorize(self, function: str, action: str, operation: str) -> None:
-        """AccessDeniedException, as AWS answers, when the calling function's role does not allow ``action``."""
+    def authorize(self, function: str, action: str, operation: str, params: dict[str, Any]) -> None:
+        """AccessDeniedException, as AWS answers, when the calling function's role does not allow ``action`` on
+        every resource the call acts on."""
         fn = self.functions.get(function)
-        if fn is None or fn.granted is None or any(fnmatchcase(action, allowed) for allowed in fn.granted):
+        if fn is None or fn.granted is None:
+            return
+        refused = allowed(fn.granted, action, request_resources(action, params))
+        if refused is None:
             return
         raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": (
             f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{fn.name}-role/{fn.name} is not authorized to perform: "
-            f"{action} because no identity-based policy allows the {action} action")}}, operation)
+            f"{action} on resource: {refused} because no identity-based policy allows the {action} action")}},
+            operation)
 
     def register(self, fn: LocalFunction) -> None:
         self.functions[fn.name] = fn
@@ -214,7 +209,7 @@ def route_invocations(router: HandlerRouter) -> Iterator[HandlerRouter]:
         if (function := current_function()) is not None:
             action = iam_action(self.meta.service_model.signing_name, operation_name)
             router.count_call(function, action, operation_name)
-            router.authorize(function, action, operation_name)
+            router.authorize(function, action, operation_name, api_params)
         return original_call(self, operation_name, api_params)
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]

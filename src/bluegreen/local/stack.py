@@ -21,6 +21,7 @@ from moto import mock_aws
 from bluegreen.local.accounts import ACCOUNT, REGION
 from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
 from bluegreen.local.eventbridge import bus_policies_enforced, deliver_to_state_machines
+from bluegreen.local.iam import Grant
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
 from bluegreen.local.lambda_rules import LambdaRules, enforced
 from bluegreen.local.logs import routed_logs
@@ -152,10 +153,10 @@ def _name_resources(resources: dict[str, Any], resolver: Resolver, stack_name: s
         resolver.physical[logical_id] = name
 
 
-def granted_actions(policies: list[Any], resolver: Resolver) -> frozenset[str]:
-    """The IAM actions a function's inline policy statements allow (an !If's branch as its condition says;
-    AWS::NoValue adds none)."""
-    actions: set[str] = set()
+def granted_statements(policies: list[Any], resolver: Resolver) -> tuple[Grant, ...]:
+    """A function's inline policy statements, resolved (an !If's branch as its condition says; AWS::NoValue adds
+    none)."""
+    grants: list[Grant] = []
     for declared in policies:
         chosen = declared
         if isinstance(declared, dict) and "Fn::If" in declared:
@@ -166,11 +167,12 @@ def granted_actions(policies: list[Any], resolver: Resolver) -> frozenset[str]:
         if not isinstance(chosen, dict) or "Statement" not in chosen:
             raise NotImplementedError(f"the local run reads inline policy statements only, not {chosen!r}")
         for statement in chosen["Statement"]:
-            if statement.get("Effect") != "Allow":
-                raise NotImplementedError(f"the local run reads Allow statements only ({statement.get('Sid')})")
-            action = statement["Action"]
-            actions.update([action] if isinstance(action, str) else action)
-    return frozenset(actions)
+            if statement.get("Effect") != "Allow" or set(statement) - {"Sid", "Effect", "Action", "Resource"}:
+                raise NotImplementedError(f"the local run reads plain Allow statements only ({statement.get('Sid')})")
+            action, resource = statement["Action"], resolver.resolve(statement["Resource"])
+            grants.append(Grant(statement.get("Sid", ""), frozenset([action] if isinstance(action, str) else action),
+                                tuple([resource] if isinstance(resource, str) else resource)))
+    return tuple(grants)
 
 
 def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], resolver: Resolver, role_arn: str, *,
@@ -196,7 +198,7 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
             lam.put_function_event_invoke_config(FunctionName=resolver.physical[logical_id],
                                                  MaximumRetryAttempts=int(invoke_config["MaximumRetryAttempts"]))
         fn = LocalFunction(resolver.physical[logical_id], resolver.arns[logical_id], root / props["CodeUri"],
-                           props["Handler"], root, granted_actions(props.get("Policies", []), resolver))
+                           props["Handler"], root, granted_statements(props.get("Policies", []), resolver))
         router.register(fn)
         functions[logical_id] = fn
         for event_id, event in resource.get("Properties", {}).get("Events", {}).items():

@@ -42,7 +42,7 @@ def load_template(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Resolver:
-    """Evaluates Ref, GetAtt (Arn), Sub, Join, Split, If and Equals against the local stack's values."""
+    """Evaluates Ref, GetAtt (Arn), Sub, Join, Split, If, Equals and Not against the local stack's values."""
 
     parameters: dict[str, Any]
     pseudo: dict[str, str]
@@ -109,6 +109,10 @@ class Resolver:
         left, right = self.resolve(arg)
         return str(left) == str(right)
 
+    def _not(self, arg: list[Any]) -> bool:
+        (condition,) = arg
+        return not self.resolve(condition)
+
     def _if(self, arg: list[Any]) -> Any:
         name, when_true, when_false = arg
         return self.resolve(when_true if self.condition(name) else when_false)
@@ -121,4 +125,5 @@ class Resolver:
         "Fn::Split": _split,
         "Fn::Equals": _equals,
         "Fn::If": _if,
+        "Fn::Not": _not,
     }
