@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.accounts import ACCOUNT, REGION, function_arn, split_function_name
 from bluegreen.local.invoker import HandlerRouter, LocalFunction
 from bluegreen.local.template import Resolver, load_template
 
@@ -92,7 +92,7 @@ def _function(app: LocalApp, logical_id: str, props: dict[str, Any], *, router: 
                                   Handler=props["Handler"], Code={"ZipFile": code_package(code_dir, code)},
                                   Timeout=int(props.get("Timeout", 3)), MemorySize=int(props.get("MemorySize", 128)),
                                   Environment={"Variables": variables})
-        router.register(LocalFunction(name, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}", code_dir,
+        router.register(LocalFunction(name, function_arn(name), code_dir,
                                       props["Handler"], app.root))
     else:
         if previous["code"] != code:
@@ -103,7 +103,7 @@ def _function(app: LocalApp, logical_id: str, props: dict[str, Any], *, router: 
             _lambda().update_function_configuration(FunctionName=name, Environment={"Variables": variables})
         _wait_until_updated(name)
     app.resolver.physical[logical_id] = name
-    app.resolver.arns[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    app.resolver.arns[logical_id] = function_arn(name)
     app.applied[logical_id] = current
 
 
@@ -114,7 +114,7 @@ def _version(app: LocalApp, logical_id: str, props: dict[str, Any]) -> None:
     version = _lambda().publish_version(FunctionName=props["FunctionName"],
                                         Description=props.get("Description", ""))["Version"]
     app.resolver.attributes[(logical_id, "Version")] = version
-    app.resolver.physical[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{props['FunctionName']}:{version}"
+    app.resolver.physical[logical_id] = function_arn(props["FunctionName"], version)
     app.applied[logical_id] = props
 
 
@@ -126,7 +126,7 @@ def _alias(app: LocalApp, logical_id: str, props: dict[str, Any]) -> None:
         # A changed alias resource: CloudFormation writes it back to what the template says.
         _lambda().update_alias(FunctionName=function, Name=alias, FunctionVersion=props["FunctionVersion"],
                                RoutingConfig={"AdditionalVersionWeights": {}})
-    app.resolver.physical[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{alias}"
+    app.resolver.physical[logical_id] = function_arn(function, alias)
     app.applied[logical_id] = props
 
 
@@ -143,8 +143,7 @@ def _api(app: LocalApp, logical_id: str, props: dict[str, Any]) -> None:
 def _permission(app: LocalApp, logical_id: str, props: dict[str, Any]) -> None:
     if logical_id in app.applied:
         return
-    target = props["FunctionName"].rsplit(":function:", 1)[-1]
-    function, _, qualifier = target.partition(":")
+    function, qualifier = split_function_name(props["FunctionName"])
     _lambda().add_permission(FunctionName=function, StatementId=logical_id, Action=props["Action"],
                              Principal=props["Principal"], SourceArn=props["SourceArn"],
                              **({"Qualifier": qualifier} if qualifier else {}))

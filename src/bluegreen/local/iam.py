@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.accounts import arn, function_arn, split_function_name
 
 # Where an IAM action is not named "<signing name>:<operation>" (the Service Authorization Reference).
 _IAM_PREFIXES = {"monitoring": "cloudwatch"}
@@ -64,25 +64,20 @@ def without_action(grants: Iterable[Grant], action: str) -> tuple[Grant, ...]:
 
 # --- The resources a request acts on ------------------------------------------------------------------------
 
-_PREFIX = f"arn:aws:{{}}:{REGION}:{ACCOUNT}:"
-
-
 def _function_arns(params: dict[str, Any], qualifier_key: str | None = "Qualifier") -> list[str]:
-    """The function (or version/alias) ARN a Lambda request names: name, partial or full ARN, ``name:qualifier``."""
-    named = str(params["FunctionName"]).rsplit("function:", maxsplit=1)[-1]
-    name, _, qualifier = named.partition(":")
-    qualifier = str(params.get(qualifier_key) or qualifier) if qualifier_key else qualifier
-    arn = _PREFIX.format("lambda") + f"function:{name}"
-    return [f"{arn}:{qualifier}" if qualifier else arn]
+    """The function (or version/alias) ARN a Lambda request names: its FunctionName, qualified by the
+    ``qualifier_key`` parameter when the call has one."""
+    name, qualifier = split_function_name(str(params["FunctionName"]))
+    return [function_arn(name, (params.get(qualifier_key) if qualifier_key else None) or qualifier)]
 
 
 def _alias_arns(params: dict[str, Any]) -> list[str]:
-    function = _function_arns(params, qualifier_key=None)[0]
-    return [function, f"{function}:{params['Name']}"]
+    name, _ = split_function_name(str(params["FunctionName"]))
+    return [function_arn(name), function_arn(name, params["Name"])]
 
 
 def _arn_or(name: str, service: str, kind: str) -> str:
-    return name if name.startswith("arn:") else _PREFIX.format(service) + f"{kind}{name}"
+    return name if name.startswith("arn:") else arn(service, f"{kind}{name}")
 
 
 _RESOURCES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
@@ -100,7 +95,7 @@ _RESOURCES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
                                           for e in p["Entries"]}),
     "states:DescribeExecution": lambda p: [p["executionArn"]],
     "states:GetExecutionHistory": lambda p: [p["executionArn"]],
-    "cloudwatch:DescribeAlarms": lambda p: [_PREFIX.format("cloudwatch") + f"alarm:{name}"
+    "cloudwatch:DescribeAlarms": lambda p: [arn("cloudwatch", f"alarm:{name}")
                                             for name in p.get("AlarmNames") or ["*"]],
     "cloudwatch:GetMetricData": lambda p: ["*"],
 }

@@ -37,7 +37,7 @@ from moto.awslambda.utils import get_backend as lambda_backend
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from bluegreen import settings
-from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.accounts import ACCOUNT, REGION, split_function_name
 from bluegreen.local.iam import Grant, allowed, iam_action, request_resources
 from bluegreen.local.lambda_code import load_handler, load_module
 
@@ -85,12 +85,7 @@ class LocalFunction:
 
 def short_name(name_or_arn: str) -> str:
     """``arn:...:function:NAME[:QUALIFIER]`` or ``NAME`` -> ``NAME``."""
-    return name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
-
-
-def _qualifier_of(name_or_arn: str) -> str | None:
-    parts = name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":")
-    return parts[1] if len(parts) > 1 else None
+    return split_function_name(name_or_arn)[0]
 
 
 def invoked_version(function_name: str, qualifier: str | None, rng: random.Random | None = None) -> str:
@@ -154,7 +149,7 @@ class HandlerRouter:
                response_headers: dict[str, str]) -> bytes:
         fn = self.functions[short_name(function_name)]
         event = json.loads(body or b"{}")
-        version = invoked_version(fn.name, qualifier or _qualifier_of(function_name))
+        version = invoked_version(fn.name, qualifier or split_function_name(function_name)[1])
         context = FakeContext(function_name=fn.name, invoked_function_arn=fn.arn, function_version=version)
         environment = dict(lambda_backend(ACCOUNT, REGION).get_function(fn.name, version).environment_vars)
         with self._counting:

@@ -43,6 +43,8 @@ from moto.awslambda.exceptions import InvalidParameterValueException, Preconditi
 from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError
 
+from bluegreen.local.accounts import split_function_name
+
 # Control-plane requests per second per account and region, and the ones that do not count.
 CONTROL_PLANE_RATE = 15.0
 NOT_CONTROL_PLANE = frozenset({"Invoke", "InvokeAsync", "InvokeWithResponseStream", "GetFunction", "GetPolicy"})
@@ -136,7 +138,7 @@ def _function_name(response: LambdaResponse) -> str:
     """The function in a request's path (/2015-03-31/functions/NAME/...), by its name."""
     after = response.path.split("/functions/", 1)[1]
     name = unquote(after.split("/", 1)[0])
-    return name.rsplit(":function:", 1)[-1].split(":", 1)[0]
+    return split_function_name(name)[0]
 
 
 def _body(response: LambdaResponse) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.accounts import ACCOUNT, REGION, split_function_name
 from bluegreen.local.stack import LocalStack, running_stack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_until_updated
 from bluegreen.request import ReleaseRequest, parse_request
@@ -26,13 +26,11 @@ from bluegreen.request import ReleaseRequest, parse_request
 SAMPLE_MANAGED = ("orders-*", "payments-api")
 
 
-def _short(name: str) -> str:
-    return name.rsplit(":function:", 1)[-1].split(":", 1)[0]
 
 
 def _create_target(stack: LocalStack, request: ReleaseRequest, index: int) -> TrafficSimulator:
     target = request.targets[index]
-    name = _short(target.function_name)
+    name = split_function_name(target.function_name)[0]
     fn = SampleFunction(name, target.alias, stack.role_arn, router=stack.router)
     fn.create()
     lam = boto3.client("lambda", region_name=REGION)
@@ -65,7 +63,7 @@ def _create_alarms(names: list[str]) -> None:
 def world_for(execution_input: dict[str, Any], echo_logs: bool = False) -> Iterator[LocalStack]:
     """A fresh embedded run in which ``execution_input`` can run as written, callers on every alias it moves."""
     request = parse_request(execution_input)
-    names = sorted({_short(t.function_name) for t in request.targets})
+    names = sorted({split_function_name(t.function_name)[0] for t in request.targets})
     parameters = {"ManagedFunctions": ",".join([*SAMPLE_MANAGED, *names])}
     with running_stack(parameters, echo_logs=echo_logs) as stack, ExitStack() as callers:
         _create_alarms(request.health.alarms)

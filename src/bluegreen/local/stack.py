@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.accounts import ACCOUNT, REGION, function_arn
 from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
 from bluegreen.local.eventbridge import bus_policies_enforced, deliver_to_state_machines
 from bluegreen.local.iam import Grant
@@ -133,7 +133,7 @@ def _name_resources(resources: dict[str, Any], resolver: Resolver, stack_name: s
         props = resource.get("Properties", {})
         if kind == "AWS::Serverless::Function":
             name = f"{stack_name}-{logical_id}"
-            resolver.arns[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            resolver.arns[logical_id] = function_arn(name)
         elif kind == "AWS::Logs::LogGroup":
             name = resolver.resolve(props.get("LogGroupName", f"/aws/lambda/{stack_name}-{logical_id}"))
             resolver.arns[logical_id] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"

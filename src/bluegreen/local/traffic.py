@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from bluegreen.local.accounts import ACCOUNT, REGION
+from bluegreen.local.accounts import ACCOUNT, REGION, function_arn
 from bluegreen.local.app_stack import code_package, wait_until_updated
 from bluegreen.local.invoker import FakeContext, HandlerRouter, LocalFunction
 from bluegreen.local.lambda_code import load_handler
@@ -196,7 +196,7 @@ class TrafficSimulator:
         errors: dict[str, int] = {}
         throttles: dict[str, int] = {}
         durations: dict[str, list[float]] = {}
-        context = FakeContext(self.function_name, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}")
+        context = FakeContext(self.function_name, function_arn(self.function_name))
         for version, count in chosen.items():
             env = self._version_env(version)
             throttles[version] = self._throttled(version, env, count)
