@@ -3,6 +3,7 @@ reference documents it, so that the release code meets them here as it would in 
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -157,3 +158,28 @@ def test_the_control_plane_allows_15_requests_a_second_to_every_caller_together(
     assert six_callers_together().count("ok") == 6
     now[0] += 5.0
     assert six_callers_together().count("ok") == 15
+
+
+def test_invoke_runs_the_version_or_alias_its_qualifier_names(stack: LocalStack) -> None:
+    """Invoke: "Qualifier - Specify a version or alias to invoke a published version of the function"; an
+    alias with a routing config sends each call to one of its versions by their weights.
+    https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+    https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html"""
+    fn = SampleFunction(FUNCTION, ALIAS, stack.role_arn, router=stack.router)
+    fn.create()  # version 1 answers 200, behind prod
+    two = fn.publish("v2", 0.0, status_code=201)
+    fn.stage("latest", 0.0, status_code=500)  # $LATEST holds other code than any version
+
+    def status(**qualifier: str) -> int:
+        out = lam().invoke(FunctionName=FUNCTION, Payload=b'{"requestId": "q"}', **qualifier)
+        return int(json.loads(out["Payload"].read())["statusCode"])
+
+    assert status() == 500 and status(Qualifier="$LATEST") == 500
+    assert status(Qualifier="1") == 200 and status(Qualifier=two) == 201
+    assert status(Qualifier=ALIAS) == 200
+    # By its ARN, qualified in the name.
+    assert lam().invoke(FunctionName=f"{FUNCTION}:{two}")["StatusCode"] == 200
+    assert status(Qualifier=ALIAS) == 200
+    lam().update_alias(FunctionName=FUNCTION, Name=ALIAS, RoutingConfig={"AdditionalVersionWeights": {two: 0.5}})
+    seen = {status(Qualifier=ALIAS) for _ in range(60)}
+    assert seen == {200, 201}  # both versions serve the weighted alias, $LATEST never does

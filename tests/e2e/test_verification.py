@@ -84,11 +84,14 @@ def verifications(result: execution.ExecutionResult) -> list[dict[str, Any]]:
 
 
 def test_the_chain_moves_test_then_prod(stack: LocalStack, sample: SampleFunction) -> None:
-    sha = sample.stage("v2", error_rate=0.0)
+    version = sample.publish("v2", error_rate=0.0)
+    # $LATEST answers 500 from now on: every check passes only by running what it names (version 2 by its
+    # number, then test and prod moved to it), never $LATEST.
+    sample.stage("v3-unreleased", error_rate=0.0, status_code=500)
     traffic = TrafficSimulator(FUNCTION, ALIAS)
     traffic.start()
     try:
-        result = release(stack, codeSha256=sha, stages=[{"alias": "test", "verify": [SMOKE]}],
+        result = release(stack, version=version, stages=[{"alias": "test", "verify": [SMOKE]}],
                          verify={"beforeTraffic": [SMOKE], "afterPromotion": [SMOKE]})
     finally:
         traffic.stop()
@@ -111,9 +114,10 @@ def test_the_chain_moves_test_then_prod(stack: LocalStack, sample: SampleFunctio
 
 
 def test_a_smoke_check_failing_at_test_leaves_prod_untouched(stack: LocalStack, sample: SampleFunction) -> None:
-    sample.stage("v2-broken", error_rate=0.0, status_code=500)
+    version = sample.publish("v2-broken", error_rate=0.0, status_code=500)
+    sample.stage("v3-healthy", error_rate=0.0)  # $LATEST answers 200: the check must run version 2 to fail
     before = get_alias(ALIAS)
-    result = release(stack, stages=[{"alias": "test", "verify": [SMOKE]}])
+    result = release(stack, version=version, stages=[{"alias": "test", "verify": [SMOKE]}])
     assert result.outcome == "rolled_back"
     assert result.error == "VerificationFailed"
     assert "stage test check 1 (invoke test): response.statusCode is not 200" in (result.cause or ""), result.cause
@@ -125,9 +129,10 @@ def test_a_smoke_check_failing_at_test_leaves_prod_untouched(stack: LocalStack, 
 
 
 def test_before_traffic_failing_shifts_nothing(stack: LocalStack, sample: SampleFunction) -> None:
-    sample.stage("v2-failing", error_rate=1.0)
+    version = sample.publish("v2-failing", error_rate=1.0)
+    sample.stage("v3-healthy", error_rate=0.0)  # $LATEST is healthy: the check must run version 2 to fail
     before = {alias: get_alias(alias) for alias in (ALIAS, "test")}
-    result = release(stack, verify={"beforeTraffic": [SMOKE]})
+    result = release(stack, version=version, verify={"beforeTraffic": [SMOKE]})
     assert result.outcome == "rolled_back" and result.error == "VerificationFailed"
     assert "before-traffic check 1 (invoke 2): the function failed (UpstreamError)" in (result.cause or "")
     assert {alias: get_alias(alias) for alias in (ALIAS, "test")} == before

@@ -24,6 +24,9 @@ of throttles and conflicts), so the embedded run enforces them as the Lambda API
 - Control-plane requests (all but Invoke, GetFunction and GetPolicy) above 15 per second per account
   and region: ``TooManyRequestsException`` (429), from a token bucket every caller shares.
   https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+- Invoke runs the version or alias its ``Qualifier`` names: moto 5.2 reads a query parameter
+  ``qualifier`` while the SDK sends ``Qualifier``, so every qualified invoke reached ``$LATEST``.
+  https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 """
 
 from __future__ import annotations
@@ -256,6 +259,9 @@ def enforced(rules: LambdaRules) -> Iterator[LambdaRules]:
 
     def call_action(self: LambdaResponse) -> Any:
         action = self._get_action()
+        if action == "Invoke" and "Qualifier" in self.querystring:
+            # The SDK's spelling, which moto's Invoke does not read (it reads "qualifier").
+            self.querystring["qualifier"] = self.querystring["Qualifier"]
         _before(rules, self, action)
         result = original(self)
         status = int(result[0])
