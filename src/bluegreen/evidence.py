@@ -137,8 +137,20 @@ def period_floor(moment: datetime, origin: datetime, period: int) -> datetime:
     return origin + timedelta(seconds=elapsed - elapsed % period)
 
 
-def alarms_in_alarm(alarm_names: list[str]) -> list[str]:
+def alarm_states(alarm_names: list[str]) -> dict[str, str]:
+    """Each named alarm's state (OK, ALARM, INSUFFICIENT_DATA), metric and composite alarms alike, every page
+    followed; a name with no alarm is absent. (DescribeAlarms returns metric alarms only unless AlarmTypes asks
+    for composite ones too, and answers in pages.)"""
     if not alarm_names:
-        return []
-    alarms = cloudwatch_client().describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
-    return sorted(a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM")
+        return {}
+    states: dict[str, str] = {}
+    pages = cloudwatch_client().get_paginator("describe_alarms").paginate(
+        AlarmNames=alarm_names, AlarmTypes=["CompositeAlarm", "MetricAlarm"])
+    for page in pages:
+        for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
+            states[alarm["AlarmName"]] = alarm["StateValue"]
+    return states
+
+
+def alarms_in_alarm(alarm_names: list[str]) -> list[str]:
+    return sorted(name for name, state in alarm_states(alarm_names).items() if state == "ALARM")

@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 
 from bluegreen import locks, settings
 from bluegreen.aliases import AliasState, read_alias
-from bluegreen.clients import cloudwatch_client, lambda_client
+from bluegreen.clients import lambda_client
 from bluegreen.errors import InvalidInput
+from bluegreen.evidence import alarm_states
 from bluegreen.pacing import first_calls_of_a_map, paced
 from bluegreen.request import FUNCTION_ARN, HealthConfig, HookCheck, ReleaseRequest, Stage, TargetRequest, Verify
 from bluegreen.state import Plan, StagePlan, TargetPlan
@@ -93,10 +94,7 @@ def _check_compatible(name: str, old: Any, new: Any, old_version: str, new_versi
 
 def _check_alarms(alarms: list[str]) -> list[str]:
     """The alarms' names now in ALARM; every one must exist."""
-    if not alarms:
-        return []
-    found = {a["AlarmName"]: a["StateValue"]
-             for a in cloudwatch_client().describe_alarms(AlarmNames=alarms)["MetricAlarms"]}
+    found = alarm_states(alarms)
     missing = [a for a in alarms if a not in found]
     if missing:
         raise InvalidInput(f"health.alarms: no CloudWatch alarm named {', '.join(missing)}")

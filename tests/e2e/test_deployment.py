@@ -66,6 +66,39 @@ def test_alarm_in_alarm_rolls_back(stack: LocalStack, sample: SampleFunction, tr
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
 
 
+def test_a_composite_alarm_among_a_hundred_is_judged(stack: LocalStack, sample: SampleFunction,
+                                                     traffic: TrafficSimulator) -> None:
+    """Alarms as AWS has them: a composite alarm (its state from its rule) named among 100 alarms, more than
+    one page of DescribeAlarms."""
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    names = [f"orders-api-{i:03}" for i in range(99)]
+    for name in names:
+        cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/Lambda", MetricName="Errors", Statistic="Sum",
+                                    Period=60, EvaluationPeriods=1, Threshold=1,
+                                    ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.put_composite_alarm(AlarmName="orders-health", AlarmRule=f'ALARM("{names[5]}") OR ALARM("{names[7]}")')
+    healthy = release(stack, version=sample.publish("v2", error_rate=0.0),
+                      health={"alarms": [*names, "orders-health"]}, strategy="AllAtOnce")
+    assert healthy.status == "SUCCEEDED", healthy.cause
+    # One alarm under the composite fires: the composite is in ALARM and the next release rolls back on it.
+    cloudwatch.set_alarm_state(AlarmName=names[7], StateValue="ALARM", StateReason="test")
+    result = release(stack, version=sample.publish("v3", error_rate=0.0),
+                     health={"alarms": ["orders-health", *names[10:]]})
+    assert result.error == "HealthCheckFailed" and "orders-health" in (result.cause or ""), result.cause
+    assert names[7] not in (result.cause or "")  # only the alarms named are judged
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
+
+
+def test_an_unknown_alarm_is_refused_up_front_with_its_name(stack: LocalStack, sample: SampleFunction) -> None:
+    boto3.client("cloudwatch", region_name=REGION).put_composite_alarm(AlarmName="orders-health", AlarmRule="FALSE")
+    before = get_alias()
+    result = release(stack, version=sample.publish("v2", error_rate=0.0),
+                     health={"alarms": ["orders-health", "no-such-alarm"]})
+    assert result.error == "InvalidInput"
+    assert result.cause is not None and "health.alarms: no CloudWatch alarm named no-such-alarm" in result.cause
+    assert get_alias() == before
+
+
 def test_task_crashing_mid_shift_rolls_back(stack: LocalStack, sample: SampleFunction, traffic: TrafficSimulator,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a shift task that moves the alias to 50% and then crashes

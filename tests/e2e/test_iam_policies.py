@@ -59,6 +59,8 @@ FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
      ["arn:aws:states:x:1:execution:sm:run"]),
     ("cloudwatch:DescribeAlarms", {"AlarmNames": ["a", "b"]},
      [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:a", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:b"]),
+    # Composite alarms come back only to a caller allowed on "*".
+    ("cloudwatch:DescribeAlarms", {"AlarmNames": ["a"], "AlarmTypes": ["CompositeAlarm", "MetricAlarm"]}, ["*"]),
     ("cloudwatch:GetMetricData", {"MetricDataQueries": []}, ["*"]),
 ])
 def test_a_call_acts_on_the_resources_its_request_names(action: str, params: dict[str, object],

@@ -9,7 +9,8 @@ AccessDeniedException. The resources are the ARNs the request names, per the Ser
   "Fine-tuning the Resources and Conditions sections of policies"). An alias call (GetAlias, UpdateAlias,
   CreateAlias) needs both the function and the alias ARN here: stricter than either reading of that page.
 - DynamoDB: the table; EventBridge PutEvents: each entry's bus (``default`` when unnamed); Step Functions:
-  the execution; CloudWatch DescribeAlarms: each named alarm; GetMetricData acts on no resource (``*``).
+  the execution; CloudWatch DescribeAlarms: each named alarm (``*`` when composite alarms are asked for, which
+  AWS returns only to a caller allowed on ``*``); GetMetricData acts on no resource (``*``).
 
 Only what the project's roles use is read: Allow statements, no conditions, no NotAction or NotResource.
 """
@@ -95,8 +96,9 @@ _RESOURCES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
                                           for e in p["Entries"]}),
     "states:DescribeExecution": lambda p: [p["executionArn"]],
     "states:GetExecutionHistory": lambda p: [p["executionArn"]],
-    "cloudwatch:DescribeAlarms": lambda p: [arn("cloudwatch", f"alarm:{name}")
-                                            for name in p.get("AlarmNames") or ["*"]],
+    # Composite alarms are returned only to a caller allowed DescribeAlarms on "*" (its API reference).
+    "cloudwatch:DescribeAlarms": lambda p: ["*"] if "CompositeAlarm" in (p.get("AlarmTypes") or []) else [
+        arn("cloudwatch", f"alarm:{name}") for name in p.get("AlarmNames") or ["*"]],
     "cloudwatch:GetMetricData": lambda p: ["*"],
 }
 

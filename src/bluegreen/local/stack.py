@@ -19,7 +19,7 @@ import boto3
 from moto import mock_aws
 
 from bluegreen.local.accounts import ACCOUNT, REGION, function_arn
-from bluegreen.local.cloudwatch import indexed_metric_data, percentile_statistics
+from bluegreen.local.cloudwatch import alarms_as_cloudwatch_answers, indexed_metric_data, percentile_statistics
 from bluegreen.local.eventbridge import bus_policies_enforced, deliver_to_state_machines
 from bluegreen.local.iam import Grant
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
@@ -79,6 +79,7 @@ def local_aws(rules: LambdaRules | None = None) -> Iterator[LambdaRules]:
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
     with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
+            alarms_as_cloudwatch_answers(), \
             deliver_to_state_machines(), bus_policies_enforced(), stops_stay_aborted(), \
             enforced(rules or LambdaRules()) as enforcing:
         yield enforcing
