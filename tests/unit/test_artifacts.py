@@ -211,8 +211,9 @@ def test_no_managed_full_access_policy_anywhere() -> None:
 def test_only_documented_read_or_delivery_actions_have_a_wildcard_resource() -> None:
     for statement in _statements():
         if statement["Resource"] == "*":
+            # DescribeAlarms: CloudWatch returns composite alarms only to a caller allowed on "*" (read-only).
             assert set(statement["Action"]) <= {
-                "cloudwatch:GetMetricData", "logs:CreateLogDelivery", "logs:GetLogDelivery",
+                "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "logs:CreateLogDelivery", "logs:GetLogDelivery",
                 "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
                 "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, statement["Sid"]
 
