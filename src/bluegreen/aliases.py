@@ -1,21 +1,28 @@
 """The one home of alias reads and writes.
 
-Every write sets an absolute state (this version, this weight), so a retried task is harmless,
-and every write is conditional on the revision just read (``RevisionId``). When someone else
-writes in between (a person at the console, the abort guardian), AWS refuses ours
-(``PreconditionFailedException``): the alias is read again and the same check decides on what is
-there now, so a change made in between is never overwritten unseen.
+A release changes an alias only from a state it wrote itself: its lease (``locks``) holds the alias's
+``RevisionId`` after the release's last write, and the routing of a write in flight. Every write sets an
+absolute routing (this version, this weight), so a retried task is harmless, and is conditional on the
+revision just read (``RevisionId``): when someone else writes in between (a person at the console, the abort
+guardian), AWS refuses ours (``PreconditionFailedException``) and the alias is read again. Anything that is
+not this release's (a person's change, another release's) is left as it is, and the release says so
+(``AliasDrift``).
+
+A write is announced in the lease before it is made (``intend``) and recorded after (``record``). A release
+stopped meanwhile has lost its lease: the write is then undone, back to where the release found the alias,
+if nobody wrote after it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
+from bluegreen import locks
 from bluegreen.clients import lambda_client
 from bluegreen.errors import AliasDrift
+from bluegreen.locks import Lease, LeaseLost, Routing
 
 # Reads and writes in a row that meet someone else's write before giving up (AliasDrift).
 CONDITIONAL_WRITE_ATTEMPTS = 3
@@ -32,11 +39,25 @@ class AliasState:
     def is_split(self) -> bool:
         return bool(self.additional_weights)
 
+    @property
+    def routing(self) -> Routing:
+        return self.function_version, self.additional_weights
+
     def describe(self) -> str:
-        if not self.is_split:
-            return f"100% on version {self.function_version}"
-        extra = ", ".join(f"version {v} {w:.0%}" for v, w in self.additional_weights.items())
-        return f"version {self.function_version} with {extra}"
+        return describe(self.routing)
+
+
+def describe(routing: Routing) -> str:
+    version, weights = routing
+    if not weights:
+        return f"100% on version {version}"
+    extra = ", ".join(f"version {v} {w:.0%}" for v, w in weights.items())
+    return f"version {version} with {extra}"
+
+
+def whole(version: str) -> Routing:
+    """100% on ``version``."""
+    return version, {}
 
 
 def read_alias(function_name: str, alias: str) -> AliasState | None:
@@ -56,113 +77,127 @@ def weights_at(new_version: str, weight: int) -> dict[str, float]:
     return {new_version: round(weight / 100, 4)} if weight else {}
 
 
-# A check of the alias found before a write: raises AliasDrift when it is not in a state the caller may change.
-Check = Callable[[str, str, AliasState | None], None]
+def step(old_version: str, new_version: str, weight: int) -> Routing:
+    """The alias at a traffic step: the old version with ``weight`` percent on the new one."""
+    return old_version, weights_at(new_version, weight)
 
 
-def in_states(states: list[tuple[str, dict[str, float]]]) -> Check:
-    """The alias must be in one of ``states`` (version, extra weights): the states this release last wrote
-    (or is about to write again, on a retry). Anything else is someone else's change."""
-
-    def check(function_name: str, alias: str, current: AliasState | None) -> None:
-        if current is None:
-            raise AliasDrift(f"alias {alias} of {function_name} no longer exists; it was deleted during the deployment")
-        if (current.function_version, current.additional_weights) not in states:
-            expected = " or ".join(AliasState(v, w).describe() for v, w in states)
-            raise AliasDrift(f"alias {alias} of {function_name} is {current.describe()}, not {expected} as this "
-                             "release left it: someone changed it; stopping without overwriting")
-
-    return check
+def owned(lease: Lease, current: AliasState | None, start: Routing | None) -> bool:
+    """Whether the alias as it is now is a state the lease's release wrote (its last recorded revision, or the
+    routing of its write in flight), or, before it wrote anything, the state it started from."""
+    if current is None:
+        return start is None
+    if lease.revision is not None and current.revision_id == lease.revision:
+        return True
+    if lease.pending is not None and current.routing == lease.pending:
+        return True
+    return lease.revision is None and current.routing == start
 
 
-def on_versions(versions: set[str]) -> Check:
-    """The alias may route only to ``versions`` (a release's old and new): any other version is someone
-    else's, and the alias is left as they made it."""
-
-    def check(function_name: str, alias: str, current: AliasState | None) -> None:
-        if current is None:
-            raise AliasDrift(f"alias {alias} of {function_name} no longer exists")
-        if not {current.function_version, *current.additional_weights} <= versions:
-            raise AliasDrift(f"alias {alias} of {function_name} is {current.describe()}, not a state this release "
-                             f"(versions {', '.join(sorted(versions))}) made: someone changed it; left as it is")
-
-    return check
+def not_ours(function_name: str, alias: str, current: AliasState | None) -> AliasDrift:
+    if current is None:
+        return AliasDrift(f"alias {alias} of {function_name} no longer exists; it was deleted during the deployment")
+    return AliasDrift(f"alias {alias} of {function_name} is {current.describe()}, not a state this release wrote: "
+                      "someone changed it; left as it is")
 
 
-def expect(function_name: str, alias: str, states: list[tuple[str, dict[str, float]]]) -> AliasState:
-    """The alias, if it is in one of ``states``; AliasDrift otherwise (see ``in_states``)."""
+def expect(function_name: str, alias: str, states: list[Routing]) -> AliasState:
+    """The alias, if it is in one of ``states``; AliasDrift otherwise (someone changed it)."""
     current = read_alias(function_name, alias)
-    in_states(states)(function_name, alias, current)
-    assert current is not None  # in_states refuses a missing alias
+    if current is None:
+        raise not_ours(function_name, alias, current)
+    if current.routing not in states:
+        expected = " or ".join(describe(s) for s in states)
+        raise AliasDrift(f"alias {alias} of {function_name} is {current.describe()}, not {expected} as this "
+                         "release left it: someone changed it; stopping without overwriting")
     return current
 
 
-def _conditionally(function_name: str, alias: str, write: Callable[[AliasState | None], AliasState],
-                   known: AliasState | None) -> AliasState:
-    """``write`` from the alias as read (``known`` the first time); again from a fresh read when someone
-    else wrote in between."""
-    current = known if known is not None else read_alias(function_name, alias)
+def _update(function_name: str, alias: str, routing: Routing, revision_id: str | None) -> AliasState:
+    version, weights = routing
+    kwargs = {"RevisionId": revision_id} if revision_id else {}
+    resp = lambda_client().update_alias(FunctionName=function_name, Name=alias, FunctionVersion=version,
+                                        RoutingConfig={"AdditionalVersionWeights": weights}, **kwargs)
+    return AliasState(version, dict(weights), resp.get("RevisionId"))
+
+
+def _undo(function_name: str, alias: str, written: AliasState, start: Routing | None) -> None:
+    """Put back where the release found the alias, if nobody wrote after ``written`` (a created alias stays)."""
+    if start is None:
+        return
+    try:
+        _update(function_name, alias, start, written.revision_id)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "PreconditionFailedException":
+            raise
+
+
+def write_owned(function_name: str, alias: str, execution_arn: str, routing: Routing, *, start: Routing | None,
+                from_states: list[Routing] | None = None, create: bool = False) -> AliasState:
+    """The alias at ``routing``, written by the release holding its lease, only from a state that release
+    wrote (``start``: where it found the alias; None for an alias it creates, with ``create``). ``from_states``
+    narrows where it may write from (a traffic step goes on from the previous one only).
+
+    AliasDrift (LeaseLost) when the release no longer holds the alias; AliasDrift when the alias is not in a
+    state it wrote, or changes under every attempt.
+    """
     for _ in range(CONDITIONAL_WRITE_ATTEMPTS):
-        try:
-            return write(current)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "PreconditionFailedException":
-                raise
+        lease = locks.read(function_name, alias)
+        if lease is None or not lease.writable_by(execution_arn):
+            locks.ensure_held(function_name, alias, execution_arn)  # raises LeaseLost, saying who holds it
+        assert lease is not None
         current = read_alias(function_name, alias)
+        if not owned(lease, current, start):
+            raise not_ours(function_name, alias, current)
+        if current is not None and from_states is not None and current.routing not in [*from_states, routing]:
+            expect(function_name, alias, [*from_states, routing])  # says where it is, and where it should be
+        if current is not None and current.routing == routing:
+            if current.revision_id and current.revision_id != lease.revision:
+                locks.record(function_name, alias, execution_arn, current.revision_id, routing)  # an earlier try's
+            return current
+        locks.intend(function_name, alias, execution_arn, routing)
+        creating = current is None and create
+        try:
+            written = _create(function_name, alias, routing) if creating else \
+                _update(function_name, alias, routing, current.revision_id if current else None)
+        except ClientError as exc:
+            # Someone wrote in between (or created the alias first): read again. (ResourceConflictException on
+            # an update is an update in progress: transient, for the task's Retry.)
+            code = exc.response["Error"]["Code"]
+            if code == "PreconditionFailedException" or (creating and code == "ResourceConflictException"):
+                continue
+            raise
+        try:
+            locks.record(function_name, alias, execution_arn, written.revision_id or "", routing)
+        except LeaseLost:
+            _undo(function_name, alias, written, start)
+            raise
+        return written
     raise AliasDrift(f"alias {alias} of {function_name} changed under every one of {CONDITIONAL_WRITE_ATTEMPTS} "
                      "conditional writes: someone else is changing it; stopping without overwriting")
 
 
-def _update(function_name: str, alias: str, version: str, weights: dict[str, float], current: AliasState) -> None:
-    kwargs = {"RevisionId": current.revision_id} if current.revision_id else {}
-    lambda_client().update_alias(FunctionName=function_name, Name=alias, FunctionVersion=version,
-                                 RoutingConfig={"AdditionalVersionWeights": weights}, **kwargs)
+def _create(function_name: str, alias: str, routing: Routing) -> AliasState:
+    version, _ = routing
+    resp = lambda_client().create_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)
+    return AliasState(version, {}, resp.get("RevisionId"))
 
 
-def shift_traffic(function_name: str, alias: str, old_version: str, new_version: str, weight: int, *,
-                  previous_weight: int = 0) -> AliasState:
-    """Alias on ``old_version`` with ``weight`` percent on ``new_version``.
-
-    Allowed only from the state this release last wrote (``previous_weight`` on the new version; 0: the
-    old version alone), or from this very step (an earlier attempt of this task wrote it).
-    """
-    if not 1 <= weight <= 99:
-        raise ValueError(f"a traffic step's weight must be 1..99 percent, got {weight}")
-    if old_version == new_version or "$LATEST" in (old_version, new_version):
-        raise ValueError("a weighted alias needs two different published versions")
-    target = weights_at(new_version, weight)
-    check = in_states([(old_version, weights_at(new_version, previous_weight)), (old_version, target)])
-
-    def write(current: AliasState | None) -> AliasState:
-        check(function_name, alias, current)
-        assert current is not None  # the check refuses a missing alias
-        if current.additional_weights != target:
-            _update(function_name, alias, old_version, target, current)
-        return AliasState(old_version, target)
-
-    return _conditionally(function_name, alias, write, known=None)
-
-
-def point_alias(function_name: str, alias: str, version: str, *, create: bool = False,
-                check: Check | None = None, known: AliasState | None = None) -> AliasState:
-    """Alias 100% on ``version`` with an empty routing config (promote, or roll back).
-
-    With ``create``, a missing alias is created at ``version``; a write already in place is skipped.
-    ``check`` decides whether the alias found may be changed (``in_states``, ``on_versions``), on the
-    first read and on every read after someone else's write. ``known``: the alias as the caller has just
-    read it (saves a second GetAlias).
-    """
-
-    def write(current: AliasState | None) -> AliasState:
-        if current is None and create:
-            lambda_client().create_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)
-            return AliasState(version)
-        if check is not None:
-            check(function_name, alias, current)
-        if current is None:
-            raise AliasDrift(f"alias {alias} of {function_name} no longer exists")
-        if current.function_version != version or current.is_split:
-            _update(function_name, alias, version, {}, current)
-        return AliasState(version)
-
-    return _conditionally(function_name, alias, write, known=known)
+def restore(function_name: str, alias: str, lease: Lease, start: Routing) -> tuple[str, AliasState | None]:
+    """The abort guardian's write, its lease already ended: the alias back at ``start`` if it is in a state the
+    lease's release wrote. Returns what it did ("restored", "nothing to do", "left alone") and the alias."""
+    current = read_alias(function_name, alias)
+    for _ in range(CONDITIONAL_WRITE_ATTEMPTS):
+        if current is not None and current.routing == start:
+            return "nothing to do", current
+        if not owned(lease, current, start):
+            return "left alone", current
+        assert current is not None  # owned() refuses a missing alias that had a start
+        try:
+            _update(function_name, alias, start, current.revision_id)
+            return "restored", current
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "PreconditionFailedException":
+                raise
+        current = read_alias(function_name, alias)
+    return "left alone", current

@@ -87,32 +87,29 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_deployments(function_name: str, alias: str, limit: int = 20) -> list[dict[str, Any]]:
-    """A function alias's releases, newest first, as plain JSON values."""
-    resp = dynamodb_client().query(
-        TableName=table_name(), KeyConditionExpression="pk = :pk", ScanIndexForward=False, Limit=limit,
-        ExpressionAttributeValues={":pk": {"S": f"DEPLOY#{function_name}:{alias}"}})
-    return [_plain(item) for item in resp["Items"]]
+    """A function alias's releases, newest first, as plain JSON values (pages followed up to ``limit``)."""
+    pages = dynamodb_client().get_paginator("query").paginate(
+        TableName=table_name(), KeyConditionExpression="pk = :pk", ScanIndexForward=False,
+        ExpressionAttributeValues={":pk": {"S": f"DEPLOY#{function_name}:{alias}"}},
+        PaginationConfig={"MaxItems": limit, "PageSize": limit})
+    return [_plain(item) for page in pages for item in page["Items"]][:limit]
 
 
-def close_running(function_name: str, alias: str, execution_arn: str, status: str, *, error: str,
-                  cause: str) -> bool:
-    """Complete the record of ``execution_arn`` if it still says RUNNING (the guardian's case: the
-    execution ended without its own end). Returns whether a record was completed."""
-    resp = dynamodb_client().query(
-        TableName=table_name(), KeyConditionExpression="pk = :pk", FilterExpression="executionArn = :arn",
-        ExpressionAttributeValues={":pk": {"S": f"DEPLOY#{function_name}:{alias}"}, ":arn": {"S": execution_arn}})
-    for item in resp["Items"]:
-        try:
-            dynamodb_client().update_item(
-                TableName=table_name(), Key={"pk": item["pk"], "sk": item["sk"]},
-                UpdateExpression="SET #status = :status, endedAt = :ended, #error = :error, #cause = :cause",
-                ConditionExpression="#status = :running",
-                ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
-                ExpressionAttributeValues={":status": {"S": status}, ":running": {"S": "RUNNING"},
-                                           ":ended": {"S": datetime.now(UTC).isoformat()},
-                                           ":error": {"S": error}, ":cause": {"S": cause[:4000]}})
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-    return False
+def close(plan: Plan, target: TargetPlan, execution_arn: str, status: str, *, error: str, cause: str) -> bool:
+    """Complete the record of a release that ended without its own end (the guardian's case), or whose
+    promotion the guardian undid; a record already complete otherwise is left as it is. Returns whether it
+    completed it."""
+    try:
+        dynamodb_client().update_item(
+            TableName=table_name(), Key=history_key(plan, target, execution_arn),
+            UpdateExpression="SET #status = :status, endedAt = :ended, #error = :error, #cause = :cause",
+            ConditionExpression="#status IN (:running, :promoted)",
+            ExpressionAttributeNames={"#status": "status", "#error": "error", "#cause": "cause"},
+            ExpressionAttributeValues={":status": {"S": status}, ":running": {"S": "RUNNING"},
+                                       ":promoted": {"S": "PROMOTED"}, ":ended": {"S": datetime.now(UTC).isoformat()},
+                                       ":error": {"S": error}, ":cause": {"S": cause[:4000]}})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True

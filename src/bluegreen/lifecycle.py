@@ -34,13 +34,14 @@ def started(plan: Plan, execution_arn: str) -> list[str]:
 
 def ended(plan: Plan, target: TargetPlan, execution_arn: str, outcome: Outcome,
           progress: Progress | None) -> list[str]:
-    """Lock released, history completed, Promoted or Rolled Back announced; returns the problems met."""
+    """Lease ended (the alias free for the next release), history completed, Promoted or Rolled Back announced;
+    returns the problems met."""
     problems = []
     status = outcome.outcome.upper()  # PROMOTED, ROLLED_BACK, LEFT_ALONE
     checks = progress.checks if progress else []
     for alias in target.moved_aliases:
         try:
-            locks.release(target.function_name, alias, execution_arn)
+            locks.end(target.function_name, alias, execution_arn, status)
         except (BotoCoreError, ClientError) as exc:
             problems.append(f"lock of {alias} not released: {exc}")
     try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bluegreen import lifecycle, locks
-from bluegreen.aliases import in_states, point_alias, weights_at
+from bluegreen import lifecycle
+from bluegreen.aliases import step, whole, write_owned
 from bluegreen.pacing import paced_iteration
 from bluegreen.state import Outcome
 from bluegreen.tasks import PromoteTask
@@ -18,14 +18,16 @@ logger = logging.getLogger(__name__)
 def promote(task: PromoteTask) -> Outcome:
     plan, target = task.plan, task.target
     with paced_iteration(len(plan.targets)):
-        locks.ensure_held(target.function_name, target.alias, task.execution_arn)
-        check = None
-        if target.old_version is not None:
-            # Promote only from the state this release left (or already promoted, on a retry).
+        if target.old_version is None:
+            # A new alias: created at the new version.
+            write_owned(target.function_name, target.alias, task.execution_arn, whole(target.new_version),
+                        start=None, create=True)
+        else:
+            # Only from the step this release left (or already promoted, on a retry).
             last = task.progress.weight if task.progress else 0
-            check = in_states([(target.old_version, weights_at(target.new_version, last)), (target.new_version, {})])
-        point_alias(target.function_name, target.alias, target.new_version, create=target.action == "create",
-                    check=check)
+            write_owned(target.function_name, target.alias, task.execution_arn, whole(target.new_version),
+                        start=whole(target.old_version),
+                        from_states=[step(target.old_version, target.new_version, last)])
     logger.info("promoted", extra={"functionName": target.function_name, "version": target.new_version})
     # The checks through the promoted alias; a failure raises VerificationFailed: every function rolls back.
     verified = after_promotion(plan, target, task.execution_arn)

@@ -172,7 +172,7 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
         check_managed(name)
     steps = request.step_plan()
     cadence = plan_checks(request.health, steps, functions=len(names))
-    check_verification(request)
+    check_verification(request, own_region, own_account)
     taken: list[tuple[str, str]] = []
     try:
         for name, target in zip(names, request.targets, strict=True):
@@ -211,18 +211,29 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
 VERIFICATION_SECONDS_BUDGET = 840
 
 
-def check_verification(request: ReleaseRequest) -> None:
-    """Hooks only from the stack's VerificationHooks; every function's checks within one task's time."""
+def check_hook(hook: str, own_region: str, own_account: str | None) -> None:
+    """A hook is named by its full name, or by an ARN in this stack's own account and region, and must be one
+    of the stack's VerificationHooks (which IAM lets the verify and promote Lambdas invoke)."""
     allowed = settings.current().verification_hooks
+    try:
+        name = resolve_function_name(hook, own_region, own_account)
+    except InvalidInput as refused:
+        raise InvalidInput(str(refused).replace("functionName:", "hook:", 1)) from None
+    if name not in allowed:
+        raise InvalidInput(f"hook: function {hook} is not one of this stack's verification hooks "
+                           f"(VerificationHooks parameter: {', '.join(allowed) or 'empty'})")
+
+
+def check_verification(request: ReleaseRequest, own_region: str, own_account: str | None) -> None:
+    """Hooks only from the stack's VerificationHooks; every function's checks within one task's time."""
     for index, target in enumerate(request.targets):
         verify = request.verify_of(target)
         stages = request.stages_of(target)
         checks = [*(verify.before_traffic if verify else []), *(c for s in stages for c in s.verify),
                   *(verify.after_promotion if verify else [])]
         for check in checks:
-            if isinstance(check, HookCheck) and check.hook.rsplit(":", 1)[-1] not in allowed:
-                raise InvalidInput(f"hook: function {check.hook} is not one of this stack's verification hooks "
-                                   f"(VerificationHooks parameter: {', '.join(allowed) or 'empty'})")
+            if isinstance(check, HookCheck):
+                check_hook(check.hook, own_region, own_account)
         timeout = verify.timeout_seconds if verify else Verify().timeout_seconds
         before = len(checks) - (len(verify.after_promotion) if verify else 0)
         for count in (before, len(verify.after_promotion) if verify else 0):

@@ -27,6 +27,12 @@ CODE_SHA256 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 ALARM_NAME = re.compile(r"^[^\x00-\x1f]{1,255}$")
 
 
+def short_name(function: str) -> str:
+    """A function's name, from its name or its (unqualified) ARN."""
+    match = FUNCTION_ARN.match(function)
+    return match["name"] if match else function
+
+
 def _function_name(value: str) -> str:
     if FUNCTION_NAME.match(value) or FUNCTION_ARN.match(value):
         return value
@@ -278,7 +284,7 @@ class ReleaseRequest(JsonModel):
     def _distinct(cls, targets: list[TargetRequest]) -> list[TargetRequest]:
         seen: set[tuple[str, str]] = set()
         for target in targets:
-            key = (target.function_name.rsplit(":", 1)[-1], target.alias)
+            key = (short_name(target.function_name), target.alias)
             if key in seen:
                 raise ValueError(f"alias {key[1]} of {key[0]} is listed twice: each alias is released once")
             seen.add(key)
@@ -286,14 +292,27 @@ class ReleaseRequest(JsonModel):
 
     @model_validator(mode="after")
     def _stages_are_other_aliases(self) -> ReleaseRequest:
+        # Each alias of a function is moved by one part of the release only: a main alias by traffic steps,
+        # a stage alias once, for one target.
+        mains = {(short_name(t.function_name), t.alias) for t in self.targets}
+        staged: set[tuple[str, str]] = set()
         for index, target in enumerate(self.targets):
             aliases = [stage.alias for stage in self.stages_of(target)]
             where = f"targets.{index}.stages" if target.stages is not None else "stages"
+            name = short_name(target.function_name)
             if target.alias in aliases:
                 raise ValueError(f"{where}: alias {target.alias} is the alias the release moves by traffic steps; "
                                  "a stage is another alias (test, say) moved before it")
             if len(set(aliases)) != len(aliases):
                 raise ValueError(f"{where}: an alias is listed twice")
+            for alias in aliases:
+                if (name, alias) in mains:
+                    raise ValueError(f"{where}: alias {alias} of {name} is a target's main alias in this release; a "
+                                     "stage is an alias the release moves nowhere else")
+                if (name, alias) in staged:
+                    raise ValueError(f"{where}: alias {alias} of {name} is already a stage of another target of "
+                                     "this release; each alias is moved once")
+                staged.add((name, alias))
         return self
 
     def stages_of(self, target: TargetRequest) -> list[Stage]:

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from bluegreen import lifecycle
-from bluegreen.aliases import on_versions, point_alias, read_alias
+from bluegreen.aliases import read_alias, whole, write_owned
 from bluegreen.errors import AliasDrift
 from bluegreen.pacing import paced_iteration
 from bluegreen.state import Outcome, Plan, Progress, TargetPlan
@@ -50,13 +50,13 @@ def every_function(plan: Plan) -> str:
     return f"every function of the release ({each})"
 
 
-def roll_back(plan: Plan, target: TargetPlan, error: dict[str, str] | None, progress: Progress | None,
-              operator: Any = None) -> Outcome:
+def roll_back(plan: Plan, target: TargetPlan, execution_arn: str, error: dict[str, str] | None,
+              progress: Progress | None, *, operator: Any = None) -> Outcome:
     """``target``'s alias, and its stage aliases, back 100% on the versions they had, with the reason the
-    release stopped."""
+    release stopped; an alias in a state this release did not write (a person's change) is left as it is."""
     name, cause = explain(error, progress, operator)
     # Stage aliases first: they go back whatever happened to the main one.
-    stages = restore_stages(target)
+    stages = restore_stages(target, execution_arn)
     back = f" ({'; '.join(stages)})" if stages else ""
     if target.old_version is None:
         # The alias did not exist before this release: there is nothing to return to.
@@ -64,8 +64,8 @@ def roll_back(plan: Plan, target: TargetPlan, error: dict[str, str] | None, prog
         version = state.function_version if state else None
     else:
         try:
-            version = point_alias(target.function_name, target.alias, target.old_version,
-                                  check=on_versions({target.old_version, target.new_version})).function_version
+            version = write_owned(target.function_name, target.alias, execution_arn, whole(target.old_version),
+                                  start=whole(target.old_version)).function_version
         except AliasDrift as drift:
             # Someone else moved the alias: their change stands; say so rather than clobber it.
             return Outcome(outcome="left_alone", function_name=target.function_name, alias=target.alias,
@@ -86,7 +86,8 @@ def run(task: RollbackTask) -> Outcome:
         return Outcome(outcome="rejected", function_name=None, alias=None, function_version=None,
                        error=name, cause=f"nothing was changed: {cause}")
     with paced_iteration(len(state.plan.targets)):
-        outcome = roll_back(state.plan, task.target, state.error, progress, state.operator)
+        outcome = roll_back(state.plan, task.target, task.execution_arn, state.error, progress,
+                            operator=state.operator)
     logger.warning("rolled back", extra={"functionName": task.target.function_name, "error": outcome.error,
                                          "cause": outcome.cause})
     for problem in lifecycle.ended(state.plan, task.target, task.execution_arn, outcome, progress):

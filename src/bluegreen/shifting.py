@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from bluegreen import locks, notify
-from bluegreen.aliases import shift_traffic
+from bluegreen import notify
+from bluegreen.aliases import step, whole, write_owned
 from bluegreen.pacing import paced_iteration
 from bluegreen.state import Progress
 from bluegreen.tasks import ShiftTask
@@ -36,10 +36,11 @@ def shift(task: ShiftTask) -> Progress:
     plan, target = task.plan, task.target
     if target.action != "shift" or target.old_version is None:
         return advanced(task, datetime.now(UTC))
+    old, new = target.old_version, target.new_version
     with paced_iteration(len(plan.targets)):
-        locks.ensure_held(target.function_name, target.alias, task.execution_arn)
-        shift_traffic(target.function_name, target.alias, target.old_version, target.new_version, task.weight,
-                      previous_weight=task.progress.weight)
+        # Only on from the step this release last wrote (or this very step, written by an earlier attempt).
+        write_owned(target.function_name, target.alias, task.execution_arn, step(old, new, task.weight),
+                    start=whole(old), from_states=[step(old, new, task.progress.weight)])
     progress = advanced(task, datetime.now(UTC))
     logger.info("traffic shifted", extra={"weight": task.weight, "step": task.step_index,
                                           "functionName": target.function_name})

@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bluegreen import history, locks, notify
-from bluegreen.aliases import on_versions, point_alias
+from bluegreen import history, notify
+from bluegreen.aliases import whole, write_owned
 from bluegreen.clients import invoke_client
 from bluegreen.errors import AliasDrift, VerificationFailed
 from bluegreen.pacing import paced_iteration
@@ -192,9 +192,8 @@ def before_traffic(task: VerifyTask) -> Verification:
         if results and results[-1].verdict == "failed":
             break
         with paced_iteration(len(plan.targets)):
-            locks.ensure_held(target.function_name, stage.alias, task.execution_arn)
-            point_alias(target.function_name, stage.alias, target.new_version,
-                        check=on_versions({stage.old_version, target.new_version}))
+            write_owned(target.function_name, stage.alias, task.execution_arn, whole(target.new_version),
+                        start=whole(stage.old_version))
         results += run_checks(plan, target, stage.checks, phase="stage", stage=stage.alias, qualifier=stage.alias,
                               execution_arn=task.execution_arn)
     return report(plan, target, results, task.execution_arn)
@@ -210,13 +209,13 @@ def after_promotion(plan: Plan, target: TargetPlan, execution_arn: str) -> Verif
     return report(plan, target, results, execution_arn)
 
 
-def restore_stages(target: TargetPlan) -> list[str]:
+def restore_stages(target: TargetPlan, execution_arn: str) -> list[str]:
     """Each stage alias back on the version it had before the release (unless someone else moved it)."""
     done = []
     for stage in target.stages:
         try:
-            point_alias(target.function_name, stage.alias, stage.old_version,
-                        check=on_versions({stage.old_version, target.new_version}))
+            write_owned(target.function_name, stage.alias, execution_arn, whole(stage.old_version),
+                        start=whole(stage.old_version))
             done.append(f"{stage.alias} back on version {stage.old_version}")
         except AliasDrift as drift:  # someone else's change stands; the other stages still go back
             done.append(f"{stage.alias} left alone ({drift})")

@@ -103,7 +103,7 @@ def test_task_crashing_mid_shift_rolls_back(stack: LocalStack, sample: SampleFun
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a shift task that moves the alias to 50% and then crashes
     from bluegreen import shifting
-    from bluegreen.aliases import shift_traffic as real
+    from bluegreen.aliases import write_owned as real
     calls: list[int] = []
 
     def crash_on_second_step(*args: Any, **kwargs: Any) -> Any:
@@ -114,7 +114,7 @@ def test_task_crashing_mid_shift_rolls_back(stack: LocalStack, sample: SampleFun
             raise RuntimeError("worker lost mid-shift")
         return state
 
-    monkeypatch.setattr(shifting, "shift_traffic", crash_on_second_step)
+    monkeypatch.setattr(shifting, "write_owned", crash_on_second_step)
     version = sample.publish("v2", error_rate=0.0)
     result = release(stack, version=version)
     # Then the execution rolls back and the alias is whole again, on the old version

@@ -13,12 +13,13 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen import locks, states
+from bluegreen import states
 from bluegreen.cli import app
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator, code
 from tests.conftest import ALIAS, get_alias, weights_of
+from tests.e2e.test_triggers_and_lock import lock_item
 
 FUNCTIONS = ("orders-api", "orders-cart", "payments-api")
 STEPS = {"steps": [10, 50, 100], "intervalSeconds": 1}
@@ -51,11 +52,10 @@ def aliases() -> dict[str, tuple[str, dict[str, float]]]:
 
 
 def lock_holders(stack: LocalStack) -> dict[str, str]:
-    """Which execution holds which function's alias."""
+    """Which execution holds which function's alias (a lease its release ended holds nothing)."""
     held = {}
     for name in FUNCTIONS:
-        item = boto3.client("dynamodb", region_name=REGION).get_item(
-            TableName=stack.tables["DeploymentsTable"], Key=locks.lock_key(name, ALIAS)).get("Item")
+        item = lock_item(stack, name, ALIAS)
         if item:
             held[name] = item["executionArn"]["S"]
     return held

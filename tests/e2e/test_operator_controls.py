@@ -134,7 +134,7 @@ def gate() -> Iterator[Gate]:
 def _hold(point: str, stack: LocalStack, gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
     # The publish handler as the local run loads it (from its CodeUri); the core modules it calls.
     module, name = {"before shift": (stack.functions["PublishFunction"].module(), "prepare"),
-                    "mid-shift": (shifting, "shift_traffic"), "during check": (health, "check")}.get(point, (None, ""))
+                    "mid-shift": (shifting, "write_owned"), "during check": (health, "check")}.get(point, (None, ""))
     if module is not None:
         monkeypatch.setattr(module, name, gate.wrap(getattr(module, name)))
 

@@ -20,6 +20,7 @@ from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 from bluegreen.state import EarlyPromotion
 from tests.e2e.test_fault_matrix import TASKS
+from tests.e2e.test_triggers_and_lock import lock_item
 from tests.faults import KINDS, Fault, FaultInjector
 
 ACTIONS = ("none", "approve", "reject", "no-answer", "promote-now", "abort")
@@ -63,10 +64,7 @@ def _assert_whole(stack: LocalStack, function: str, result_status: str, old: str
     assert alias["FunctionVersion"] in {old, new}, f"third version: {alias}"
     if result_status == "SUCCEEDED":
         assert alias["FunctionVersion"] == new
-    lock = boto3.client("dynamodb", region_name=REGION).get_item(
-        TableName=stack.tables["DeploymentsTable"],
-        Key={"pk": {"S": f"LOCK#{function}:live"}, "sk": {"S": "LOCK"}}).get("Item")
-    assert lock is None, "lock left behind"
+    assert lock_item(stack, function, "live") is None, "lock left behind"
     assert all(r["status"] != "RUNNING" for r in history.list_deployments(function, "live")), "history RUNNING"
 
 

@@ -45,11 +45,13 @@ def wait_for_executions(stack: LocalStack, count: int) -> list[dict[str, Any]]:
     return found
 
 
-def lock_item(stack: LocalStack) -> dict[str, Any] | None:
+def lock_item(stack: LocalStack, function: str = FUNCTION, alias: str = ALIAS) -> dict[str, Any] | None:
+    """The alias's lease while a release holds it; None once released (an ended lease stays, saying who wrote
+    the alias last, and binds nobody)."""
     item = boto3.client("dynamodb", region_name=REGION).get_item(
         TableName=stack.tables["DeploymentsTable"],
-        Key={"pk": {"S": f"LOCK#{FUNCTION}:{ALIAS}"}, "sk": {"S": "LOCK"}}).get("Item")
-    return dict(item) if item else None
+        Key={"pk": {"S": f"LOCK#{function}:{alias}"}, "sk": {"S": "LOCK"}}).get("Item")
+    return dict(item) if item and "ended" not in item else None
 
 
 def history_of(stack: LocalStack) -> list[dict[str, Any]]:
@@ -233,7 +235,7 @@ def test_failed_task_releases_the_lock_and_records_the_failure(stack: LocalStack
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(shifting, "shift_traffic", crash)
+    monkeypatch.setattr(shifting, "write_owned", crash)
     version = sample.publish("v2", error_rate=0.0)
     result = release(stack, version=version)
     assert result.error == "RuntimeError"

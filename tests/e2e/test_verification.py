@@ -197,6 +197,11 @@ BAD_VERIFICATION_INPUTS: dict[str, tuple[dict[str, Any], str, str]] = {
     "hook not allowed": ({"verify": {"beforeTraffic": [{"hook": "someone-elses-function"}]}}, "hook",
                          "not one of this stack's verification hooks"),
     "stage alias missing": ({"stages": [{"alias": "staging"}]}, "stages", "staging"),
+    # A hook by ARN is this stack's account and region's, and on the allow-list by its full name.
+    "hook of another account": ({"verify": {"beforeTraffic": [
+        {"hook": f"arn:aws:lambda:{REGION}:999999999999:function:{HOOK}"}]}}, "hook", "account 999999999999"),
+    "hook of another region": ({"verify": {"beforeTraffic": [
+        {"hook": f"arn:aws:lambda:eu-west-1:123456789012:function:{HOOK}"}]}}, "hook", "region eu-west-1"),
     "unknown verify field": ({"verify": {"beforeTrafic": [SMOKE]}}, "verify.beforeTrafic", "unknown field"),
 }
 
@@ -212,6 +217,25 @@ def test_bad_input_is_rejected_verification(case: str, stack: LocalStack, sample
     assert {alias: get_alias(alias) for alias in (ALIAS, "test")} == before
     versions = boto3.client("lambda", region_name=REGION).list_versions_by_function(FunctionName=FUNCTION)
     assert [v["Version"] for v in versions["Versions"]] == ["$LATEST", "1"]  # nothing published
+
+
+@pytest.mark.parametrize("second", ["test", "staging"])
+def test_an_alias_the_release_moves_twice_is_refused(second: str, stack: LocalStack, sample: SampleFunction) -> None:
+    """A stage alias that is a target's main alias (test, here), or a stage of two targets of one function: two
+    parts of one release would move it. Refused up front, the field named, nothing changed."""
+    lam = boto3.client("lambda", region_name=REGION)
+    lam.create_alias(FunctionName=FUNCTION, Name="staging", FunctionVersion="1")
+    sample.stage("v2", error_rate=0.0)
+    before = {alias: get_alias(alias) for alias in (ALIAS, "test", "staging")}
+    result = execution.run(stack, {
+        "targets": [{"functionName": FUNCTION, "alias": ALIAS},
+                    {"functionName": FUNCTION, "alias": second, "stages": [{"alias": "test"}]}],
+        "stages": [{"alias": "test"}], "strategy": STEPS}, timeout=60)
+    assert result.error == "InvalidInput", result.cause
+    words = "is a target's main alias" if second == "test" else "is already a stage of another target"
+    assert "stages: alias test of orders-api" in (result.cause or "") and words in (result.cause or ""), result.cause
+    assert {alias: get_alias(alias) for alias in (ALIAS, "test", "staging")} == before
+    assert [v["Version"] for v in lam.list_versions_by_function(FunctionName=FUNCTION)["Versions"]] == ["$LATEST", "1"]
 
 
 def test_one_targets_smoke_failing_puts_every_alias_back(stack: LocalStack, sample: SampleFunction) -> None:

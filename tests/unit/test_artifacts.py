@@ -213,8 +213,8 @@ def test_only_documented_read_or_delivery_actions_have_a_wildcard_resource() -> 
         if statement["Resource"] == "*":
             # DescribeAlarms: CloudWatch returns composite alarms only to a caller allowed on "*" (read-only).
             assert set(statement["Action"]) <= {
-                "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "logs:CreateLogDelivery", "logs:GetLogDelivery",
-                "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
+                "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "logs:CreateLogDelivery",
+                "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
                 "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, statement["Sid"]
 
 

@@ -106,20 +106,25 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
     alarms = ["cloudwatch:DescribeAlarms"] if request.health.alarms else []
     publish = ["lambda:PublishVersion"] if any(t.version is None for t in request.targets) else []
     actions = {
-        "validate and publish": ["dynamodb:PutItem (lock)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
+        "validate and publish": ["dynamodb:PutItem (lease)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
                                  *alarms, *publish, "dynamodb:PutItem (history)", "events:PutEvents"],
-        "each shift": ["dynamodb:GetItem (lock held?)", "lambda:GetAlias", "lambda:UpdateAlias", "events:PutEvents"],
+        "each shift": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
+                       "lambda:UpdateAlias", "dynamodb:UpdateItem (write recorded)", "events:PutEvents"],
         "each check": ["lambda:GetAlias (where the release left it?)", "dynamodb:GetItem (promote now?)",
                        "cloudwatch:GetMetricData", *alarms, "events:PutEvents"],
-        "promote": ["dynamodb:GetItem (lock held?)", "lambda:GetAlias", "lambda:UpdateAlias or lambda:CreateAlias",
-                    "dynamodb:DeleteItem (lock)", "dynamodb:UpdateItem (history)", "events:PutEvents"],
-        "on failure: roll back": ["lambda:GetAlias", "lambda:UpdateAlias", "dynamodb:DeleteItem (lock)",
+        "promote": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
+                    "lambda:UpdateAlias or lambda:CreateAlias", "dynamodb:UpdateItem (write recorded)",
+                    "dynamodb:UpdateItem (lease ended)", "dynamodb:UpdateItem (history)", "events:PutEvents"],
+        "on failure: roll back": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias",
+                                  "dynamodb:UpdateItem (write announced)", "lambda:UpdateAlias",
+                                  "dynamodb:UpdateItem (write recorded)", "dynamodb:UpdateItem (lease ended)",
                                   "dynamodb:UpdateItem (history)", "events:PutEvents"],
     }
     if any(request.verify_of(t) or request.stages_of(t) for t in request.targets):
         actions["verify (before traffic, after promotion)"] = [
-            "lambda:InvokeFunction (the version, a stage alias, or a hook)", "lambda:GetAlias and lambda:UpdateAlias "
-            "(each stage)", "dynamodb:UpdateItem (history)", "events:PutEvents"]
+            "lambda:InvokeFunction (the version, a stage alias, or a hook)",
+            "dynamodb:GetItem and dynamodb:UpdateItem (each stage's lease)",
+            "lambda:GetAlias and lambda:UpdateAlias (each stage)", "dynamodb:UpdateItem (history)", "events:PutEvents"]
     if not steps.weights:
         del actions["each shift"], actions["each check"]
     if request.approval or request.health.on_inconclusive == "wait-for-operator":
