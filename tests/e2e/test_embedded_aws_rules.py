@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import uuid
 from typing import Any
 
 import boto3
@@ -183,3 +185,42 @@ def test_invoke_runs_the_version_or_alias_its_qualifier_names(stack: LocalStack)
     lam().update_alias(FunctionName=FUNCTION, Name=ALIAS, RoutingConfig={"AdditionalVersionWeights": {two: 0.5}})
     seen = {status(Qualifier=ALIAS) for _ in range(60)}
     assert seen == {200, 201}  # both versions serve the weighted alias, $LATEST never does
+
+
+def _run_machine(stack: LocalStack, definition: dict[str, Any], execution_input: dict[str, Any]) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(name=f"limits-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition),
+                                   roleArn=stack.role_arn)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, name=uuid.uuid4().hex, input=json.dumps(execution_input))
+    deadline = time.monotonic() + 30
+    while (found := sfn.describe_execution(executionArn=run["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return dict(found)
+
+
+@pytest.mark.parametrize("where", ["input after Parameters", "task output", "Map output"])
+def test_a_state_over_256_kib_fails_the_execution_uncaught(where: str, stack: LocalStack) -> None:
+    """"States.DataLimitExceeded: ... the output of a connector is larger than payload size quota; the output of a
+    state is larger than payload size quota; after Parameters processing, the input of a state is larger than the
+    payload size quota" (256 KiB); "States.ALL ... can't catch the States.DataLimitExceeded terminal error".
+    https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html"""
+    echo = lam().create_function(FunctionName="echo", Runtime="python3.12", Role=stack.role_arn, Handler="x.h",
+                                 Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})["FunctionArn"]
+    caught = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}]
+    big = "x" * 100_000  # three copies are over the quota, two are not
+    task: dict[str, Any] = {"Type": "Task", "Resource": echo, "Catch": caught, "End": True}
+    if where == "input after Parameters":
+        task["Parameters"] = {"a.$": "$.s", "b.$": "$.s", "c.$": "$.s"}
+    elif where == "task output":
+        task["Parameters"] = {"a.$": "$.s", "b.$": "$.s"}
+        task["ResultPath"] = "$.echoed"  # two copies echoed back beside the input's one
+    else:
+        task = {"Type": "Map", "ItemsPath": "$.items", "ItemSelector": {"s.$": "$.s"}, "Catch": caught, "End": True,
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Each",
+                                  "States": {"Each": {"Type": "Pass", "End": True}}}}
+    definition = {"StartAt": "Big", "States": {"Big": task, "Caught": {"Type": "Succeed"}}}
+    found = _run_machine(stack, definition, {"s": big, "items": [1, 2, 3]})
+    assert (found["status"], found.get("error")) == ("FAILED", "States.DataLimitExceeded"), found
+    # Under the quota, the same machine succeeds.
+    assert _run_machine(stack, definition, {"s": big[:40_000], "items": [1, 2, 3]})["status"] == "SUCCEEDED"

@@ -25,7 +25,7 @@ from bluegreen.local.iam import Grant
 from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
 from bluegreen.local.lambda_rules import LambdaRules, enforced
 from bluegreen.local.logs import routed_logs
-from bluegreen.local.stepfunctions import stops_stay_aborted
+from bluegreen.local.stepfunctions import payload_limits_enforced, stops_stay_aborted
 from bluegreen.local.template import Resolver, load_template
 
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -80,7 +80,7 @@ def local_aws(rules: LambdaRules | None = None) -> Iterator[LambdaRules]:
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
     with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
             alarms_as_cloudwatch_answers(), \
-            deliver_to_state_machines(), bus_policies_enforced(), stops_stay_aborted(), \
+            deliver_to_state_machines(), bus_policies_enforced(), stops_stay_aborted(), payload_limits_enforced(), \
             enforced(rules or LambdaRules()) as enforcing:
         yield enforcing
 
