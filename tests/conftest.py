@@ -10,9 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
+from bluegreen import states
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.state import Plan
 
 FUNCTION = "orders-api"
 ALIAS = "prod"
@@ -60,6 +62,21 @@ def release(stack: LocalStack, **fields: Any) -> execution.ExecutionResult:
                                "strategy": {"steps": [10, 50, 100], "intervalSeconds": 1}}
     payload.update(fields)
     return execution.run(stack, {k: v for k, v in payload.items() if v is not None}, timeout=90)
+
+
+def largest_state(result: execution.ExecutionResult) -> int:
+    """The largest input, output or parameters any state of the execution had, in bytes of JSON (what Step
+    Functions holds to 256 KiB)."""
+    sizes = [len(str(details[key]).encode()) for event in result.events for name, details in event.items()
+             if name.endswith("EventDetails") and isinstance(details, dict)
+             for key in ("input", "output", "parameters") if key in details]
+    return max(sizes, default=0)
+
+
+def plan_of(result: execution.ExecutionResult) -> Plan:
+    """The plan the execution's publish task made."""
+    (published,) = result.task_outputs(states.PUBLISH)
+    return Plan.model_validate(published["plan"])
 
 
 class BusListener:

@@ -21,9 +21,11 @@ from typing import Any, Literal
 from bluegreen import controls, evidence, notify, spending
 from bluegreen.aliases import expect, weights_at
 from bluegreen.pacing import paced
+from bluegreen.payload import MAX_CHECKS_KEPT
 from bluegreen.state import (
     CheckSummary,
     EarlyPromotion,
+    FunctionNames,
     HealthReport,
     Plan,
     Progress,
@@ -39,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 # Clock slack: a Wait state ends a little early or late; a step this close to its bake is done.
 _SLACK_SECONDS = 0.25
-# A release's checks kept in its output (the history budget keeps real releases well below).
-MAX_CHECKS_KEPT = 500
 
 
 def judged_looks(plan: Plan) -> int:
@@ -205,9 +205,11 @@ def question_for(plan: Plan, progress: Progress, decision: str) -> Question | No
     """What to ask an operator before ``decision``, if the input wants one asked."""
     onward: Literal["next-step", "promote"] = "promote" if progress.is_last_step else "next-step"
     # A release of one function names it in the question's event (a release of several lists them all).
-    about = {} if plan.several or not plan.targets else {
+    about: dict[str, Any] = {} if plan.several or not plan.targets else {
         "function_name": plan.targets[0].function_name, "alias": plan.targets[0].alias,
         "old_version": plan.targets[0].old_version, "new_version": plan.targets[0].new_version}
+    about["functions"] = [FunctionNames(function_name=t.function_name, alias=t.alias, old_version=t.old_version,
+                                        new_version=t.new_version) for t in plan.targets]
     if decision == "ask-operator":
         return Question(kind="inconclusive", if_approved=onward, timeout_seconds=plan.health.operator_timeout_seconds,
                         text=f"The new version's health is still inconclusive at {progress.weight}% after "
@@ -301,7 +303,7 @@ def ensure_where_left(plan: Plan, progress: Progress) -> None:
 def run(task: CheckTask) -> Progress:
     """The check task: every alias where the release left it, an operator's "promote now" read, every
     function judged, a "Health Checked" event sent per function, and the decision logged with its evidence."""
-    progress = step_progress(task.progress)
+    progress = step_progress(task.plan, task.progress)
     ensure_where_left(task.plan, progress)
     promote_now = controls.pending_promotion(task.execution_arn)
     progress, judged = check(task.plan, progress, promote_now=promote_now)

@@ -7,6 +7,7 @@ import logging
 from bluegreen import lifecycle
 from bluegreen.aliases import step, whole, write_owned
 from bluegreen.pacing import paced_iteration
+from bluegreen.payload import compact
 from bluegreen.state import Outcome
 from bluegreen.tasks import PromoteTask
 from bluegreen.verification import after_promotion
@@ -41,4 +42,4 @@ def promote(task: PromoteTask) -> Outcome:
                       function_version=target.new_version, verification=verified, cause=cause)
     for problem in lifecycle.ended(plan, target, task.execution_arn, outcome, task.progress):
         logger.warning(problem)
-    return outcome
+    return compact(outcome)  # the history and the events have it whole

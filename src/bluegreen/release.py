@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from bluegreen import locks, settings
+from bluegreen import locks, payload, settings
 from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import lambda_client
 from bluegreen.errors import InvalidInput
@@ -29,12 +29,13 @@ from bluegreen.strategy import StepPlan
 if TYPE_CHECKING:
     from mypy_boto3_lambda.type_defs import FunctionConfigurationResponseTypeDef
 
-# Step Functions' hard limit on a Standard execution's history, and the share a release may plan
-# to use: the rest is margin for retries, operator waits and what later versions add.
+# Step Functions' hard limit on a Standard execution's history, and the share a release may plan to use in its
+# worst case (every step extended to maxBakeSeconds, then rolled back): the rest is margin for retries (a failed
+# attempt adds 3 to 5 events) and operator waits.
 HISTORY_EVENTS_LIMIT = 25_000
-HISTORY_EVENTS_BUDGET = 10_000
+HISTORY_EVENTS_BUDGET = 20_000
 # Events per state visit in the definition: a check is Wait (2) + Lambda task (5) + Choice (2);
-# a shift, a promotion or a rollback is a Map state: about 4 events, and 7 per function; start,
+# a Map state (shift, verify, promote, roll back) is about 4 events, and 7 per function; start,
 # publish and the end take about 20.
 HISTORY_EVENTS_PER_CHECK = 9
 HISTORY_EVENTS_FIXED = 20
@@ -150,13 +151,15 @@ def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Ca
     planned = len(steps.weights) * math.ceil(bake / interval) if bake else 0
     worst = len(steps.weights) * math.ceil(max_bake / interval) if bake else 0
     per_map = HISTORY_EVENTS_PER_MAP + functions * HISTORY_EVENTS_PER_MAP_ITEM
-    events = HISTORY_EVENTS_FIXED + per_map + len(steps.weights) * per_map + worst * HISTORY_EVENTS_PER_CHECK
+    # A Map per step, then verify (at most once), promote and roll back.
+    maps = len(steps.weights) + 3
+    events = HISTORY_EVENTS_FIXED + maps * per_map + worst * HISTORY_EVENTS_PER_CHECK
     if events > HISTORY_EVENTS_BUDGET:
         raise InvalidInput(
-            f"health.checkIntervalSeconds: {len(steps.weights)} step(s) checked every {interval} s for up to "
-            f"{max_bake} s each would take up to {events} execution history events; the budget is "
-            f"{HISTORY_EVENTS_BUDGET} (Step Functions stops an execution at {HISTORY_EVENTS_LIMIT}): "
-            "check less often or bake shorter"
+            f"health.checkIntervalSeconds: {len(steps.weights)} step(s) of {functions} function(s) checked every "
+            f"{interval} s for up to {max_bake} s each would take up to {events} execution history events; the "
+            f"budget is {HISTORY_EVENTS_BUDGET} (Step Functions stops an execution at {HISTORY_EVENTS_LIMIT}): "
+            "check less often, bake shorter, or release fewer functions at once"
         )
     return Cadence(interval, max_bake, planned, events)
 
@@ -173,6 +176,9 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
     steps = request.step_plan()
     cadence = plan_checks(request.health, steps, functions=len(names))
     check_verification(request, own_region, own_account)
+    # Before anything changes: the state this release can grow to fits Step Functions' quota.
+    payload.check_fits(_plan(request, steps, cadence, _provisional_targets(request, names), unchanged=[],
+                             alarms_at_start=request.health.alarms))
     taken: list[tuple[str, str]] = []
     try:
         for name, target in zip(names, request.targets, strict=True):
@@ -194,12 +200,18 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
     for done in unchanged:
         for alias in [done.request.alias, *(stage.alias for stage, _ in done.stages)]:
             locks.release(done.name, alias, execution_arn)
+    return _plan(request, steps, cadence, changing, unchanged=[f"{c.name}:{c.request.alias}" for c in unchanged],
+                 alarms_at_start=alarms_at_start)
+
+
+def _plan(request: ReleaseRequest, steps: StepPlan, cadence: Cadence, changing: list[TargetPlan], *,
+          unchanged: list[str], alarms_at_start: list[str]) -> Plan:
     action: Literal["shift", "create", "noop"] = "noop"
     if changing:
         action = "shift" if any(t.action == "shift" for t in changing) else "create"
     weights = list(steps.weights) if action == "shift" else []
     return Plan(
-        targets=changing, unchanged=[f"{c.name}:{c.request.alias}" for c in unchanged], action=action,
+        targets=changing, unchanged=unchanged, action=action,
         strategy=steps.name, weights=weights, step_count=len(weights), bake_seconds=steps.bake_seconds,
         health=request.health, check_interval_seconds=cadence.interval, max_bake_seconds=cadence.max_bake,
         checks_planned=cadence.planned if weights else 0, alarms_in_alarm_at_start=alarms_at_start,
@@ -291,6 +303,24 @@ def _check_target(request: TargetRequest, name: str, release: ReleaseRequest) ->
     return Checked(request, name, current, stages, release.verify_of(request))
 
 
+def _provisional_targets(request: ReleaseRequest, names: list[str]) -> list[TargetPlan]:
+    """Every target as its plan will be, versions at their longest (none known yet)."""
+    longest = "9" * 10
+    return [TargetPlan(function_name=name, alias=target.alias, old_version=longest, new_version=longest,
+                       action="shift", verify=request.verify_of(target),
+                       stages=[StagePlan(alias=stage.alias, old_version=longest, checks=stage.verify)
+                               for stage in request.stages_of(target)])
+            for name, target in zip(names, request.targets, strict=True)]
+
+
+def _target_plan(checked: Checked, new_version: str) -> TargetPlan:
+    old_version = checked.current.function_version if checked.current else None
+    return TargetPlan(function_name=checked.name, alias=checked.request.alias, old_version=old_version,
+                      new_version=new_version, action="create" if checked.current is None else "shift",
+                      stages=[StagePlan(alias=stage.alias, old_version=version, checks=stage.verify)
+                              for stage, version in checked.stages], verify=checked.verify)
+
+
 def _publish_target(checked: Checked) -> TargetPlan | None:
     """The target's plan once its version is published; None when the alias already points 100% at that
     version (nothing to do)."""
@@ -298,7 +328,4 @@ def _publish_target(checked: Checked) -> TargetPlan | None:
     old_version = checked.current.function_version if checked.current else None
     if old_version == new_version:
         return None
-    return TargetPlan(function_name=checked.name, alias=checked.request.alias, old_version=old_version,
-                      new_version=new_version, action="create" if checked.current is None else "shift",
-                      stages=[StagePlan(alias=stage.alias, old_version=version, checks=stage.verify)
-                              for stage, version in checked.stages], verify=checked.verify)
+    return _target_plan(checked, new_version)

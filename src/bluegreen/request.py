@@ -261,8 +261,9 @@ class TargetRequest(JsonModel):
     verify: Verify | None = None
 
 
-# A release is one Step Functions execution; its Map states and the history budget are sized for this many.
-MAX_TARGETS = 50
+# A release is one Step Functions execution: its Map states, its history budget and its 256 KiB state are sized
+# for this many (the longest predefined strategy, every step extended to maxBakeSeconds, fits both).
+MAX_TARGETS = 200
 
 
 class ReleaseRequest(JsonModel):

@@ -11,6 +11,7 @@ from bluegreen import lifecycle
 from bluegreen.aliases import read_alias, whole, write_owned
 from bluegreen.errors import AliasDrift
 from bluegreen.pacing import paced_iteration
+from bluegreen.payload import compact
 from bluegreen.state import Outcome, Plan, Progress, TargetPlan
 from bluegreen.tasks import RollbackTask, step_progress
 from bluegreen.verification import restore_stages
@@ -43,11 +44,16 @@ def explain(error: dict[str, str] | None, progress: Progress | None, operator: A
     return "DeploymentFailed", "the deployment stopped before promotion"
 
 
+# Functions a rollback's cause names one by one (the rest are counted).
+NAMED_IN_CAUSE = 5
+
+
 def every_function(plan: Plan) -> str:
     """What the rollback of a release of several functions does, for each function's Cause."""
     each = ", ".join(f"{t.function_name} to version {t.old_version}" if t.old_version
-                     else f"{t.function_name} (a new alias, kept)" for t in plan.targets)
-    return f"every function of the release ({each})"
+                     else f"{t.function_name} (a new alias, kept)" for t in plan.targets[:NAMED_IN_CAUSE])
+    more = len(plan.targets) - NAMED_IN_CAUSE
+    return f"every function of the release ({each}{f' and {more} more' if more > 0 else ''})"
 
 
 def roll_back(plan: Plan, target: TargetPlan, execution_arn: str, error: dict[str, str] | None,
@@ -80,7 +86,7 @@ def run(task: RollbackTask) -> Outcome:
     """The rollback task: one function of the release put back and its release ended; with no function
     (the input was rejected before a plan existed), only the explanation."""
     state = task.state
-    progress = step_progress(state.progress) if state.progress is not None else None
+    progress = step_progress(state.plan, state.progress) if state.plan and state.progress else state.progress
     if state.plan is None or task.target is None:
         name, cause = explain(state.error, progress, state.operator)
         return Outcome(outcome="rejected", function_name=None, alias=None, function_version=None,
@@ -92,4 +98,5 @@ def run(task: RollbackTask) -> Outcome:
                                          "cause": outcome.cause})
     for problem in lifecycle.ended(state.plan, task.target, task.execution_arn, outcome, progress):
         logger.warning(problem)
-    return outcome
+    # The Fail state quotes the first function's cause; the history and the events have every one whole.
+    return compact(outcome, keep_cause=task.target == state.plan.targets[0])

@@ -161,6 +161,15 @@ class CheckSummary(JsonModel):
     function_name: str | None = None
 
 
+class FunctionNames(JsonModel):
+    """A function of the release as events name it: never its checks' payloads."""
+
+    function_name: str
+    alias: str
+    old_version: str | None
+    new_version: str
+
+
 class Question(JsonModel):
     """What the release asks an operator, and where it goes on an approval."""
 
@@ -168,6 +177,8 @@ class Question(JsonModel):
     text: str
     if_approved: Literal["next-step", "promote"]
     timeout_seconds: int
+    # Every function of the release, for the event's "functions".
+    functions: list[FunctionNames] = Field(default_factory=list)
     # The function the question is about, for the "Operator Decision Needed" event of a release of one
     # function (its detail names the function, alias and versions); null for a release of several.
     function_name: str | None = None
@@ -183,8 +194,19 @@ class EarlyPromotion(JsonModel):
     by: str | None = Field(default=None, max_length=512)
 
 
+class Shifted(JsonModel):
+    """One function's shift task done: what the step's first check starts the step's clock from (and what the
+    CLI's progress shows). Kept small: the shift Map holds one per function."""
+
+    shifted_at: str
+    step_index: int
+    weight: int
+    function_name: str
+
+
 class Progress(JsonModel):
-    """Where the release is: set by the shift task, advanced by each check, read by the Choice states."""
+    """Where the release is: entered by the step's first check (from the shift Map's results), advanced by each
+    check, read by the Choice states. It carries the checks once for the whole release (bounded)."""
 
     step_index: int = -1
     weight: int = 0
@@ -199,6 +221,8 @@ class Progress(JsonModel):
     checks: list[CheckSummary] = Field(default_factory=list)
     question: Question | None = None
     promoted_early: EarlyPromotion | None = None
+    # The shift Map's results, until the step's first check enters the step.
+    shifted: list[Shifted] | None = None
 
 
 class CheckResult(JsonModel):

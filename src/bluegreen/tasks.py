@@ -32,20 +32,31 @@ class VerifyTask(TargetTask):
     """One function's checks before traffic (by its version, and through its stage aliases)."""
 
 
-class ShiftTask(TargetTask):
-    # The checks so far carry on into the next step.
-    progress: Progress
+class ShiftTask(JsonModel):
+    """One function's traffic step (an iteration of the shift Map): only what the step needs, so that the Map's
+    inputs stay small however many functions and checks the release has."""
+
+    execution_arn: str
+    target: TargetPlan
     step_index: int = Field(ge=0)
     weight: int = Field(ge=1, le=99)
+    # The weight the release last wrote (0: the old version alone), the steps, and the Map's items (pacing).
+    previous_weight: int = Field(ge=0, le=99)
+    step_count: int = Field(ge=1)
+    functions: int = Field(ge=1)
 
 
-def step_progress(progress: Progress | list[Progress]) -> Progress:
-    """The release's progress; after a shift Map, from its iterations' (one per function, all at the
-    same step): the step's clock starts when the last function shifted."""
-    if isinstance(progress, Progress):
+def step_progress(plan: Plan, progress: Progress) -> Progress:
+    """The release's progress, once in the step its shift Map has just made (if it has: its results are
+    there): the step's clock starts when the last function shifted."""
+    if progress.shifted is None:
         return progress
-    shifted = [p.shifted_at for p in progress if p.shifted_at]
-    return progress[0].model_copy(update={"shifted_at": max(shifted, default=None)})
+    index = progress.next_step_index
+    shifted = [s.shifted_at for s in progress.shifted]
+    return progress.model_copy(update={
+        "step_index": index, "weight": plan.weights[index], "next_step_index": index + 1,
+        "is_last_step": index + 1 >= plan.step_count, "shifted_at": max(shifted, default=None),
+        "wait_seconds": min(plan.check_interval_seconds, plan.bake_seconds), "shifted": None})
 
 
 class CheckTask(JsonModel):
@@ -53,8 +64,8 @@ class CheckTask(JsonModel):
 
     execution_arn: str
     plan: Plan
-    # A list on the step's first check: each function's progress from the shift Map.
-    progress: Progress | list[Progress] = Field(union_mode="left_to_right")
+    # On the step's first check, with the shift Map's results (``shifted``).
+    progress: Progress
 
 
 class PromoteTask(TargetTask):
@@ -72,7 +83,7 @@ class ReleaseState(JsonModel):
     # Set when a task failed (a Catch's ResultPath) ...
     error: dict[str, str] | None = None
     # ... else the last health check (``progress.health``) decided against the release.
-    progress: Progress | list[Progress] | None = Field(default=None, union_mode="left_to_right")
+    progress: Progress | None = None
     # ... or an operator answered the question (anything but "approve"): not trusted to be well formed.
     operator: Any = None
 

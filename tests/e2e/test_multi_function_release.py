@@ -13,12 +13,12 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen import states
+from bluegreen import payload, states
 from bluegreen.cli import app
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator, code
-from tests.conftest import ALIAS, get_alias, weights_of
+from tests.conftest import ALIAS, get_alias, largest_state, plan_of, weights_of
 from tests.e2e.test_triggers_and_lock import lock_item
 
 FUNCTIONS = ("orders-api", "orders-cart", "payments-api")
@@ -88,6 +88,7 @@ def test_all_healthy_promotes_every_function(stack: LocalStack, functions: dict[
     assert [c["decision"] for c in checks][-1] == "promote"
     assert all(c["health"]["verdict"] == "pass" for c in checks if c["decision"] != "bake")
     assert lock_holders(stack) == {}
+    assert largest_state(result) <= payload.worst_state_bytes(plan_of(result))
 
 
 def test_one_failing_function_rolls_every_function_back(stack: LocalStack, functions: dict[str, SampleFunction],
@@ -227,6 +228,20 @@ def test_fifty_functions_under_the_enforced_rate_limit(stack: LocalStack) -> Non
     assert result.status == "SUCCEEDED", result.cause
     # The release kept under the limit on its own: none of its calls was refused.
     assert stack.lambda_rules.throttled == throttled_before
+    # Its states stayed within what publish computed for its worst case (and so under 256 KiB).
+    assert largest_state(result) <= payload.worst_state_bytes(plan_of(result)) < payload.STATE_LIMIT_BYTES
     for name in names:
         alias = get_alias(function=name)
         assert (alias["FunctionVersion"], weights_of(alias)) == ("2", {})
+
+
+def test_a_release_whose_state_could_outgrow_256_kib_is_refused_before_anything_changes(stack: LocalStack) -> None:
+    # 200 functions, each with 20 smoke checks after its promotion: their results alone could pass the quota.
+    smoke = {"invoke": {"payload": {"path": "/orders"}}, "expect": {"statusCode": 200}}
+    result = execution.run(stack, {"targets": [{"functionName": f"orders-{i}", "alias": ALIAS} for i in range(200)],
+                                   "verify": {"afterPromotion": [smoke] * 20, "timeoutSeconds": 10}}, timeout=60)
+    assert (result.status, result.error) == ("FAILED", "InvalidInput"), result.cause
+    assert "targets: this release's state could reach" in (result.cause or "")
+    # Refused before the first lease was taken or the first function read.
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=stack.tables["DeploymentsTable"])["Items"]
+    assert items == []
