@@ -7,6 +7,9 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 # checkov pins an old boto3 and packaging: an environment of its own too.
 CHECKOV_VENV := .venv-checkov
+# What the Lambda runtime (boto3) and the Powertools layer (Powertools, pydantic) put on a function's path, and
+# nothing else: the artifact test runs the built handlers on it (tests/e2e/test_built_artifact.py).
+LAMBDA_RUNTIME := .lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
@@ -22,6 +25,12 @@ $(SAM_VENV)/.installed:
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.120'
+	touch $@
+
+$(LAMBDA_RUNTIME)/.installed: pyproject.toml | $(BIN)/.installed
+	rm -rf $(LAMBDA_RUNTIME)
+	$(BIN)/python -m pip install --quiet --target $(LAMBDA_RUNTIME) boto3 'aws-lambda-powertools>=3.20,<4' \
+		'pydantic>=2.7,<3'
 	touch $@
 
 $(CHECKOV_VENV)/.installed:
@@ -61,11 +70,12 @@ sam-build: $(SAM_VENV)/.installed
 
 # As many workers as the machine has cores (pytest-xdist "auto"): the end-to-end tests wait on the
 # executions' own events, not on a machine left idle.
-unit: $(BIN)/.installed
+# The artifact test builds the stack with the SAM CLI and runs its handlers on the Lambda runtime's packages.
+unit: $(BIN)/.installed $(SAM_VENV)/.installed $(LAMBDA_RUNTIME)/.installed
 	$(BIN)/pytest -n auto
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(LAMBDA_RUNTIME) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # Decision quality of the health check on simulated releases (see README "How good are the decisions?").
 bench-decisions: $(BIN)/.installed

@@ -22,33 +22,47 @@ import time
 from dataclasses import dataclass, field
 
 from bluegreen import strategy as strategies
-from bluegreen.operations.detection import Outcome, Truth, poisson, simulate_release
 from bluegreen.release import plan_checks
 from bluegreen.request import HealthConfig
+from bluegreen.settled import first_check_seconds
+from bluegreen.simulation import Outcome, Truth, poisson, simulate_release
 from bluegreen.state import Plan, TargetPlan
 
 STRATEGY = "Canary10Percent5Minutes"
 CANARY_SHARE = 0.10
 BASELINE_ERROR_RATE = 0.01
 TRAFFIC = (5, 50, 100, 1000, 5000)  # invocations of the new version per minute
-MID_STEP_TRAFFIC = (1000, 5000)
-ONSET_SECONDS = 120  # mid-step regressions begin as the third minute of the step starts
+LATE_TRAFFIC = (1000, 5000)
+BAKE_SECONDS = 300
+# Mid-step regressions begin in the third minute of the step, anywhere in it; late ones in the bake's last.
+MID_STEP_ONSET, LATE_ONSET, ONSET_SPREAD = 120, BAKE_SECONDS - 60, 60
 
-TRUTHS = (
-    Truth("healthy (1% errors both)", False, BASELINE_ERROR_RATE),
-    Truth("noisy baseline (5% both)", False, 0.05, baseline_error_rate=0.05),
-    Truth("latency 1.2x (within 1.5x)", False, BASELINE_ERROR_RATE, latency_ratio=1.2),
-    Truth("errors 1.5x (1% -> 1.5%)", True, 0.015),
-    Truth("errors 2x (1% -> 2%)", True, 0.02),
-    Truth("errors 5x (1% -> 5%)", True, 0.05),
-    Truth("noisy baseline, errors 2x (5% -> 10%)", True, 0.10, baseline_error_rate=0.05),
-    Truth("latency 2x", True, BASELINE_ERROR_RATE, latency_ratio=2.0),
+# (truth, the traffic it is simulated at)
+ROWS: tuple[tuple[Truth, tuple[int, ...]], ...] = (
+    (Truth("healthy (no errors either)", False, 0.0, baseline_error_rate=0.0), (5, 60, 120, 1000, 5000)),
+    (Truth("healthy (0.1% errors both)", False, 0.001, baseline_error_rate=0.001), TRAFFIC),
+    (Truth("healthy (1% errors both)", False, BASELINE_ERROR_RATE), TRAFFIC),
+    (Truth("noisy baseline (5% both)", False, 0.05, baseline_error_rate=0.05), TRAFFIC),
+    (Truth("latency 1.2x (within 1.5x)", False, BASELINE_ERROR_RATE, latency_ratio=1.2), TRAFFIC),
+    (Truth("errors 1.5x (1% -> 1.5%)", True, 0.015), TRAFFIC),
+    (Truth("errors 2x (1% -> 2%)", True, 0.02), TRAFFIC),
+    (Truth("errors 5x (1% -> 5%)", True, 0.05), TRAFFIC),
+    (Truth("errors 0% -> 2%", True, 0.02, baseline_error_rate=0.0), (60, 120, 1000)),
+    (Truth("noisy baseline, errors 2x (5% -> 10%)", True, 0.10, baseline_error_rate=0.05), TRAFFIC),
+    (Truth("latency 2x", True, BASELINE_ERROR_RATE, latency_ratio=2.0), TRAFFIC),
+    (Truth("20% of calls hang", True, BASELINE_ERROR_RATE, hang_rate=0.2), (50, 100, 1000, 5000)),
+    (Truth("errors 5x from minute 3", True, 0.05, onset_seconds=MID_STEP_ONSET, onset_spread=ONSET_SPREAD),
+     LATE_TRAFFIC),
+    (Truth("errors 2x from minute 3", True, 0.02, onset_seconds=MID_STEP_ONSET, onset_spread=ONSET_SPREAD),
+     LATE_TRAFFIC),
+    (Truth("latency 2x from minute 3", True, BASELINE_ERROR_RATE, latency_ratio=2.0, onset_seconds=MID_STEP_ONSET,
+           onset_spread=ONSET_SPREAD), LATE_TRAFFIC),
+    (Truth("errors 5x in the bake's last minute", True, 0.05, onset_seconds=LATE_ONSET, onset_spread=ONSET_SPREAD),
+     LATE_TRAFFIC),
+    (Truth("latency 2x in the bake's last minute", True, BASELINE_ERROR_RATE, latency_ratio=2.0,
+           onset_seconds=LATE_ONSET, onset_spread=ONSET_SPREAD), LATE_TRAFFIC),
 )
-MID_STEP_TRUTHS = (
-    Truth("errors 5x from minute 3", True, 0.05, onset_seconds=ONSET_SECONDS),
-    Truth("errors 2x from minute 3", True, 0.02, onset_seconds=ONSET_SECONDS),
-    Truth("latency 2x from minute 3", True, BASELINE_ERROR_RATE, latency_ratio=2.0, onset_seconds=ONSET_SECONDS),
-)
+TRUTHS = tuple(truth for truth, _ in ROWS)
 
 
 def release_plan(health: HealthConfig | None = None) -> Plan:
@@ -59,7 +73,9 @@ def release_plan(health: HealthConfig | None = None) -> Plan:
     return Plan(targets=[target], action="shift", strategy=steps.name, weights=list(steps.weights),
                 step_count=len(steps.weights),
                 bake_seconds=steps.bake_seconds, health=health, check_interval_seconds=cadence.interval,
-                max_bake_seconds=cadence.max_bake, checks_planned=cadence.planned)
+                max_bake_seconds=cadence.max_bake, checks_planned=cadence.planned,
+                metric_delay_seconds=cadence.delay,
+                first_check_seconds=first_check_seconds(cadence.interval, cadence.delay))
 
 
 def static_alarm(plan: Plan, truth: Truth, canary_rate: float, rng: random.Random) -> Outcome:
@@ -88,53 +104,55 @@ def share(outcomes: list[Outcome], ending: str) -> float:
     return sum(o.ending == ending for o in outcomes) / len(outcomes)
 
 
-def caught_within(outcomes: list[Outcome], checks: int, onset: int, interval: int) -> float:
-    """Rolled back as proven worse within ``checks`` check intervals of the regression's onset."""
-    return sum(o.ending == "proven-worse" and o.seconds <= onset + checks * interval for o in outcomes) / len(outcomes)
+def caught_within(outcomes: list[Outcome], checks: int, interval: int, delay: int) -> float:
+    """Rolled back as proven worse within ``checks`` check intervals and the metrics' delay (and 5 s) of the
+    regression's onset."""
+    return sum(o.ending == "proven-worse" and o.seconds <= o.onset + checks * interval + delay + 5
+               for o in outcomes) / len(outcomes)
 
 
-def median_minutes(outcomes: list[Outcome], ending: str, onset: int = 0) -> str:
-    times = [(o.seconds - onset) / 60 for o in outcomes if o.ending == ending]
-    return f"{statistics.median(times):g}" if times else "-"
+def median_minutes(outcomes: list[Outcome], ending: str, onset: bool = False) -> str:
+    times = [(o.seconds - (o.onset if onset else 0)) / 60 for o in outcomes if o.ending == ending]
+    return f"{statistics.median(times):.3g}" if times else "-"
 
 
 def simulate(releases: int, seed: int, plan: Plan | None = None, only: str = "") -> list[Row]:
     plan = plan or release_plan()
     rows = []
-    cases = [(t, r) for t in TRUTHS for r in TRAFFIC] + [(t, r) for t in MID_STEP_TRUTHS for r in MID_STEP_TRAFFIC]
-    cases = [(t, r) for t, r in cases if only in t.name]
-    for truth, rate in cases:
-        rng = random.Random(f"{seed}-{truth.name}-{rate}")
-        row = Row(truth, rate)
-        for _ in range(releases):
-            row.ours.append(simulate_release(plan, rate / CANARY_SHARE, truth, rng))
-            row.alarm.append(static_alarm(plan, truth, rate, rng))
-        rows.append(row)
+    for truth, traffic in ROWS:
+        if only not in truth.name:
+            continue
+        for rate in traffic:
+            rng = random.Random(f"{seed}-{truth.name}-{rate}")
+            row = Row(truth, rate)
+            for _ in range(releases):
+                row.ours.append(simulate_release(plan, rate / CANARY_SHARE, truth, rng))
+                row.alarm.append(static_alarm(plan, truth, rate, rng))
+            rows.append(row)
     return rows
 
 
-HEADER = ["truth", "new-version calls/min", "promoted", "promoted within the planned bake",
-          "rolled back: proven worse", "caught within 1 / 2 checks of onset", "not proven healthy by maxBake",
-          "median minutes to promote / to roll back", "static alarm: rolled back"]
+HEADER = ["truth", "new-version calls/min", "promoted", "promoted within the planned bake (+ delay)",
+          "rolled back: proven worse", "caught within 1 / 2 checks (+ delay) of onset", "not proven healthy by maxBake",
+          "median minutes to promote / to roll back (after onset)", "static alarm: rolled back"]
 
 
-def cells(row: Row, interval: int) -> list[str]:
+def cells(row: Row, interval: int, delay: int) -> list[str]:
     truth, ours = row.truth, row.ours
-    onset = truth.onset_seconds
-    caught = (f"{caught_within(ours, 1, onset, interval):.1%} / {caught_within(ours, 2, onset, interval):.1%}"
+    caught = (f"{caught_within(ours, 1, interval, delay):.1%} / {caught_within(ours, 2, interval, delay):.1%}"
               if truth.regressed else "")
     return [
         truth.name + (" [regressed]" if truth.regressed else " [healthy]"), str(row.rate),
         f"{share(ours, 'promoted'):.1%}",
         "" if truth.regressed else f"{sum(o.on_time for o in ours) / len(ours):.1%}",
         f"{share(ours, 'proven-worse'):.1%}", caught, f"{share(ours, 'not-proven'):.1%}",
-        f"{median_minutes(ours, 'promoted')} / {median_minutes(ours, 'proven-worse', onset)}",
+        f"{median_minutes(ours, 'promoted')} / {median_minutes(ours, 'proven-worse', onset=True)}",
         f"{share(row.alarm, 'proven-worse'):.1%}",
     ]
 
 
-def table(rows: list[Row], markdown: bool, interval: int = 60) -> str:
-    lines = [cells(row, interval) for row in rows]
+def table(rows: list[Row], markdown: bool, interval: int = 60, delay: int = 180) -> str:
+    lines = [cells(row, interval, delay) for row in rows]
     if markdown:
         out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
         out += ["| " + " | ".join(c) + " |" for c in lines]
@@ -157,11 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    rows = simulate(args.releases, args.seed, only=args.only)
-    print(table(rows, args.markdown))
-    print(f"\n{args.releases} releases per row, {STRATEGY} ({CANARY_SHARE:.0%} canary, 5 checks of 60 s, "
-          f"up to 10 while inconclusive), default health settings; {time.monotonic() - started:.0f} s",
-          file=sys.stderr)
+    plan = release_plan()
+    rows = simulate(args.releases, args.seed, plan, only=args.only)
+    print(table(rows, args.markdown, plan.check_interval_seconds, plan.metric_delay_seconds))
+    print(f"\n{args.releases} releases per row, {STRATEGY} ({CANARY_SHARE:.0%} canary, checks every 60 s on one-minute "
+          f"periods {plan.metric_delay_seconds} s late, 5 minutes of settled data planned, up to 10 while "
+          f"inconclusive), default health settings; {time.monotonic() - started:.0f} s", file=sys.stderr)
     print(f"Sampling noise (95%): a share near 50% is within {noise(0.5, args.releases):.1f} points of the true rate, "
           f"near 1% within {noise(0.01, args.releases):.1f}; --releases 10000 (a row at a time: --only) for finer",
           file=sys.stderr)

@@ -29,3 +29,8 @@ class TransientAwsError(BlueGreenError):
 class VerificationFailed(BlueGreenError):
     """A check of the new version failed (before traffic, at a stage, or after the promotion): the release
     rolls back every alias it moved."""
+
+
+class InsufficientTraffic(BlueGreenError):
+    """At the alias's recent traffic a healthy new version could not be proven healthy within maxBakeSeconds:
+    the release is refused before anything changes, saying what first weight or bake would do."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.clients import cloudwatch_client
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDataQueryTypeDef, MetricStatTypeDef
 
 # query suffix -> (metric, statistic)
+TRAFFIC_METRICS: dict[str, tuple[str, str]] = {"invocations": ("Invocations", "Sum"), "errors": ("Errors", "Sum")}
 METRICS: dict[str, tuple[str, str]] = {
     "invocations": ("Invocations", "Sum"),
     "errors": ("Errors", "Sum"),
@@ -32,16 +33,9 @@ METRICS: dict[str, tuple[str, str]] = {
 ROLES = ("canary", "baseline")
 
 
-PERIODS = (1, 5, 10, 30, 60)
-
-
-def metric_period(check_interval: int) -> int:
-    """The CloudWatch period for a check interval: the longest valid period (1, 5, 10, 30, 60 s) within it."""
-    return max(p for p in PERIODS if p <= max(1, check_interval))
-
-
-def metric_queries(function_name: str, alias: str, versions: dict[str, str],
-                   period: int, prefix: str = "") -> list[MetricDataQueryTypeDef]:
+def metric_queries(function_name: str, alias: str, versions: dict[str, str], *,
+                   period: int, prefix: str = "",
+                   metrics: dict[str, tuple[str, str]] = METRICS) -> list[MetricDataQueryTypeDef]:
     """Every metric of every version in ``versions`` (role -> version), ids ``<prefix><role>_<metric>``."""
     queries: list[MetricDataQueryTypeDef] = []
     for role, version in versions.items():
@@ -50,7 +44,7 @@ def metric_queries(function_name: str, alias: str, versions: dict[str, str],
             {"Name": "Resource", "Value": f"{function_name}:{alias}"},
             {"Name": "ExecutedVersion", "Value": version},
         ]
-        for suffix, (metric, stat) in METRICS.items():
+        for suffix, (metric, stat) in metrics.items():
             metric_stat: MetricStatTypeDef = {
                 "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
                 "Period": period,
@@ -67,11 +61,13 @@ class Series:
     points: dict[str, dict[datetime, float]] = field(default_factory=lambda: defaultdict(dict))
     calls: int = 0
 
-    def window(self, role: str, since: datetime | None = None) -> Window:
-        """One version's numbers over the periods starting at or after ``since`` (all when None)."""
+    def window(self, role: str, since: datetime | None = None, until: datetime | None = None) -> Window:
+        """One version's numbers over the periods starting at or after ``since`` and before ``until`` (all
+        when None)."""
 
         def values(suffix: str) -> dict[datetime, float]:
-            return {t: v for t, v in self.points.get(f"{role}_{suffix}", {}).items() if since is None or t >= since}
+            return {t: v for t, v in self.points.get(f"{role}_{suffix}", {}).items()
+                    if (since is None or t >= since) and (until is None or t < until)}
 
         invocations = values("invocations")
 
@@ -87,6 +83,16 @@ class Series:
             p99_ms=weighted("p99"),
             average_ms=weighted("average"),
         )
+
+
+    def requests(self, role: str, until: datetime) -> dict[datetime, int]:
+        """One version's requests (invocations and throttles) per period starting before ``until``."""
+        found: dict[datetime, int] = {}
+        for suffix in ("invocations", "throttles"):
+            for t, v in self.points.get(f"{role}_{suffix}", {}).items():
+                if t < until:
+                    found[t] = found.get(t, 0) + round(v)
+        return found
 
 
 # GetMetricData takes at most 500 queries a call: 41 functions' canary and baseline.
@@ -106,7 +112,7 @@ def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, perio
     """Each subject's series over [start, end), as few GetMetricData calls as the 500-query limit allows."""
     # Query ids ``f<subject>_<role>_<metric>``: each subject's datapoints come back under its own prefix.
     queries = [q for i, s in enumerate(subjects)
-               for q in metric_queries(s.function_name, s.alias, s.versions, period, f"f{i}_")]
+               for q in metric_queries(s.function_name, s.alias, s.versions, period=period, prefix=f"f{i}_")]
     found = Series()
     for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
         kwargs: dict[str, Any] = {
@@ -131,12 +137,6 @@ def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, perio
     return series
 
 
-def period_floor(moment: datetime, origin: datetime, period: int) -> datetime:
-    """The start of the period (counted from ``origin``) that holds ``moment``."""
-    elapsed = int((moment - origin).total_seconds())
-    return origin + timedelta(seconds=elapsed - elapsed % period)
-
-
 def alarm_states(alarm_names: list[str]) -> dict[str, str]:
     """Each named alarm's state (OK, ALARM, INSUFFICIENT_DATA), metric and composite alarms alike, every page
     followed; a name with no alarm is absent. (DescribeAlarms returns metric alarms only unless AlarmTypes asks
@@ -154,3 +154,60 @@ def alarm_states(alarm_names: list[str]) -> dict[str, str]:
 
 def alarms_in_alarm(alarm_names: list[str]) -> list[str]:
     return sorted(name for name, state in alarm_states(alarm_names).items() if state == "ALARM")
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """The alias's calls per minute (every version) and the old version's error rate, and where they came from
+    ("the last hour", "given"); ``minutes``: how many periods of that history had any call (0: no history)."""
+
+    calls_per_minute: float
+    error_rate: float
+    source: str
+    minutes: int = 60
+
+
+# The recent traffic: the last 60 periods (an hour of AWS/Lambda's one-minute periods; a minute of the local run's
+# one-second ones, which compress minutes into seconds).
+HISTORY_PERIODS = 60
+
+
+def recent_traffic(function_name: str, alias: str, versions: list[str], now: datetime | None = None,
+                   period: int = 60) -> Traffic:
+    """The alias's calls per minute and error rate over the last hour, or over the part of it with calls (a new
+    alias's, say): one GetMetricData call, one-minute periods, every version."""
+    subject = Subject(function_name, alias, {f"v{i}": v for i, v in enumerate(versions)})
+    return recent_traffic_many([subject], now, period)[0]
+
+
+def recent_traffic_many(subjects: list[Subject], now: datetime | None = None, period: int = 60) -> list[Traffic]:
+    """Each subject's recent traffic (``recent_traffic``) over the last ``HISTORY_PERIODS`` periods, as few
+    GetMetricData calls as 500 queries allow."""
+    moment = now or datetime.now(UTC)
+    end = datetime.fromtimestamp(int(moment.timestamp()) // period * period, UTC)
+    queries = [q for i, s in enumerate(subjects) for q in metric_queries(
+        s.function_name, s.alias, s.versions, period=period, prefix=f"f{i}_", metrics=TRAFFIC_METRICS)]
+    calls: list[dict[datetime, float]] = [defaultdict(float) for _ in subjects]
+    errors = [0.0] * len(subjects)
+    for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
+        resp = cloudwatch_client().get_metric_data(MetricDataQueries=queries[first:first + MAX_QUERIES_PER_CALL],
+                                                   StartTime=end - timedelta(seconds=HISTORY_PERIODS * period),
+                                                   EndTime=end)
+        for result in resp["MetricDataResults"]:
+            index = int(result["Id"].split("_", 1)[0][1:])
+            for at, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                if result["Id"].endswith("_invocations"):
+                    calls[index][at] += value
+                else:
+                    errors[index] += value
+    found = []
+    for per_minute, failed in zip(calls, errors, strict=True):
+        total = sum(per_minute.values())
+        busy = [at for at, value in per_minute.items() if value > 0]
+        # The part of the history with calls: from its first period with any to its last.
+        periods = round((max(busy) - min(busy)).total_seconds() / period) + 1 if busy else 0
+        span = "the last hour" if period == 60 else f"the last {HISTORY_PERIODS * period} s"
+        source = span if periods >= HISTORY_PERIODS else f"the {periods} period(s) of {period} s with calls"
+        rate = total / (periods * period / 60) if periods else 0.0
+        found.append(Traffic(round(rate, 1), failed / total if total else 0.0, source, periods))
+    return found

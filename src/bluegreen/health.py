@@ -22,6 +22,8 @@ from bluegreen import controls, evidence, notify, spending
 from bluegreen.aliases import expect, weights_at
 from bluegreen.pacing import paced
 from bluegreen.payload import MAX_CHECKS_KEPT
+from bluegreen.settled import Span, expected_share, wait_for
+from bluegreen.settled import span_of as settled_span
 from bluegreen.state import (
     CheckSummary,
     EarlyPromotion,
@@ -35,7 +37,18 @@ from bluegreen.state import (
     VersionStats,
 )
 from bluegreen.tasks import CheckTask, step_progress
-from bluegreen.verdict import Rule, Verdict, Window, alarm_rule, judge_window, overall, ruled_out
+from bluegreen.verdict import (
+    Rule,
+    Share,
+    Verdict,
+    Window,
+    alarm_rule,
+    error_bounds,
+    judge_window,
+    missing_calls_rule,
+    overall,
+    ruled_out,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +61,64 @@ def judged_looks(plan: Plan) -> int:
     return max(1, math.ceil(plan.max_bake_seconds / max(1, plan.check_interval_seconds)))
 
 
-def levels_at(plan: Plan, elapsed: float) -> spending.Levels:
-    """The levels of a check's tests ``elapsed`` seconds into the step: the release's budget spent over
-    its steps and their looks (spending.py)."""
-    looks = judged_looks(plan)
-    planned = math.ceil(plan.bake_seconds / max(1, plan.check_interval_seconds))
-    look = spending.look_of(elapsed, plan.check_interval_seconds, looks)
-    return spending.step_levels(plan.health.confidence, max(1, plan.step_count), planned, looks, look)
+@dataclass(frozen=True)
+class Looks:
+    """A step's checks on settled data: the first covers ``first`` seconds (less than an interval when the shift
+    fell inside a period), each next one an interval more."""
+
+    first: float
+    interval: int
+    planned: int  # the look whose data first covers the planned bake
+    looks: int  # ... and maxBakeSeconds
+
+    def covering(self, seconds: float) -> int:
+        return 1 + max(0, math.ceil((seconds - self.first) / self.interval - 1e-9))
+
+    def of(self, elapsed: float) -> int:
+        return min(self.looks, 1 + max(0, round((elapsed - self.first) / self.interval)))
+
+    def coverage(self, look: int) -> float:
+        return self.first + (look - 1) * self.interval
+
+
+def looks_of(plan: Plan, first: float | None = None) -> Looks:
+    interval = max(1, plan.check_interval_seconds)
+    start = interval if first is None else max(1.0, first)
+    looks = Looks(start, interval, 1, 1)
+    return Looks(start, interval, looks.covering(plan.bake_seconds),
+                 max(judged_looks(plan), looks.covering(plan.max_bake_seconds)))
+
+
+def levels_at(plan: Plan, elapsed: float, first: float | None = None,
+              step: tuple[Window, Window | None] | None = None) -> spending.Levels:
+    """The levels of a check's tests when the settled data covers ``elapsed`` seconds of the step, its first check
+    having covered ``first``: the release's budget spent over its steps and their looks (spending.py). With the
+    step's counts, the pass budget opens at the first look where those sample sizes could pass at all."""
+    looks = looks_of(plan, first)
+    look = looks.of(elapsed)
+    passable = passable_from(plan, looks, step, elapsed) if step is not None else None
+    return spending.step_levels(plan.health.confidence, max(1, plan.step_count), looks.planned, looks.looks, look,
+                                passable_from=passable)
+
+
+def passable_from(plan: Plan, looks: Looks, step: tuple[Window, Window | None], elapsed: float) -> int:
+    """The first look from the planned end at which a new version failing nothing could rule out mustRuleOut's
+    error rate, its calls (and the old version's) at each look scaled from the traffic seen so far: a function
+    that never fails needs a few hundred calls to rule out one point of errors, however long it bakes."""
+    canary, baseline = step
+    alpha = spending.first_pass_level(plan.health.confidence, max(1, plan.step_count), looks.planned, looks.looks)
+    tolerance = plan.health.must_rule_out
+    look = looks.of(elapsed)
+    for candidate in range(looks.planned, look):
+        scale = looks.coverage(candidate) / max(1.0, elapsed)
+        zero = Window(invocations=round(canary.invocations * scale))
+        old = Window(invocations=round(baseline.invocations * scale), errors=round(baseline.errors * scale)) \
+            if baseline is not None else None
+        ratio, above = error_bounds(zero, old, alpha)
+        if zero.invocations >= plan.health.min_invocations and (
+                ratio < tolerance.error_rate_ratio or above < tolerance.error_rate_margin):
+            return candidate
+    return max(looks.planned, look)
 
 
 def _stats(version: str, window: Window) -> VersionStats:
@@ -68,12 +132,6 @@ def _results(rules: list[Rule], window: str) -> list[RuleResult]:
             for r in rules]
 
 
-def grid_floor(moment: datetime, period: int) -> datetime:
-    """``moment`` rounded down to a whole period since the epoch, as CloudWatch aligns datapoints."""
-    epoch = int(moment.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % period, UTC)
-
-
 @dataclass(frozen=True)
 class Judgement:
     verdict: Verdict
@@ -82,6 +140,10 @@ class Judgement:
     ruled_out: str | None = None
     needs: str | None = None
 
+
+# The share of a window's harm level the missing-calls test may spend: beside the error, latency and throttle
+# tests it would otherwise add its own false rollbacks to theirs; a 20% hang at 100 calls/min is still p < 1e-6.
+MISSING_CALLS_SHARE = 0.1
 
 # How much more of the same evidence is tried when telling what would decide an inconclusive step.
 _MORE_EVIDENCE = (1.25, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
@@ -119,7 +181,8 @@ def more_evidence(plan: Plan, step: tuple[Window, Window | None], levels: spendi
 
 
 def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, Window | None] | None,
-          in_alarm: list[str], elapsed: float, *, explain: bool = True) -> Judgement:
+          in_alarm: list[str], elapsed: float, *, shares: tuple[list[Share], list[Share]] | None = None,
+          first: float | None = None, explain: bool = True) -> Judgement:
     """The verdict from (canary, baseline) over the whole step and over the last interval, and the alarms,
     at a check ``elapsed`` seconds into the step.
 
@@ -127,10 +190,17 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
     the release. ``explain=False`` skips telling what more evidence would decide (simulations need only
     the verdict, and that search judges the step a dozen times more).
     """
-    levels = levels_at(plan, elapsed)
+    levels = levels_at(plan, elapsed, first, step)
     step_rules = judge_window(*step, plan.health, levels.whole, levels.rule_out)
-    recent_failures = ([r for r in judge_window(*recent, plan.health, levels.recent) if r.verdict == "fail"]
-                       if recent else [])
+    recent_rules = judge_window(*recent, plan.health, levels.recent) if recent else []
+    if shares is not None:
+        # ``shares``: (the step's settled periods, the last interval's) for the calls that never come back. Its
+        # harm test takes a small part of each window's level: a hang worth failing for shows at once.
+        step_rules.append(missing_calls_rule(shares[0], plan.health, levels.whole * MISSING_CALLS_SHARE,
+                                             levels.rule_out))
+        if recent and shares[1]:
+            recent_rules.append(missing_calls_rule(shares[1], plan.health, levels.recent * MISSING_CALLS_SHARE))
+    recent_failures = [r for r in recent_rules if r.verdict == "fail"]
     ignored = plan.alarms_in_alarm_at_start if plan.health.only_alarms_ok_at_start else []
     alarms = alarm_rule(in_alarm, ignored)
     verdict, reason = overall([alarms, *recent_failures, *step_rules])
@@ -140,21 +210,10 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
     return Judgement(verdict, reason, rules, excluded or None, needs)
 
 
-@dataclass(frozen=True)
-class Span:
-    """The metric window a check reads: the step so far, in periods of the check interval."""
-
-    start: datetime
-    end: datetime
-    period: int
-
-
 def span_of(plan: Plan, progress: Progress, now: datetime) -> Span:
-    period = evidence.metric_period(plan.check_interval_seconds)
+    """The periods the check judges: the step's, as far as they have settled (``settled``)."""
     shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
-    start = grid_floor(shifted, period)
-    end = max(now.replace(microsecond=0) + timedelta(seconds=1), start + timedelta(seconds=period))
-    return Span(start, end, period)
+    return settled_span(shifted, now, interval=plan.check_interval_seconds, delay=plan.metric_delay_seconds)
 
 
 def subject_of(target: TargetPlan) -> evidence.Subject:
@@ -164,16 +223,37 @@ def subject_of(target: TargetPlan) -> evidence.Subject:
     return evidence.Subject(target.function_name, target.alias, versions)
 
 
+def shares_of(plan: Plan, progress: Progress, series: evidence.Series, span: Span,
+              since: datetime | None = None) -> list[Share]:
+    """Each settled period's requests of the new version and of the alias, with the share the weights routed to
+    the new version, from the period after the shift's (an alias's new weights take a moment to reach every
+    caller)."""
+    canary = series.requests("canary", span.end)
+    baseline = series.requests("baseline", span.end)
+    previous = plan.weights[progress.step_index - 1] if progress.step_index > 0 else 0
+    return [Share(canary.get(t, 0), canary.get(t, 0) + baseline.get(t, 0),
+                  expected_share(t, span.period, span.shifted, progress.weight, previous))
+            for t in sorted(set(canary) | set(baseline)) if t > span.start and (since is None or t >= since)]
+
+
 def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evidence.Series, span: Span, *,
-                in_alarm: list[str], elapsed: float) -> HealthReport:
-    """The verdict on one function's step from its series (see ``evidence.fetch_many``) and the alarms."""
-    canary = series.window("canary")
-    baseline = series.window("baseline") if target.old_version else None
+                in_alarm: list[str]) -> HealthReport:
+    """The verdict on one function's step from its settled series (see ``evidence.fetch_many``) and the alarms."""
+    canary = series.window("canary", until=span.end)
+    baseline = series.window("baseline", until=span.end) if target.old_version else None
     recent: tuple[Window, Window | None] | None = None
-    if progress.last_check_at:
-        since = grid_floor(datetime.fromisoformat(progress.last_check_at), span.period)
-        recent = (series.window("canary", since), series.window("baseline", since) if baseline else None)
-    judgement = judge(plan, (canary, baseline), recent, in_alarm, elapsed)
+    since = span.recent_start
+    if since is not None:
+        recent = (series.window("canary", since, span.end),
+                  series.window("baseline", since, span.end) if baseline else None)
+    shares = (shares_of(plan, progress, series, span), shares_of(plan, progress, series, span, since)
+              if since is not None else [])
+    if span.coverage <= 0:
+        judgement = Judgement("inconclusive", f"no settled metrics yet: AWS/Lambda's are {plan.metric_delay_seconds} s "
+                              "late, and the step's first settled period is still to come", [])
+    else:
+        judgement = judge(plan, (canary, baseline), recent, in_alarm, span.coverage,
+                          shares=shares if target.old_version else None, first=span.first_coverage)
     return HealthReport(
         verdict=judgement.verdict, reason=judgement.reason, weight=progress.weight, step_index=progress.step_index,
         invocations=canary.invocations, errors=canary.errors, error_rate=canary.error_rate,
@@ -189,7 +269,8 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
 def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tuple[str, int]:
     """(decision, seconds to wait before the next check) for a verdict ``elapsed`` s into the step."""
     if verdict == "fail":
-        return ("ask-operator" if plan.health.on_inconclusive == "wait-for-operator" else "rollback"), 0
+        # A proven failure is never put to a vote: onInconclusive governs inconclusive ends only.
+        return "rollback", 0
     interval = plan.check_interval_seconds
     if elapsed < plan.bake_seconds - _SLACK_SECONDS:
         return "bake", max(1, min(interval, math.ceil(plan.bake_seconds - elapsed)))
@@ -240,24 +321,24 @@ def check(plan: Plan, progress: Progress, now: datetime | None = None,
     if not targets:
         raise ValueError("a release with no function shifting traffic has nothing to check")
     span = span_of(plan, progress, now)
-    series = evidence.fetch_many([subject_of(t) for t in targets], start=span.start, end=span.end, period=span.period)
+    end = max(span.end, span.start + timedelta(seconds=span.period))
+    series = evidence.fetch_many([subject_of(t) for t in targets], start=span.start, end=end, period=span.period)
     in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
-    elapsed = (now - datetime.fromisoformat(progress.shifted_at)).total_seconds() if progress.shifted_at else 0.0
-    judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm, elapsed=elapsed))
+    judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm))
               for target, found in zip(targets, series, strict=True)]
-    return _conclude(plan, judged, progress, now, promote_now), judged
+    return _conclude(plan, judged, progress, now, promote_now=promote_now, span=span), judged
 
 
-def _conclude(plan: Plan, judged: list[tuple[TargetPlan, HealthReport]], progress: Progress, now: datetime,
-              promote_now: EarlyPromotion | None) -> Progress:
-    """The next move from every function's verdict: the most cautious one's decision (bake: until the
-    soonest next check), reported with that function's evidence."""
-    shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
-    elapsed = (now - shifted).total_seconds()
-    decided = [(target, report, *decide(plan, progress, report.verdict, elapsed)) for target, report in judged]
+def _conclude(plan: Plan, judged: list[tuple[TargetPlan, HealthReport]], progress: Progress, now: datetime, *,
+              promote_now: EarlyPromotion | None, span: Span) -> Progress:
+    """The next move from every function's verdict on the settled part of the step: the most cautious one's
+    decision (bake: until the settled data has grown enough for the soonest next check), reported with that
+    function's evidence. A failing check rolls back whatever an operator asked."""
+    decided = [(target, report, *decide(plan, progress, report.verdict, span.coverage)) for target, report in judged]
     target, report, decision, _ = min(decided, key=lambda d: _PRECEDENCE[d[2]])
-    wait = min((w for _, _, d, w in decided if d == decision), default=0)
-    if promote_now is not None and decision != "rollback":
+    more = min((w for _, _, d, w in decided if d == decision), default=0)
+    wait = wait_for(span, now, plan.metric_delay_seconds, more) if decision == "bake" else 0
+    if promote_now is not None and decision != "rollback" and report.verdict != "fail":
         decision, wait = "promote", 0
     question = None if promote_now is not None else question_for(plan, progress, decision)
     if question is not None:

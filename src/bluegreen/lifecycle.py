@@ -29,7 +29,8 @@ def started(plan: Plan, execution_arn: str) -> list[str]:
             problems.append(f"history not recorded: {exc}")
     return problems + notify.emit_many("Deployment Started", execution_arn, [
         {**_release_facts(target), "strategy": plan.strategy, "weights": plan.weights,
-         "trigger": plan.trigger.record()} for target in plan.targets])
+         "trigger": plan.trigger.record(), **({"traffic": plan.traffic_note} if plan.traffic_note else {})}
+        for target in plan.targets])
 
 
 def ended(plan: Plan, target: TargetPlan, execution_arn: str, outcome: Outcome,

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from bluegreen import locks, payload, settings
+from bluegreen import evidence, locks, payload, settings
 from bluegreen.aliases import AliasState, read_alias
 from bluegreen.clients import lambda_client
-from bluegreen.errors import InvalidInput
+from bluegreen.errors import InsufficientTraffic, InvalidInput
 from bluegreen.evidence import alarm_states
 from bluegreen.pacing import first_calls_of_a_map, paced
 from bluegreen.request import FUNCTION_ARN, HealthConfig, HookCheck, ReleaseRequest, Stage, TargetRequest, Verify
+from bluegreen.settled import first_check_seconds, metric_period
 from bluegreen.state import Plan, StagePlan, TargetPlan
 from bluegreen.strategy import StepPlan
 
@@ -139,6 +140,7 @@ class Cadence:
     max_bake: int  # longest a step bakes while evidence is inconclusive
     planned: int  # checks if every step passes when its bake ends
     history_events: int  # worst case: every step baked to max_bake
+    delay: int = 0  # how late the metrics are: each step waits this much more for its data to settle
 
 
 def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Cadence:
@@ -161,7 +163,9 @@ def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Ca
             f"budget is {HISTORY_EVENTS_BUDGET} (Step Functions stops an execution at {HISTORY_EVENTS_LIMIT}): "
             "check less often, bake shorter, or release fewer functions at once"
         )
-    return Cadence(interval, max_bake, planned, events)
+    delay = health.metric_delay_seconds
+    return Cadence(interval, max_bake, planned, events,
+                   settings.current().metric_delay_seconds if delay is None else delay)
 
 
 def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, execution_arn: str) -> Plan:
@@ -189,6 +193,8 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
             checked = [_check_target(target, name, request)
                        for name, target in zip(names, request.targets, strict=True)]
             alarms_at_start = _check_alarms(request.health.alarms)
+            traffic_note = check_traffic(_plan(request, steps, cadence, [_target_plan(c, "0") for c in checked],
+                                               unchanged=[], alarms_at_start=alarms_at_start), checked)
             planned = [_publish_target(c) for c in checked]
             pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
     except BaseException:
@@ -201,7 +207,7 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
         for alias in [done.request.alias, *(stage.alias for stage, _ in done.stages)]:
             locks.release(done.name, alias, execution_arn)
     return _plan(request, steps, cadence, changing, unchanged=[f"{c.name}:{c.request.alias}" for c in unchanged],
-                 alarms_at_start=alarms_at_start)
+                 alarms_at_start=alarms_at_start).model_copy(update={"traffic_note": traffic_note})
 
 
 def _plan(request: ReleaseRequest, steps: StepPlan, cadence: Cadence, changing: list[TargetPlan], *,
@@ -214,9 +220,47 @@ def _plan(request: ReleaseRequest, steps: StepPlan, cadence: Cadence, changing: 
         targets=changing, unchanged=unchanged, action=action,
         strategy=steps.name, weights=weights, step_count=len(weights), bake_seconds=steps.bake_seconds,
         health=request.health, check_interval_seconds=cadence.interval, max_bake_seconds=cadence.max_bake,
+        metric_delay_seconds=cadence.delay, first_check_seconds=first_check_seconds(cadence.interval, cadence.delay),
         checks_planned=cadence.planned if weights else 0, alarms_in_alarm_at_start=alarms_at_start,
         started_at=datetime.now(UTC).isoformat(), trigger=request.trigger, approval=request.approval,
         verify_first=any(t.verifies_first for t in changing))
+
+
+def check_traffic(plan: Plan, checked: list[Checked]) -> str | None:
+    """Refuse a release whose healthy new version could not be proven healthy within maxBakeSeconds at its alias's
+    recent traffic (InsufficientTraffic, naming a first weight or bake that would do); one GetMetricData call per
+    250 functions, judged on the function with the fewest calls. A release that lets a person decide (onInconclusive:
+    wait-for-operator), or whose aliases have no recent calls at all, starts: the note says why (for its first
+    event)."""
+    shifting = [c for c in checked if c.current is not None and c.current.function_version != c.request.version]
+    if not plan.weights or not shifting:
+        return None
+    from bluegreen import simulation  # noqa: PLC0415 - the simulation engine, only when there are steps to judge
+
+    traffic = evidence.recent_traffic_many([evidence.Subject(c.name, c.request.alias, {
+        "current": c.current.function_version}) for c in shifting if c.current is not None],
+        period=metric_period(plan.check_interval_seconds))
+    with_calls = [(c, t) for c, t in zip(shifting, traffic, strict=True) if t.minutes > 0]
+    if not with_calls:
+        return ("no calls on the alias in the last hour: nothing tells whether the steps can prove the new version "
+                "healthy; each step bakes up to maxBakeSeconds for evidence")
+    weakest, seen = min(with_calls, key=lambda found: found[1].calls_per_minute)
+    expected = simulation.outlook(plan, seen)
+    if expected.proven:
+        return None
+    said = (f"{weakest.name}:{weakest.request.alias} had {seen.calls_per_minute:g} calls/min over {seen.source}: at "
+            f"{plan.weights[0]}% a healthy new version gets about {expected.calls_by_max_bake} calls by "
+            f"maxBakeSeconds ({plan.max_bake_seconds} s), too few to rule out mustRuleOut")
+    if plan.health.on_inconclusive == "wait-for-operator":
+        return f"{said}; an operator decides when the evidence stays inconclusive"
+    if expected.first_step is not None:
+        weight, bake = expected.first_step
+        better = (f"a first step of {weight}% baked {bake // 60} minutes would prove it within its bake "
+                  "(bluegreen plan shows it), ")
+    else:
+        better = "no first step baked up to a day would prove it (loosen mustRuleOut), "
+    raise InsufficientTraffic(f"strategy: {said}: the release would end InsufficientEvidence; {better}or let a "
+                              "person decide (health.onInconclusive: wait-for-operator)")
 
 
 # A verification task runs its checks one after another within one Lambda invocation (at most 900 s).

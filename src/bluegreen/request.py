@@ -79,6 +79,9 @@ class MustRuleOut(JsonModel):
     latency_ratio: float = Field(default=2.0, ge=1.0, le=1000.0)
     # Share of the new version's requests throttled: at most this.
     throttle_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    # Share of the new version's calls that never come back (no datapoint: hanging, or still running): at most
+    # this. Its share of the alias's calls is noisy at low weights (binomial), hence the width.
+    missing_share: float = Field(default=0.19, ge=0.0, le=1.0)
 
 
 class HealthConfig(JsonModel):
@@ -99,6 +102,13 @@ class HealthConfig(JsonModel):
     latency_margin_ms: float = Field(default=10.0, ge=0.0, le=900_000.0)
     # Share of the canary's requests that may be throttled.
     max_throttle_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    # Share of the new version's calls that may be missing from its settled metrics (compared with the share its
+    # weight routed to it): confidently above this fails the step.
+    max_missing_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    # How late AWS/Lambda's metrics are readable (a datapoint is stamped with its call's start and delivered
+    # after the call ends): each check judges only the periods settled by then. Default: the stack's
+    # MetricDelaySeconds (180 s).
+    metric_delay_seconds: int | None = Field(default=None, ge=0, le=3600)
     # Fewer invocations of the new version in the step than this is not enough evidence: never healthy.
     min_invocations: int = Field(default=20, ge=1, le=10_000_000)
     # A step passes only when its evidence rules these out (see MustRuleOut); else it bakes on.

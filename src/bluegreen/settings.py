@@ -19,7 +19,11 @@ DEPLOYMENTS_TABLE = "DEPLOYMENTS_TABLE"
 EVENT_BUS_NAME = "EVENT_BUS_NAME"
 CONTROL_PLANE_CALLS_PER_SECOND = "CONTROL_PLANE_CALLS_PER_SECOND"
 VERIFICATION_HOOKS = "VERIFICATION_HOOKS"
+METRIC_DELAY_SECONDS = "METRIC_DELAY_SECONDS"
 DEFAULT_CALLS_PER_SECOND = 10.0
+# AWS's one-minute metrics are typically readable about 2 minutes late (alarms have been seen 4-9 minutes late):
+# 3 minutes, unless the stack (MetricDelaySeconds) or the input (health.metricDelaySeconds) says otherwise.
+DEFAULT_METRIC_DELAY_SECONDS = 180
 
 _PROVIDED: ContextVar[Mapping[str, str] | None] = ContextVar("bluegreen_environment", default=None)
 
@@ -47,6 +51,8 @@ class Settings:
     control_plane_calls_per_second: float
     # The functions a release may invoke as verification hooks (template parameter VerificationHooks).
     verification_hooks: tuple[str, ...] = ()
+    # How late AWS/Lambda metrics are readable, unless an input says (template parameter MetricDelaySeconds).
+    metric_delay_seconds: int = DEFAULT_METRIC_DELAY_SECONDS
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -60,7 +66,15 @@ class Settings:
             event_bus_name=env.get(EVENT_BUS_NAME, "default"),
             control_plane_calls_per_second=rate if rate > 0 else DEFAULT_CALLS_PER_SECOND,
             verification_hooks=tuple(h.strip() for h in env.get(VERIFICATION_HOOKS, "").split(",") if h.strip()),
+            metric_delay_seconds=_whole(env.get(METRIC_DELAY_SECONDS), DEFAULT_METRIC_DELAY_SECONDS),
         )
+
+
+def _whole(value: str | None, default: int) -> int:
+    try:
+        return max(0, int(value)) if value is not None else default
+    except ValueError:
+        return default
 
 
 def current() -> Settings:

@@ -30,7 +30,7 @@ RECENT_SHARE = 0.05
 # the whole. Measured (benchmarks/decision_quality.py, 10,000 releases a row): 0.85 rolls back 0.4-0.9%
 # of healthy releases on every row at 100 calls/min and more; 0.8 missed 2x errors within 2 checks at
 # 1,000/min (77.6%, target 78%).
-HARM_SHARE = 0.85
+HARM_SHARE = 0.8
 # The chance that a new version exactly at the tolerance (mustRuleOut) passes, as a share of the budget.
 # Measured (benchmarks/decision_quality.py): 0.7 keeps 5x error regressions promoted below 0.5% at every
 # traffic while healthy releases at 100 new-version calls/min still pass within the planned bake >= 95%.
@@ -137,11 +137,6 @@ def pass_levels(alpha: float, planned: int, looks: int) -> tuple[float, ...]:
     return _levels(spend, tuple(float(k) for k in range(planned, looks + 1)))
 
 
-def look_of(elapsed: float, interval: int, looks: int) -> int:
-    """Which look of the step a check ``elapsed`` seconds after the shift is (1-based, at most ``looks``)."""
-    return min(looks, max(1, round(elapsed / max(1, interval))))
-
-
 @dataclass(frozen=True)
 class Levels:
     """The one-sided levels of a check's tests."""
@@ -151,14 +146,27 @@ class Levels:
     rule_out: float  # ruling out mustRuleOut (a pass)
 
 
-def step_levels(confidence: float, steps: int, planned: int, looks: int, look: int) -> Levels:
+def step_levels(confidence: float, steps: int, planned: int, looks: int, look: int, *,
+                passable_from: int | None = None) -> Levels:
     """The levels at ``look`` of a step checked up to ``looks`` times (``planned`` when every check passes),
-    for a release of ``steps`` judged traffic steps at ``confidence``."""
+    for a release of ``steps`` judged traffic steps at ``confidence``.
+
+    ``passable_from``: the first look at which the step's sample sizes let it pass at all (a function that never
+    fails needs a few hundred calls to rule out even one point of errors). The looks before it cannot pass
+    whatever the new version does, so they spend none of the pass budget, which opens there instead of at the
+    planned end: sample sizes carry no information on the new version's rates, and no more than the budget is
+    ever spent."""
     budget = (1.0 - confidence) / max(1, steps)
     harm = budget * HARM_SHARE
     look = min(look, looks)
     planned = max(1, min(planned, looks))
     whole = nominal_levels(round(harm * (1.0 - RECENT_SHARE), 12), planned, looks)[look - 1]
     recent = harm * RECENT_SHARE / max(1, looks - 1)
-    passing = pass_levels(round(budget * PASS_SHARE, 12), planned, looks)
-    return Levels(whole, recent, passing[max(0, look - planned)])
+    opens = max(planned, min(passable_from or planned, looks))
+    passing = pass_levels(round(budget * PASS_SHARE, 12), opens, looks)
+    return Levels(whole, recent, passing[max(0, look - opens)])
+
+
+def first_pass_level(confidence: float, steps: int, planned: int, looks: int) -> float:
+    """The pass level the schedule opens with (at the planned end, or where a step first can pass)."""
+    return pass_levels(round((1.0 - confidence) / max(1, steps) * PASS_SHARE, 12), planned, looks)[0]

@@ -76,6 +76,10 @@ class Plan(JsonModel):
     # Effective check cadence and bake bound: the health block's, fitted to this plan's steps.
     check_interval_seconds: int = 60
     max_bake_seconds: int = 0
+    # How late the metrics are (health.metricDelaySeconds, or the stack's): a step's first check waits for one
+    # interval of settled data (the "Let the step begin" Wait).
+    metric_delay_seconds: int = 0
+    first_check_seconds: int = 60
     # Checks the release makes if every step passes on time: shares out the confidence.
     checks_planned: int = 0
     alarms_in_alarm_at_start: list[str] = Field(default_factory=list)
@@ -85,6 +89,9 @@ class Plan(JsonModel):
     approval: Approval | None = None
     # Some function is verified (checks, stages) before the first traffic step: the Choice reads this.
     verify_first: bool = False
+    # What the alias's recent traffic lets the steps prove, when it is worth saying (no calls in the last hour, or
+    # too few for the steps and an operator decides): said in the release's first event.
+    traffic_note: str | None = None
 
     @property
     def shifting(self) -> list[TargetPlan]:
@@ -113,7 +120,7 @@ class VersionStats(JsonModel):
 class RuleResult(JsonModel):
     """One rule's verdict over one window ("step": since the shift, "recent": since the last check)."""
 
-    rule: Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles"]
+    rule: Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles", "missing-calls"]
     window: Literal["step", "recent"]
     verdict: Literal["pass", "fail", "inconclusive"]
     reason: str

@@ -23,9 +23,11 @@ def test_healthy_release_promotes_the_new_version(stack: LocalStack, sample: Sam
     alias = get_alias()
     assert alias["FunctionVersion"] == "2"
     assert weights_of(alias) == {}
-    # and traffic went 10% then 50% to version 2, each step judged healthy on real invocations
+    # and traffic went 10% then 50% to version 2, each step judged healthy on real invocations (on settled data:
+    # a step whose first check covers less than its bake bakes on to the next)
     checks = [c["health"] for c in result.checks()]
-    assert [(c["weight"], c["verdict"]) for c in checks] == [(10, "pass"), (50, "pass")]
+    assert [(c["health"]["weight"], c["health"]["verdict"]) for c in result.checks() if c["decision"] != "bake"] == [
+        (10, "pass"), (50, "pass")]
     assert all(c["canary"]["invocations"] >= 20 and c["baseline"]["invocations"] > 0 for c in checks)
     observed = {tuple(sorted(s.weights.items())) for s in traffic.samples}
     assert (("1", 0.9), ("2", 0.1)) in observed and (("1", 0.5), ("2", 0.5)) in observed

@@ -61,12 +61,16 @@ def test_a_healthy_release_at_ordinary_traffic_is_promoted_as_planned(stack: Loc
     finally:
         traffic.stop()
 
-    # Then each step passes at its one planned check, no bake extended, and version 2 takes the alias whole
+    # Then each step passes as soon as its settled data covers its bake (a check or two, the first covering less
+    # when the shift fell inside a period), no bake extended, and version 2 takes the alias whole
     assert result.status == "SUCCEEDED", result.cause
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
     checks = result.checks()
-    assert [(c["health"]["weight"], c["health"]["verdict"], c["decision"]) for c in checks] == [
-        (10, "pass", "next-step"), (50, "pass", "promote")]
+    assert all(c["health"]["verdict"] == "pass" for c in checks)
+    assert [(c["health"]["weight"], c["decision"]) for c in checks if c["decision"] != "bake"] == [
+        (10, "next-step"), (50, "promote")]
+    for weight in (10, 50):
+        assert len([c for c in checks if c["health"]["weight"] == weight]) <= 2
     # and the promotion says what the evidence excluded.
     cause = result.task_outputs(states.PROMOTE)[0]["cause"]
     assert cause.startswith("the evidence at 50% ruled out error rate at most") and "(99% confidence)" in cause
@@ -101,5 +105,6 @@ def test_plan_offline_prints_what_the_canary_can_see(calls_per_minute: int, tmp_
         assert healthy["promotedWithinPlannedBake"] < 0.9
         assert "to rule out mustRuleOut within the bake 90% of the time" in text
     else:
-        # 500 calls of the new version a step: a healthy release is promoted within its planned bake.
-        assert healthy["promotedWithinPlannedBake"] >= 0.9 and healthy["expectedMinutes"] <= 6
+        # 500 calls of the new version a step: a healthy release is promoted within its planned bake, once its
+        # data has settled (5 minutes and the metrics' 3, and up to a minute for the shift inside a minute).
+        assert healthy["promotedWithinPlannedBake"] >= 0.9 and healthy["expectedMinutes"] <= 9.5

@@ -220,7 +220,8 @@ def test_fifty_functions_under_the_enforced_rate_limit(stack: LocalStack) -> Non
                                        # About pacing, not evidence: 50 functions at 40 calls/s each can
                                        # rule out only wide tolerances in 5 s.
                                        "health": {"minInvocations": 5, "checkIntervalSeconds": 1,
-                                                  "mustRuleOut": {"errorRateMargin": 0.5, "throttleRate": 0.5}}},
+                                                  "mustRuleOut": {"errorRateMargin": 0.5, "throttleRate": 0.5,
+                                                                  "missingShare": 1.0}}},
                                       timeout=300)
     finally:
         for sim in sims:

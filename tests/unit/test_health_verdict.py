@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bluegreen.evidence import Series, metric_period
+from bluegreen.evidence import Series
 from bluegreen.request import HealthConfig
+from bluegreen.settled import metric_period
 from bluegreen.stats import binomial_upper_tail, excess_rate_p_value
 from bluegreen.verdict import Window, alarm_rule, judge_window, overall
 

@@ -74,8 +74,12 @@ class LocalFunction:
     # Its role's Allow statements, resolved (actions and resources); None: not held to any (a team's own
     # functions).
     granted: tuple[Grant, ...] | None = None
+    # Serves its calls instead of the handler from the source tree: the built one (``artifact``).
+    remote: Callable[[Any, Any], Any] | None = None
 
     def load(self) -> Callable[[Any, Any], Any]:
+        if self.remote is not None:
+            return self.remote
         return load_handler(self.code_dir, self.handler, self.root)
 
     def module(self) -> ModuleType:

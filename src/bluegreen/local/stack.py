@@ -32,6 +32,9 @@ MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": 
 STATE_MACHINE_ID = "DeploymentStateMachine"
 # The principal the local run admits on its release-request bus (a CI role; see ``local.principals``).
 LOCAL_REQUESTER = f"arn:aws:iam::{ACCOUNT}:role/ci-deployer"
+# How late the local stack judges its metrics (its MetricDelaySeconds): the local run compresses minutes into
+# seconds, and its callers' datapoints arrive 1.5 s late (``traffic``), about a minute at a 60 s check's scale.
+LOCAL_METRIC_DELAY_SECONDS = 2
 
 
 def project_root() -> Path:
@@ -316,7 +319,8 @@ def running_stack(parameters: dict[str, Any], echo_logs: bool = False) -> Iterat
         # moto's own logs (its interpreter logs every Fail state as an exception) are not the user's business.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
     with local_aws() as rules:
-        stack = deploy_template({"ReleaseRequesters": LOCAL_REQUESTER, **parameters})
+        stack = deploy_template({"ReleaseRequesters": LOCAL_REQUESTER, "MetricDelaySeconds": LOCAL_METRIC_DELAY_SECONDS,
+                                 **parameters})
         stack.lambda_rules = rules
         with route_invocations(stack.router), routed_logs(stack.router, echo=echo_logs):
             _ACTIVE.append(stack)

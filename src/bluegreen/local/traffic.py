@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -37,6 +38,11 @@ DURATION_SAMPLES = 150
 # seconds of it carry the calls a busy function's step does (a 1 s step at 10%: 2,000 calls of the new
 # version), enough for a pass to rule out the default mustRuleOut. A call costs about 3 us here.
 RATE = 20_000.0
+# How late a tick's datapoints become readable, as AWS/Lambda delivers them (stamped with the calls' start,
+# emitted when they end, ingested later): compressed as the local run's minutes are (a check every 1-2 s
+# stands for one every 60 s, so 1.5 s here is about a minute in AWS). The local stack judges data 2 s late
+# (its MetricDelaySeconds), after it has all arrived.
+INGESTION_DELAY_SECONDS = 1.5
 _NORMAL = NormalDist()
 __all__ = ["SampleFunction", "TrafficSimulator", "behaviour", "code", "sample_handler", "wait_until_updated"]
 
@@ -57,11 +63,12 @@ def sample_handler() -> Callable[[Any, Any], Any]:
 
 
 def behaviour(error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0,
-              status_code: int = 200) -> dict[str, str]:
+              status_code: int = 200, hang_rate: float = 0.0) -> dict[str, str]:
     """A version's environment: the share of calls that fail, its typical duration, its throttled share, the
-    status its answers carry."""
+    status its answers carry, and the share of calls that hang (they never end while the release runs: no
+    datapoint of theirs ever arrives)."""
     return {"ERROR_RATE": str(error_rate), "LATENCY_MS": str(latency_ms), "THROTTLE_RATE": str(throttle_rate),
-            "STATUS_CODE": str(status_code)}
+            "STATUS_CODE": str(status_code), "HANG_RATE": str(hang_rate)}
 
 
 @dataclass
@@ -88,7 +95,7 @@ class SampleFunction:
         lam.create_alias(FunctionName=self.name, Name=self.alias, FunctionVersion=self.released)
 
     def stage(self, marker: str, error_rate: float, latency_ms: float = 20.0, throttle_rate: float = 0.0,
-              status_code: int = 200) -> str:
+              status_code: int = 200, *, hang_rate: float = 0.0) -> str:
         """New code and configuration in $LATEST (not published); returns its CodeSha256. Each update is
         waited for, as AWS requires before the next one (LastUpdateStatus)."""
         lam = boto3.client("lambda", region_name=REGION)
@@ -97,11 +104,12 @@ class SampleFunction:
         wait_until_updated(lam, self.name)
         lam.update_function_configuration(
             FunctionName=self.name,
-            Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate, status_code)})
+            Environment={"Variables": behaviour(error_rate, latency_ms, throttle_rate, status_code, hang_rate)})
         return str(wait_until_updated(lam, self.name)["CodeSha256"])
 
-    def publish(self, marker: str, error_rate: float, status_code: int = 200, throttle_rate: float = 0.0) -> str:
-        self.stage(marker, error_rate, throttle_rate=throttle_rate, status_code=status_code)
+    def publish(self, marker: str, error_rate: float, status_code: int = 200, throttle_rate: float = 0.0,
+                hang_rate: float = 0.0) -> str:
+        self.stage(marker, error_rate, throttle_rate=throttle_rate, status_code=status_code, hang_rate=hang_rate)
         return boto3.client("lambda", region_name=REGION).publish_version(FunctionName=self.name)["Version"]
 
 
@@ -142,12 +150,15 @@ class TrafficSimulator:
     rate: float = RATE
     tick_seconds: float = 0.2
     seed: int = 7
+    delay_seconds: float = INGESTION_DELAY_SECONDS
     samples: list[TrafficSample] = field(default_factory=list)
+    _pending: list[tuple[float, datetime, list[dict[str, Any]]]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _envs: dict[str, dict[str, str]] = field(default_factory=dict)
     _calls: Counter[str] = field(default_factory=Counter)  # each version's calls so far: the requests' numbers
     _throttles_owed: dict[str, float] = field(default_factory=dict)  # shares of a throttle carried over
+    _hangs_owed: dict[str, float] = field(default_factory=dict)  # ... and of a hanging call
     _owed: float = 0.0  # fractions of a request carried to the next tick, so low rates still call
     _last_tick: float | None = None
 
@@ -161,13 +172,13 @@ class TrafficSimulator:
             self._envs[version] = dict(_lambda_backend().get_function(self.function_name, version).environment_vars)
         return self._envs[version]
 
-    def override(self, version: str, error_rate: float | None = None, latency_ms: float | None = None) -> None:
+    def override(self, version: str, error_rate: float | None = None, latency_ms: float | None = None,
+                 hang_rate: float | None = None) -> None:
         """Change how a published version behaves from now on (a regression that starts mid-step)."""
         env = dict(self._version_env(version))
-        if error_rate is not None:
-            env["ERROR_RATE"] = str(error_rate)
-        if latency_ms is not None:
-            env["LATENCY_MS"] = str(latency_ms)
+        for key, value in (("ERROR_RATE", error_rate), ("LATENCY_MS", latency_ms), ("HANG_RATE", hang_rate)):
+            if value is not None:
+                env[key] = str(value)
         self._envs[version] = env
 
     def _throttled(self, version: str, env: dict[str, str], count: int) -> int:
@@ -187,7 +198,7 @@ class TrafficSimulator:
         extra = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
         weights = {alias.function_version: 1.0 - sum(extra.values()), **extra}
         # Callers do not slow down when this machine does: a late tick makes up the calls of the time it missed.
-        now = time.monotonic()
+        now, started = time.monotonic(), datetime.now(UTC)
         elapsed = self.tick_seconds if self._last_tick is None else min(now - self._last_tick, 5 * self.tick_seconds)
         self._last_tick = now
         requests, self._owed = _due(self._owed, self.rate * elapsed)
@@ -200,7 +211,10 @@ class TrafficSimulator:
         for version, count in chosen.items():
             env = self._version_env(version)
             throttles[version] = self._throttled(version, env, count)
-            served = count - throttles[version]
+            # Calls that hang end after the release: none of their datapoints arrive while it runs.
+            hanging, self._hangs_owed[version] = _due(self._hangs_owed.get(version, 0.0),
+                                                      (count - throttles[version]) * float(env.get("HANG_RATE", "0")))
+            served = count - throttles[version] - hanging
             failed = 0
             with provided(env):
                 for _ in range(served):
@@ -211,13 +225,23 @@ class TrafficSimulator:
                         failed += 1
             invocations[version], errors[version] = served, failed
             durations[version] = self._durations(env, served)
-        self._publish_metrics(invocations, errors, throttles, durations)
+        self._pending.append((now + self.delay_seconds, started, self._metric_data(invocations, errors, throttles,
+                                                                                   durations)))
+        self._deliver(now)
         sample = TrafficSample(time.time(), weights, invocations, errors, throttles)
         self.samples.append(sample)
         return sample
 
-    def _publish_metrics(self, invocations: dict[str, int], errors: dict[str, int], throttles: dict[str, int],
-                         durations: dict[str, list[float]]) -> None:
+    def _deliver(self, now: float) -> None:
+        """Put into CloudWatch the ticks whose datapoints have arrived by ``now``, stamped with their calls' start."""
+        while self._pending and self._pending[0][0] <= now:
+            _, started, data = self._pending.pop(0)
+            if data:
+                self._cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[
+                    {**datum, "Timestamp": started} for datum in data])
+
+    def _metric_data(self, invocations: dict[str, int], errors: dict[str, int], throttles: dict[str, int],
+                     durations: dict[str, list[float]]) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = []
         for version, count in invocations.items():
             dims = [{"Name": "FunctionName", "Value": self.function_name},
@@ -229,8 +253,7 @@ class TrafficSimulator:
             if durations[version]:
                 data.append({"MetricName": "Duration", "Dimensions": dims, "Values": durations[version],
                              "Unit": "Milliseconds"})
-        if data:
-            self._cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=data)
+        return data
 
     def _run(self) -> None:
         while not self._stop.is_set():

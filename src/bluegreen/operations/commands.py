@@ -18,12 +18,13 @@ from rich.table import Table
 from bluegreen import controls, history, states
 from bluegreen.aliases import read_alias
 from bluegreen.errors import InvalidInput
+from bluegreen.evidence import Traffic, recent_traffic
 from bluegreen.operations import executions
-from bluegreen.operations.detection import Traffic, detection
-from bluegreen.operations.plan import DryRun, dry_run, recent_traffic, simulated
+from bluegreen.operations.plan import DryRun, dry_run, simulated
 from bluegreen.operations.progress import ProgressPrinter, bar, describe_check, describe_verification
 from bluegreen.operations.stack import Stack
 from bluegreen.request import parse_request
+from bluegreen.simulation import detection
 from bluegreen.state import EarlyPromotion
 
 # Exit codes a script can rely on.

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bluegreen.clients import cloudwatch_client
-from bluegreen.operations.detection import Traffic
 from bluegreen.release import plan_checks
 from bluegreen.request import ReleaseRequest
+from bluegreen.settled import first_check_seconds
 from bluegreen.state import Plan, TargetPlan
 from bluegreen.strategy import StepPlan
 
@@ -28,6 +26,8 @@ class DryRun:
     # "function:alias" -> the version the alias is on now (None: it does not exist); empty when offline.
     current: dict[str, str | None] = field(default_factory=dict)
     actions: dict[str, list[str]] = field(default_factory=dict)
+    # How late the metrics are (the input's, or the stack's default).
+    delay: int = 0
 
     @property
     def transitions(self) -> int:
@@ -107,7 +107,9 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
     publish = ["lambda:PublishVersion"] if any(t.version is None for t in request.targets) else []
     actions = {
         "validate and publish": ["dynamodb:PutItem (lease)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
-                                 *alarms, *publish, "dynamodb:PutItem (history)", "events:PutEvents"],
+                                 *alarms, *(["cloudwatch:GetMetricData (the aliases' last hour)"] if steps.weights
+                                            else []),
+                                 *publish, "dynamodb:PutItem (history)", "events:PutEvents"],
         "each shift": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
                        "lambda:UpdateAlias", "dynamodb:UpdateItem (write recorded)", "events:PutEvents"],
         "each check": ["lambda:GetAlias (where the release left it?)", "dynamodb:GetItem (promote now?)",
@@ -136,7 +138,7 @@ def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = Non
     steps = request.step_plan()
     cadence = plan_checks(request.health, steps, functions=len(request.targets))
     return DryRun(request, steps, cadence.interval, cadence.max_bake, cadence.planned, cadence.history_events,
-                  dict(current or {}), aws_actions(request, steps))
+                  dict(current or {}), aws_actions(request, steps), cadence.delay)
 
 
 def simulated(run: DryRun) -> Plan:
@@ -144,25 +146,5 @@ def simulated(run: DryRun) -> Plan:
     target = TargetPlan(function_name="simulated", alias="live", old_version="1", new_version="2", action="shift")
     return Plan(targets=[target], action="shift", strategy=run.steps.name, weights=list(run.steps.weights),
                 step_count=len(run.steps.weights), bake_seconds=run.steps.bake_seconds, health=run.request.health,
-                check_interval_seconds=run.interval, max_bake_seconds=run.max_bake, checks_planned=run.checks)
-
-
-def recent_traffic(function_name: str, alias: str, versions: list[str], now: datetime | None = None) -> Traffic:
-    """The alias's calls per minute and error rate over the last hour: one GetMetricData call, every version."""
-    end = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
-    queries: list[Any] = []
-    for index, version in enumerate(versions):
-        dimensions = [{"Name": "FunctionName", "Value": function_name},
-                      {"Name": "Resource", "Value": f"{function_name}:{alias}"},
-                      {"Name": "ExecutedVersion", "Value": version}]
-        for metric in ("Invocations", "Errors"):
-            queries.append({"Id": f"{metric.lower()}{index}", "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": "AWS/Lambda", "MetricName": metric, "Dimensions": dimensions},
-                "Period": 3600, "Stat": "Sum"}})
-    found = cloudwatch_client().get_metric_data(MetricDataQueries=queries, StartTime=end - timedelta(hours=1),
-                                                EndTime=end)["MetricDataResults"]
-    totals = {"invocations": 0.0, "errors": 0.0}
-    for result in found:
-        totals["invocations" if result["Id"].startswith("invocations") else "errors"] += sum(result.get("Values", []))
-    calls = totals["invocations"]
-    return Traffic(round(calls / 60, 1), totals["errors"] / calls if calls else 0.0, "the last hour")
+                check_interval_seconds=run.interval, max_bake_seconds=run.max_bake, checks_planned=run.checks,
+                metric_delay_seconds=run.delay, first_check_seconds=first_check_seconds(run.interval, run.delay))
