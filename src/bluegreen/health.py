@@ -266,14 +266,25 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
     )
 
 
+# How far past its bake a step's settled data must reach before it passes, in check intervals: a regression
+# that begins in the bake's last seconds is then seen for at least this long before the step passes.
+PAST_BAKE_INTERVALS = 0.5
+
+
+def passing_coverage(plan: Plan) -> float:
+    """The settled seconds of a step before it may pass: its bake and a little past it."""
+    return plan.bake_seconds + PAST_BAKE_INTERVALS * plan.check_interval_seconds
+
+
 def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tuple[str, int]:
     """(decision, seconds to wait before the next check) for a verdict ``elapsed`` s into the step."""
     if verdict == "fail":
         # A proven failure is never put to a vote: onInconclusive governs inconclusive ends only.
         return "rollback", 0
     interval = plan.check_interval_seconds
-    if elapsed < plan.bake_seconds - _SLACK_SECONDS:
-        return "bake", max(1, min(interval, math.ceil(plan.bake_seconds - elapsed)))
+    passing = passing_coverage(plan)
+    if elapsed < passing - _SLACK_SECONDS:
+        return "bake", max(1, min(interval, math.ceil(passing - elapsed)))
     if verdict == "pass":
         return ("promote" if progress.is_last_step else "next-step"), 0
     # Inconclusive after the bake: wait for evidence, but not forever, and never promote on none.

@@ -20,7 +20,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from bluegreen.evidence import Traffic
-from bluegreen.health import decide, judge
+from bluegreen.health import decide, judge, passing_coverage
 from bluegreen.settled import Span, expected_share, first_check_seconds, metric_period, span_of, wait_for
 from bluegreen.spending import first_pass_level
 from bluegreen.state import Plan, Progress
@@ -227,9 +227,11 @@ def _judged(plan: Plan, timeline: _Timeline, progress: Progress, shifted: float,
 def simulate_release(plan: Plan, calls_per_minute: float, truth: Truth, rng: random.Random) -> Outcome:
     """One release of ``plan`` on an alias that ``calls_per_minute`` callers invoke, checked as the state machine
     checks it, on the periods settled at each check."""
-    onset = truth.onset_seconds + rng.uniform(0, truth.onset_spread)
-    timeline = _Timeline(rng, calls_per_minute, truth, metric_period(plan.check_interval_seconds), onset)
-    at = rng.uniform(0, timeline.length)  # the first shift, anywhere in a minute
+    period = metric_period(plan.check_interval_seconds)
+    at = rng.uniform(0, period)  # the first shift, anywhere in a minute
+    # The regression's onset, in seconds from the release's first shift.
+    onset = at + truth.onset_seconds + rng.uniform(0, truth.onset_spread)
+    timeline = _Timeline(rng, calls_per_minute, truth, period, onset)
     looks = math.ceil(plan.max_bake_seconds / plan.check_interval_seconds)
     for index, weight in enumerate(plan.weights):
         progress = Progress(step_index=index, weight=weight, next_step_index=index + 1,
@@ -241,8 +243,10 @@ def simulate_release(plan: Plan, calls_per_minute: float, truth: Truth, rng: ran
             decision, more = decide(plan, progress, verdict, span.coverage)
             ending = _ending(decision, verdict)
             if ending is not None:
-                # On time: promoted at the first check whose settled data covers the planned bakes.
-                planned = (index + 1) * (plan.bake_seconds + plan.metric_delay_seconds) + plan.check_interval_seconds
+                # On time: promoted at the first check whose settled data covers the planned bakes (and the half
+                # interval past each that a step needs to pass).
+                step = passing_coverage(plan) + plan.metric_delay_seconds
+                planned = (index + 1) * step + plan.check_interval_seconds
                 return Outcome(ending, now, look, index, ending == "promoted" and now <= planned + timeline.length,
                                onset)
             if decision == "next-step":
