@@ -3,7 +3,7 @@
 Each simulated release is one canary step of the default strategy (Canary10Percent5Minutes: 10% of
 the alias on the new version, baked 5 minutes, checked every 60 s, extended up to 10 minutes while
 the evidence cannot yet rule out ``mustRuleOut``), with the default health settings. The releases go
-through ``bluegreen.operations.detection`` (the engine ``bluegreen plan`` uses): Poisson traffic and
+through ``bluegreen.decisions.simulation`` (the engine ``bluegreen plan`` uses): Poisson traffic and
 errors per minute, p50/p99 drawn as order statistics, the check Lambda's own ``judge`` and ``decide``.
 The same kind of minutes are also judged by a CodeDeploy-style static alarm: the alias's Errors
 (1-minute Sum) above twice a normal minute's errors.
@@ -21,12 +21,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bluegreen import strategy as strategies
-from bluegreen.release import plan_checks
-from bluegreen.request import HealthConfig
-from bluegreen.settled import first_check_seconds
-from bluegreen.simulation import Outcome, Truth, poisson, simulate_release
-from bluegreen.state import Plan, TargetPlan
+from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.contracts.state import Plan, TargetPlan
+from bluegreen.decisions import strategy as strategies
+from bluegreen.decisions.settled import first_check_seconds
+from bluegreen.decisions.simulation import Outcome, Truth, poisson, simulate_release
+from bluegreen.jobs.release import plan_checks
 
 STRATEGY = "Canary10Percent5Minutes"
 CANARY_SHARE = 0.10

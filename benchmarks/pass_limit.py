@@ -23,7 +23,7 @@ import argparse
 import math
 import sys
 
-from bluegreen.stats import ratio_upper_bound
+from bluegreen.decisions.stats import ratio_upper_bound
 
 
 def poisson_pmf(k: int, mean: float) -> float:

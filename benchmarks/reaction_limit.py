@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bluegreen.stats import binomial_upper_tail
+from bluegreen.decisions.stats import binomial_upper_tail
 
 OLD_ERROR_RATE = 0.01
 BUDGET = 0.01 * 0.8  # the whole step's harm budget: 1 - confidence, its HARM_SHARE (spending.py)

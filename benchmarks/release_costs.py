@@ -25,9 +25,10 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from bluegreen import strategy as strategies
-from bluegreen.local import execution, invoker
+from bluegreen.decisions import strategy as strategies
+from bluegreen.local import execution
 from bluegreen.local.stack import running_stack
+from bluegreen.local.stand_ins import invoker
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 
 COMPRESSION = 60  # one minute of a strategy = one second here

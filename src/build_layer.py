@@ -1,6 +1,6 @@
 """sam build's recipe for SharedCodeLayer (src/Makefile): the bluegreen package and every subpackage of it, by
 name, as Lambda imports them from a layer (``python/`` is on the functions' path), without what never runs in
-AWS: the CLI and its operations, and the local run. A module added to a shipped package ships; the artifact
+AWS: the CLI and the local run. A module added to a shipped package ships; the artifact
 test (tests/e2e/test_built_artifact.py) runs the handlers from this output alone.
 
     python3 build_layer.py ARTIFACTS_DIR
@@ -14,7 +14,7 @@ from pathlib import Path
 
 PACKAGE = "bluegreen"
 # Subpackages and modules that never run in a Lambda.
-NOT_SHIPPED = frozenset({"bluegreen.local", "bluegreen.operations", "bluegreen.cli"})
+NOT_SHIPPED = frozenset({"bluegreen.local", "bluegreen.cli"})
 
 
 def shipped_modules(root: Path) -> list[Path]:

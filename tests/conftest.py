@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from bluegreen import states
+from bluegreen.contracts import state_names
+from bluegreen.contracts.state import Plan
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.state import Plan
 
 FUNCTION = "orders-api"
 ALIAS = "prod"
@@ -75,7 +75,7 @@ def largest_state(result: execution.ExecutionResult) -> int:
 
 def plan_of(result: execution.ExecutionResult) -> Plan:
     """The plan the execution's publish task made."""
-    (published,) = result.task_outputs(states.PUBLISH)
+    (published,) = result.task_outputs(state_names.PUBLISH)
     return Plan.model_validate(published["plan"])
 
 

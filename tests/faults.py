@@ -18,7 +18,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from bluegreen.local import invoker
+from bluegreen.local.stand_ins import invoker
 
 Kind = Literal["throttle", "service-error", "conflict", "timeout", "crash", "lambda-unknown"]
 KINDS: tuple[Kind, ...] = ("throttle", "service-error", "conflict", "timeout", "crash", "lambda-unknown")

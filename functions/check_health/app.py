@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen import health
-from bluegreen.handler_support import logger, parse_task, retryable, to_json
-from bluegreen.tasks import CheckTask
+from bluegreen.contracts.tasks import CheckTask
+from bluegreen.jobs import health
+from bluegreen.jobs.handler_support import logger, parse_task, retryable, to_json
 
 
 @logger.inject_lambda_context

@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen.handler_support import logger, parse_task, retryable, to_json
-from bluegreen.promotion import promote
-from bluegreen.tasks import PromoteTask
+from bluegreen.contracts.tasks import PromoteTask
+from bluegreen.jobs.handler_support import logger, parse_task, retryable, to_json
+from bluegreen.jobs.promotion import promote
 
 
 @logger.inject_lambda_context

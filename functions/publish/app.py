@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen import lifecycle
-from bluegreen.handler_support import logger, own_region_and_account, parse_task, retryable, to_json
-from bluegreen.release import prepare
-from bluegreen.request import parse_request
-from bluegreen.state import Progress
-from bluegreen.tasks import PublishTask
+from bluegreen.contracts.request import parse_request
+from bluegreen.contracts.state import Progress
+from bluegreen.contracts.tasks import PublishTask
+from bluegreen.jobs import lifecycle
+from bluegreen.jobs.handler_support import logger, own_region_and_account, parse_task, retryable, to_json
+from bluegreen.jobs.release import prepare
 
 
 @logger.inject_lambda_context

@@ -12,10 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen import rollback
-from bluegreen.guardian import guard
-from bluegreen.handler_support import logger, parse_task, retryable, to_json
-from bluegreen.tasks import ExecutionStatusChange, RollbackTask
+from bluegreen.contracts.tasks import ExecutionStatusChange, RollbackTask
+from bluegreen.jobs import rollback
+from bluegreen.jobs.guardian import guard
+from bluegreen.jobs.handler_support import logger, parse_task, retryable, to_json
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen.handler_support import logger, parse_task, retryable, to_json
-from bluegreen.shifting import shift
-from bluegreen.tasks import ShiftTask
+from bluegreen.contracts.tasks import ShiftTask
+from bluegreen.jobs.handler_support import logger, parse_task, retryable, to_json
+from bluegreen.jobs.shifting import shift
 
 
 @logger.inject_lambda_context

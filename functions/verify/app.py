@@ -7,9 +7,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bluegreen.handler_support import logger, parse_task, retryable, to_json
-from bluegreen.tasks import VerifyTask
-from bluegreen.verification import before_traffic
+from bluegreen.contracts.tasks import VerifyTask
+from bluegreen.jobs.handler_support import logger, parse_task, retryable, to_json
+from bluegreen.jobs.verification import before_traffic
 
 
 @logger.inject_lambda_context

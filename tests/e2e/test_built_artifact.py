@@ -50,7 +50,8 @@ def whole_on() -> tuple[str, dict[str, float]]:
 @pytest.mark.usefixtures("callers")
 def test_releases_run_on_the_built_handlers_alone(stack: LocalStack, sample: SampleFunction, build_dir: Path) -> None:
     layer = build_dir / "SharedCodeLayer" / "python" / "bluegreen"
-    assert (layer / "health.py").exists() and not (layer / "local").exists() and not (layer / "cli.py").exists()
+    assert (layer / "jobs" / "health.py").exists() and (layer / "decisions" / "judge.py").exists()
+    assert not (layer / "local").exists() and not (layer / "cli").exists()
     with built_functions(stack, build_dir, RUNTIME) as served:
         promoted = release(stack, version=sample.publish("v2", error_rate=0.0))
         assert promoted.status == "SUCCEEDED", promoted.cause

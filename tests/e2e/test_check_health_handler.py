@@ -12,11 +12,11 @@ from typing import Any
 import boto3
 import pytest
 
-from bluegreen import settings
-from bluegreen.handler_support import logger
-from bluegreen.local.invoker import FakeContext
-from bluegreen.local.lambda_code import template_handler
+from bluegreen.aws import settings
+from bluegreen.jobs.handler_support import logger
 from bluegreen.local.stack import REGION, local_aws, project_root
+from bluegreen.local.stand_ins.invoker import FakeContext
+from bluegreen.local.stand_ins.lambda_code import template_handler
 from bluegreen.local.traffic import code, wait_until_updated
 
 EXECUTION_ID = "arn:aws:states:us-east-1:123456789012:execution:bluegreen:release-42"

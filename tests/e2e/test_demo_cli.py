@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen.cli import app
+from bluegreen.cli.main import app
 
 
 def run_demo(*args: str) -> tuple[int, dict[str, Any]]:

@@ -104,8 +104,8 @@ def test_an_unknown_alarm_is_refused_up_front_with_its_name(stack: LocalStack, s
 def test_task_crashing_mid_shift_rolls_back(stack: LocalStack, sample: SampleFunction, traffic: TrafficSimulator,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a shift task that moves the alias to 50% and then crashes
-    from bluegreen import shifting
-    from bluegreen.aliases import write_owned as real
+    from bluegreen.aws.aliases import write_owned as real
+    from bluegreen.jobs import shifting
     calls: list[int] = []
 
     def crash_on_second_step(*args: Any, **kwargs: Any) -> Any:

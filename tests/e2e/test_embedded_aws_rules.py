@@ -1,4 +1,4 @@
-"""The embedded AWS keeps the Lambda API's rules (bluegreen.local.lambda_rules), each as the API
+"""The embedded AWS keeps the Lambda API's rules (bluegreen.local.stand_ins.lambda_rules), each as the API
 reference documents it, so that the release code meets them here as it would in AWS."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bluegreen.local.lambda_rules import TokenBucket
 from bluegreen.local.stack import REGION, LocalStack
+from bluegreen.local.stand_ins.lambda_rules import TokenBucket
 from bluegreen.local.traffic import SampleFunction, wait_until_updated
 from tests.conftest import ALIAS, FUNCTION
 

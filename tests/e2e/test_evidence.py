@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen import states
-from bluegreen.cli import app
+from bluegreen.cli.main import app
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
 from bluegreen.local.stack import LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
@@ -37,7 +37,7 @@ def test_a_low_traffic_5x_regression_bakes_on_and_is_never_promoted(stack: Local
     assert result.outcome == "rolled_back" and result.error in {"InsufficientEvidence", "HealthCheckFailed"}
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
     assert all(sample.weights.get(version, 0.0) <= 0.1 for sample in traffic.samples)
-    assert states.PROMOTE not in result.entered()
+    assert state_names.PROMOTE not in result.entered()
     checks = result.checks()
     assert not any(c["health"]["verdict"] == "pass" for c in checks)
     # It baked on past the planned 2 s with more calls than minInvocations (a count alone once promoted it)
@@ -72,7 +72,7 @@ def test_a_healthy_release_at_ordinary_traffic_is_promoted_as_planned(stack: Loc
     for weight in (10, 50):
         assert len([c for c in checks if c["health"]["weight"] == weight]) <= 2
     # and the promotion says what the evidence excluded.
-    cause = result.task_outputs(states.PROMOTE)[0]["cause"]
+    cause = result.task_outputs(state_names.PROMOTE)[0]["cause"]
     assert cause.startswith("the evidence at 50% ruled out error rate at most") and "(99% confidence)" in cause
     assert checks[-1]["health"]["ruledOut"] in cause
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from bluegreen import states
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction
@@ -88,7 +88,7 @@ def start_and_reach_the_first_step(stack: LocalStack, version: str) -> str:
     arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
                                   "strategy": {"steps": [10, 50, 100], "intervalSeconds": 4},
                                   "health": {"checkIntervalSeconds": 2}})
-    execution.reached(arn, states.STEP_BEGINS)
+    execution.reached(arn, state_names.STEP_BEGINS)
     assert weights_of(get_alias()) == {version: 0.1}
     return arn
 
@@ -132,7 +132,7 @@ def test_manual_rollback_mid_release_is_noticed_at_the_next_check(stack: LocalSt
     # bake is over, and never re-splits the alias.
     assert (result.status, result.error) == ("FAILED", "AliasDrift")
     assert "not version 1 with version 2 10% as this release left it" in (result.cause or "")
-    assert result.entered().count(states.SHIFT_MAP) == 1 and len(result.checks()) <= 1
+    assert result.entered().count(state_names.SHIFT_MAP) == 1 and len(result.checks()) <= 1
     assert_left_as_the_person_made_it(stack, result, "1")
 
 

@@ -10,14 +10,14 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from bluegreen import states
-from bluegreen.cli import app
+from bluegreen.cli.main import app
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
 from bluegreen.local.stack import LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
 
-ROLLBACK_STATE = states.ROLLBACK_MAP
+ROLLBACK_STATE = state_names.ROLLBACK_MAP
 
 
 def demo(scenario: str) -> tuple[int, dict[str, Any]]:
@@ -66,7 +66,7 @@ def test_noisy_baseline_does_not_doom_a_release_that_is_no_worse() -> None:
 
 def _first_check_done(arn: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not [out for name, out in execution.task_results(execution.history(arn)) if name == states.CHECK]:
+    while not [out for name, out in execution.task_results(execution.history(arn)) if name == state_names.CHECK]:
         assert time.monotonic() < deadline, "no check ran"
         time.sleep(0.05)
 

@@ -14,10 +14,10 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen.cli import app
+from bluegreen.cli.main import app
 from bluegreen.local import execution
-from bluegreen.local.principals import session_as
 from bluegreen.local.stack import REGION, LocalStack
+from bluegreen.local.stand_ins.principals import session_as
 from bluegreen.local.traffic import SampleFunction
 from tests.conftest import ALIAS, FUNCTION, get_alias
 from tests.e2e.test_triggers_and_lock import lock_item

@@ -1,5 +1,6 @@
 """Each function's calls are held to its own IAM policy in template.yaml, as AWS holds them and moto does
-not (bluegreen.local.invoker, bluegreen.local.iam): a call whose action or resource the role does not allow
+not (bluegreen.local.stand_ins.invoker, bluegreen.local.stand_ins.iam):
+a call whose action or resource the role does not allow
 is refused with AccessDeniedException. Every other end-to-end test therefore also proves that the template
 grants what its path calls, on the resources it calls them on; these show the refusal itself, that the
 statements reach no further than the managed functions, the stack's table and its bus, and that
@@ -12,12 +13,12 @@ import re
 import boto3
 import pytest
 
+from bluegreen.cli.plan import aws_actions
+from bluegreen.contracts.request import parse_request
 from bluegreen.local import execution
-from bluegreen.local.iam import Grant, allowed, iam_action, request_resources, without_action
 from bluegreen.local.stack import ACCOUNT, REGION, LocalStack
+from bluegreen.local.stand_ins.iam import Grant, allowed, iam_action, request_resources, without_action
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.operations.plan import aws_actions
-from bluegreen.request import parse_request
 from tests.conftest import ALIAS, FUNCTION, get_alias, release, weights_of
 
 # The function that runs each task `plan` lists.

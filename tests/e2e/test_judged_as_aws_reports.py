@@ -16,12 +16,13 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen import controls, settings, states
-from bluegreen.cli import app
+from bluegreen.aws import controls, settings
+from bluegreen.cli.main import app
+from bluegreen.contracts import state_names
+from bluegreen.contracts.state import EarlyPromotion
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.state import EarlyPromotion
 from tests.conftest import ALIAS, FUNCTION, get_alias, release, weights_of
 from tests.e2e.test_triggers_and_lock import history_of, lock_item
 
@@ -40,14 +41,14 @@ def test_a_failure_starting_in_the_last_interval_of_the_bake_is_rolled_back(
                                   "strategy": {"steps": [10, 100], "intervalSeconds": 6},
                                   "health": {"checkIntervalSeconds": 2}})
     # The step's bake ends 6 s after its shift; the new version starts failing 5 s in, in its last interval.
-    execution.reached(arn, states.STEP_BEGINS)
+    execution.reached(arn, state_names.STEP_BEGINS)
     time.sleep(5)
     traffic.override(version, error_rate=0.3)
     result = execution.wait(arn, timeout=60)
     # The data covering the bake's end settles only after it: the release waits for it, sees the failure, and
     # never promotes.
     assert result.error == "HealthCheckFailed", result.cause
-    assert states.PROMOTE not in result.entered()
+    assert state_names.PROMOTE not in result.entered()
     assert where() == WHOLE_ON_1
 
 
@@ -59,7 +60,7 @@ def test_calls_that_never_come_back_are_never_promoted(stack: LocalStack, sample
     result = release(stack, version=version, strategy={"steps": [50, 100], "intervalSeconds": 2})
     assert result.error == "HealthCheckFailed", result.cause
     assert "of the new version's calls have not completed" in (result.cause or "")
-    assert states.PROMOTE not in result.entered()
+    assert state_names.PROMOTE not in result.entered()
     assert where() == WHOLE_ON_1
 
 
@@ -74,7 +75,7 @@ def test_a_proven_failure_is_rolled_back_even_when_an_operator_would_decide(
         controls.request_promote_now(arn, EarlyPromotion(reason="looks fine to me", by="alice"))
     result = execution.wait(arn, timeout=60)
     assert (result.status, result.error) == ("FAILED", "HealthCheckFailed"), result.cause
-    assert states.ASK not in result.entered() and states.PROMOTE not in result.entered()
+    assert state_names.ASK not in result.entered() and state_names.PROMOTE not in result.entered()
     assert where() == WHOLE_ON_1
 
 
@@ -119,7 +120,8 @@ def test_a_release_its_traffic_cannot_prove_healthy_is_refused_with_what_would(
     # With a person to decide, the same release starts, and says what its traffic can prove.
     started = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "codeSha256": sha,
                                       "health": {"onInconclusive": "wait-for-operator"}})
-    execution.reached(started, states.STEP_BEGINS)
-    (published,) = [out for name, out in execution.task_results(execution.history(started)) if name == states.PUBLISH]
+    execution.reached(started, state_names.STEP_BEGINS)
+    (published,) = [out for name, out in execution.task_results(execution.history(started))
+                    if name == state_names.PUBLISH]
     assert "an operator decides when the evidence stays inconclusive" in published["plan"]["trafficNote"]
     boto3.client("stepfunctions", region_name=REGION).stop_execution(executionArn=started)

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen import payload, states
-from bluegreen.cli import app
+from bluegreen.cli.main import app
+from bluegreen.contracts import payload, state_names
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator, code
@@ -81,8 +81,8 @@ def test_all_healthy_promotes_every_function(stack: LocalStack, functions: dict[
     for sim in traffic.values():
         observed = {tuple(sorted(s.weights.items())) for s in sim.samples}
         assert (("1", 0.9), ("2", 0.1)) in observed and (("1", 0.5), ("2", 0.5)) in observed
-    assert result.entered().count(states.SHIFT_MAP) == 2
-    assert result.entered().count(states.SHIFT) == 6
+    assert result.entered().count(state_names.SHIFT_MAP) == 2
+    assert result.entered().count(state_names.SHIFT) == 6
     # Each check judged every function (the events name each); the last ones all passed.
     checks = result.checks()
     assert [c["decision"] for c in checks][-1] == "promote"
@@ -123,7 +123,7 @@ def test_a_target_failing_validation_rejects_the_release_before_anything_changes
     # Nothing was published for the valid targets either, and no lock is left behind.
     assert {name: versions(name) for name in FUNCTIONS} == before
     assert lock_holders(stack) == {}
-    assert not {states.SHIFT_MAP, states.ROLLBACK_MAP} & set(result.entered())
+    assert not {state_names.SHIFT_MAP, state_names.ROLLBACK_MAP} & set(result.entered())
 
 
 def test_locks_are_taken_all_or_nothing(stack: LocalStack, functions: dict[str, SampleFunction]) -> None:
@@ -168,7 +168,7 @@ def test_the_cli_deploys_watches_and_aborts_a_release_of_several_functions(
     arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
     deadline = time.monotonic() + 30
     # (Stopped inside a Map state, moto ends the execution FAILED where AWS says ABORTED: wait for the step.)
-    while states.STEP_BEGINS not in [e.get("stateEnteredEventDetails", {}).get("name")
+    while state_names.STEP_BEGINS not in [e.get("stateEnteredEventDetails", {}).get("name")
                                        for e in execution.history(arn)]:
         assert time.monotonic() < deadline
         time.sleep(0.1)

@@ -14,8 +14,8 @@ import pytest
 from botocore.client import BaseClient
 from typer.testing import CliRunner, Result
 
-from bluegreen import states
-from bluegreen.cli import app
+from bluegreen.cli.main import app
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction
@@ -137,7 +137,8 @@ def test_promote_now_promotes_with_the_reason_in_the_history(stack: LocalStack, 
 def test_abort_leaves_the_alias_whole_on_the_old_version(stack: LocalStack, sample: SampleFunction,
                                                          tmp_path: Path) -> None:
     name = start_slow_release(sample, tmp_path, check_interval=5)
-    execution.reached(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name, states.STEP_BEGINS)
+    execution.reached(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name,
+                      state_names.STEP_BEGINS)
     assert weights_of(get_alias()) == {"2": 0.1}
     aborted = cli("abort", name, "--reason", "pager went off")
     assert aborted.exit_code == 0
@@ -242,7 +243,7 @@ def test_rollback_puts_the_alias_back_after_a_promoted_release(stack: LocalStack
     # In one step: the state machine went straight from publish to promote (no traffic steps, no checks).
     name = started_name(undone)
     result = execution.wait(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name)
-    assert states.SHIFT not in result.entered() and states.CHECK not in result.entered()
+    assert state_names.SHIFT not in result.entered() and state_names.CHECK not in result.entered()
     rows = json.loads(cli("history", FUNCTION, "--alias", ALIAS, "--json").stdout)
     assert (rows[0]["status"], rows[0]["oldVersion"], rows[0]["newVersion"]) == ("PROMOTED", "2", "1")
     assert rows[0]["trigger"] == {"source": "rollback", "requestedBy": "arn:aws:sts::123456789012:user/moto",
@@ -258,7 +259,8 @@ def test_rollback_puts_the_alias_back_after_a_promoted_release(stack: LocalStack
 def test_rollback_is_refused_while_a_release_holds_the_alias(stack: LocalStack, sample: SampleFunction,
                                                              tmp_path: Path) -> None:
     name = start_slow_release(sample, tmp_path, check_interval=5)
-    execution.reached(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name, states.STEP_BEGINS)
+    execution.reached(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name,
+                      state_names.STEP_BEGINS)
     before = get_alias()
     refused = cli("rollback", FUNCTION, "--alias", ALIAS, "--to", "1", "--reason", "impatient")
     assert refused.exit_code == 2

@@ -12,11 +12,13 @@ from typing import Any
 import boto3
 import pytest
 
-from bluegreen import controls, health, settings, shifting, states
+from bluegreen.aws import controls, settings
+from bluegreen.contracts import state_names
+from bluegreen.contracts.state import EarlyPromotion
+from bluegreen.jobs import health, shifting
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.state import EarlyPromotion
 from tests.conftest import ALIAS, FUNCTION, get_alias, release, weights_of
 from tests.e2e.test_operator_decision import answer, question_of
 from tests.e2e.test_triggers_and_lock import history_of, lock_item
@@ -149,7 +151,7 @@ def test_stopping_at_any_point_then_the_guardian_leaves_the_alias_whole(
                                   "strategy": {"steps": [10, 50, 100], "intervalSeconds": 20},
                                   "health": {"checkIntervalSeconds": 10}})
     if point == "during wait":
-        execution.reached(arn, states.STEP_BEGINS)
+        execution.reached(arn, state_names.STEP_BEGINS)
         assert weights_of(get_alias()) == {"2": 0.1}
     else:
         assert gate.reached.wait(30), f"never reached {point}"

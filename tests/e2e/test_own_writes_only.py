@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bluegreen import states
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
@@ -71,7 +71,7 @@ def test_a_guardian_leaves_an_alias_another_release_holds(stack: LocalStack, sam
     assert a.error == "HealthCheckFailed"
     healthy = sample.publish("v3", error_rate=0.0)
     b = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": healthy, "strategy": FAST})
-    execution.reached(b, states.STEP_BEGINS)
+    execution.reached(b, state_names.STEP_BEGINS)
     assert where() == ("1", {healthy: 0.1})
     # A's event replayed while B bakes at 10%: B's alias, B's lease; the guardian touches neither.
     assert guardian(stack, a.arn, "ABORTED")["action"] == "nothing to do"
@@ -89,7 +89,7 @@ def test_a_change_by_hand_mid_canary_is_noticed_and_left_as_made(by_hand: str, s
     arn = execution.start(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": version,
                                   "strategy": {"steps": [10, 50, 100], "intervalSeconds": 4},
                                   "health": {"checkIntervalSeconds": 2}})
-    execution.reached(arn, states.STEP_BEGINS)
+    execution.reached(arn, state_names.STEP_BEGINS)
     made = (version, {}) if by_hand == "promoted" else ("1", {version: 0.5})
     person_sets(made)
     result = execution.wait(arn, timeout=60)

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bluegreen import controls, history
-from bluegreen import settings as bluegreen_settings
+from bluegreen.aws import controls, history
+from bluegreen.aws import settings as bluegreen_settings
+from bluegreen.contracts.state import EarlyPromotion
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.state import EarlyPromotion
 from tests.e2e.test_fault_matrix import TASKS
 from tests.e2e.test_triggers_and_lock import lock_item
 from tests.faults import KINDS, Fault, FaultInjector

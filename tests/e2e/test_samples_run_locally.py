@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import states
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
 from bluegreen.local.sample_world import world_for
 
@@ -20,8 +20,9 @@ def test_the_sample_runs_as_shipped(path: Path) -> None:
     request = json.loads(path.read_text())
     with world_for(request) as stack:
         arn = execution.start(stack, request)
-        events = execution.reached(arn, states.STEP_BEGINS, timeout=60) if "AllAtOnce" not in path.read_text() \
+        events = execution.reached(arn, state_names.STEP_BEGINS, timeout=60) if "AllAtOnce" not in path.read_text() \
             else execution.wait(arn, timeout=60).events
         entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
-        assert states.REJECTED not in entered and states.ROLLED_BACK not in entered, execution.history(arn)[-1]
-        assert states.SHIFT in entered or states.PROMOTE in entered
+        assert state_names.REJECTED not in entered, execution.history(arn)[-1]
+        assert state_names.ROLLED_BACK not in entered, execution.history(arn)[-1]
+        assert state_names.SHIFT in entered or state_names.PROMOTE in entered

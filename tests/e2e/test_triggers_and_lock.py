@@ -14,10 +14,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bluegreen import states
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
-from bluegreen.local.principals import session_as
 from bluegreen.local.stack import REGION, LocalStack, running_stack
+from bluegreen.local.stand_ins.principals import session_as
 from bluegreen.local.template import load_template
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 from tests.conftest import ALIAS, FUNCTION, BusListener, get_alias, release, weights_of
@@ -55,7 +55,7 @@ def lock_item(stack: LocalStack, function: str = FUNCTION, alias: str = ALIAS) -
 
 
 def history_of(stack: LocalStack) -> list[dict[str, Any]]:
-    from bluegreen import history, settings
+    from bluegreen.aws import history, settings
 
     # The table's name for this thread only: moto's threads read the process environment meanwhile.
     with settings.provided({settings.DEPLOYMENTS_TABLE: stack.tables["DeploymentsTable"]}):
@@ -131,7 +131,7 @@ def test_code_update_releases_latest_with_its_sha_when_switched_on(auto_release_
                        "trigger": {"source": "code-update",
                                    "requestedBy": "arn:aws:sts::123456789012:assumed-role/ci-deployer/build-1234"}}
     # It publishes exactly that code (and then bakes its 5-minute canary: not waited for here).
-    execution.reached(started["executionArn"], states.STEP_BEGINS)
+    execution.reached(started["executionArn"], state_names.STEP_BEGINS)
     assert weights_of(get_alias()) == {"2": 0.1}
     sfn().stop_execution(executionArn=started["executionArn"])
 
@@ -178,7 +178,7 @@ def test_two_concurrent_starts_on_one_alias_run_exactly_one(stack: LocalStack, s
 
     assert second.status == "FAILED" and second.error == "DeploymentInProgress"
     assert first in (second.cause or "")  # names the running execution
-    assert states.SHIFT_MAP not in second.entered()  # never touched the alias
+    assert state_names.SHIFT_MAP not in second.entered()  # never touched the alias
     assert execution.wait(first, timeout=60).status == "SUCCEEDED"
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
     assert lock_item(stack) is None
@@ -230,7 +230,7 @@ def test_rolled_back_release_releases_the_lock_and_records_why(stack: LocalStack
 def test_failed_task_releases_the_lock_and_records_the_failure(stack: LocalStack, sample: SampleFunction,
                                                                traffic: TrafficSimulator,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from bluegreen import shifting
+    from bluegreen.jobs import shifting
 
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("worker lost")

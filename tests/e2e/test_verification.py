@@ -12,14 +12,14 @@ from typing import Any
 import boto3
 import pytest
 
-from bluegreen import states
+from bluegreen.cli import commands
+from bluegreen.cli import report as reports
+from bluegreen.cli.deployed_stack import embedded
+from bluegreen.contracts import state_names
 from bluegreen.local import execution
-from bluegreen.local.invoker import LocalFunction
 from bluegreen.local.stack import REGION, LocalStack, project_root, running_stack
+from bluegreen.local.stand_ins.invoker import LocalFunction
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
-from bluegreen.operations import commands
-from bluegreen.operations import report as reports
-from bluegreen.operations.stack import embedded
 from tests.conftest import ALIAS, FUNCTION, get_alias, weights_of
 
 HOOK = "orders-smoke-hook"
@@ -75,12 +75,12 @@ def recorded_checks(stack: LocalStack) -> list[dict[str, Any]]:
 
 
 def shifted(result: execution.ExecutionResult) -> bool:
-    return states.SHIFT in result.entered()
+    return state_names.SHIFT in result.entered()
 
 
 def verifications(result: execution.ExecutionResult) -> list[dict[str, Any]]:
     """Every check's result, as the verify task reported them."""
-    return [check for outputs in result.task_outputs(states.VERIFY) for check in outputs["results"]]
+    return [check for outputs in result.task_outputs(state_names.VERIFY) for check in outputs["results"]]
 
 
 def test_the_chain_moves_test_then_prod(stack: LocalStack, sample: SampleFunction) -> None:
@@ -102,14 +102,14 @@ def test_the_chain_moves_test_then_prod(stack: LocalStack, sample: SampleFunctio
         ("before-traffic", None, "2", "passed"), ("stage", "test", "test", "passed")]
     # test was on version 2 before prod took any traffic: the verify Map ended before the first shift.
     entered = result.entered()
-    assert entered.index(states.VERIFY_MAP) < entered.index(states.SHIFT)
+    assert entered.index(state_names.VERIFY_MAP) < entered.index(state_names.SHIFT)
     # The first step put 50% on version 2 (prod split only during the steps).
     assert any(s.weights.get("2") == 0.5 for s in traffic.samples)
     # status shows every check with its verdict, as watch does.
     shown = commands.status(embedded(), result.arn)["verification"]
     assert [(c["phase"], c["stage"], c["verdict"]) for c in shown] == [
         ("before-traffic", None, "passed"), ("stage", "test", "passed"), ("after-promotion", None, "passed")]
-    promoted = result.task_outputs(states.PROMOTE)
+    promoted = result.task_outputs(state_names.PROMOTE)
     assert [c["verdict"] for p in promoted for c in p["verification"]["results"]] == ["passed"]
 
 
@@ -152,7 +152,7 @@ def test_after_promotion_failing_puts_prod_back(stack: LocalStack, sample: Sampl
     # The hook heard which release it checked, and its reason reaches the cause.
     assert f"after-promotion check 1 (hook {HOOK}): {FUNCTION}:{ALIAS} 1 -> 2 at after-promotion" in (
         result.cause or ""), result.cause
-    assert states.PROMOTE in result.entered()  # promoted, checked, then put back
+    assert state_names.PROMOTE in result.entered()  # promoted, checked, then put back
     assert where(ALIAS) == ("1", {})
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bluegreen.settings import environment
+from bluegreen.aws.settings import environment
 
 
 def handler(event: dict[str, Any], context: Any) -> Any:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bluegreen import states
-from bluegreen.local.lambda_code import template_handler
+from bluegreen.contracts import state_names
+from bluegreen.contracts.request import parse_request
+from bluegreen.local.stand_ins.lambda_code import template_handler
 from bluegreen.local.template import Resolver, load_template
-from bluegreen.request import parse_request
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -54,7 +54,7 @@ def test_every_task_is_a_lambda_of_the_template_or_a_bounded_callback() -> None:
         # A wait on people always ends: its timeout comes from the input, and any failure rolls back.
         assert task["TimeoutSecondsPath"] == "$.progress.question.timeoutSeconds"
         assert task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
-        assert task["Catch"][0]["Next"] == states.ROLLBACK_MAP
+        assert task["Catch"][0]["Next"] == state_names.ROLLBACK_MAP
         assert "States.TaskFailed" not in {e for r in task["Retry"] for e in r["ErrorEquals"]}
 
 
@@ -131,7 +131,7 @@ def test_every_function_uses_the_shared_code_layer() -> None:
 
 
 def test_the_state_names_the_guardian_and_the_cli_read_are_the_definitions() -> None:
-    assert set(ALL_STATES) == states.ALL
+    assert set(ALL_STATES) == state_names.ALL
 
 
 def _statements() -> list[dict[str, Any]]:

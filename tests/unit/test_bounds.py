@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bluegreen.stats import binomial_upper_tail, rate_lower_bound, rate_upper_bound, ratio_upper_bound
+from bluegreen.decisions.stats import binomial_upper_tail, rate_lower_bound, rate_upper_bound, ratio_upper_bound
 
 
 def test_no_errors_in_n_calls_bounds_the_rate_by_the_rule_of_three() -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen import strategy as strategies
+from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.contracts.state import Plan, Progress, TargetPlan
+from bluegreen.decisions import strategy as strategies
+from bluegreen.decisions.cadence import HISTORY_EVENTS_LIMIT
+from bluegreen.decisions.judge import decide, levels_at
 from bluegreen.errors import InvalidInput
-from bluegreen.health import decide, levels_at
-from bluegreen.release import HISTORY_EVENTS_LIMIT, plan_checks
-from bluegreen.request import HealthConfig
-from bluegreen.state import Plan, Progress, TargetPlan
+from bluegreen.jobs.release import plan_checks
 
 
 def make_plan(bake: int = 300, interval: int = 60, max_bake: int = 600, checks: int = 5) -> Plan:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.errors import InvalidInput
-from bluegreen.release import _check_compatible
+from bluegreen.jobs.release import _check_compatible
 
 ROLE = "arn:aws:iam::123456789012:role/orders"
 DLQ = {"TargetArn": "arn:aws:sqs:us-east-1:123456789012:orders-dlq"}

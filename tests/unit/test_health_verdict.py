@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bluegreen.evidence import Series
-from bluegreen.request import HealthConfig
-from bluegreen.settled import metric_period
-from bluegreen.stats import binomial_upper_tail, excess_rate_p_value
-from bluegreen.verdict import Window, alarm_rule, judge_window, overall
+from bluegreen.aws.evidence import Series
+from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.decisions.settled import metric_period
+from bluegreen.decisions.stats import binomial_upper_tail, excess_rate_p_value
+from bluegreen.decisions.verdict import alarm_rule, judge_window, overall
+from bluegreen.decisions.windows import Window
 
 CONFIG = HealthConfig()
 ALPHA = 0.001  # one check's share of a 99% release

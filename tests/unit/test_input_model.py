@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bluegreen.contracts.request import MAX_TARGETS, ReleaseRequest, parse_request
 from bluegreen.errors import InvalidInput
-from bluegreen.request import MAX_TARGETS, ReleaseRequest, parse_request
 
 BASE = {"functionName": "orders-api", "alias": "prod"}
 

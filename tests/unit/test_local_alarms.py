@@ -1,4 +1,4 @@
-"""The embedded CloudWatch's alarms as DescribeAlarms answers them (bluegreen.local.cloudwatch): composite
+"""The embedded CloudWatch's alarms as DescribeAlarms answers them (bluegreen.local.stand_ins.cloudwatch): composite
 alarms and their rules, AlarmTypes, and pages.
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html"""
@@ -8,8 +8,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from bluegreen.local.cloudwatch import rule_state
 from bluegreen.local.stack import REGION, local_aws
+from bluegreen.local.stand_ins.cloudwatch import rule_state
 
 STATES = {"a": "ALARM", "b": "OK", "c": "INSUFFICIENT_DATA"}
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from bluegreen import pacing, settings, states
-from bluegreen.clients import lambda_client
+from bluegreen.aws import pacing, settings
+from bluegreen.aws.clients import lambda_client
+from bluegreen.contracts import state_names
 
 ASL = Path(__file__).resolve().parents[2] / "statemachine" / "deployment.asl.json"
 
@@ -21,7 +22,8 @@ ASL = Path(__file__).resolve().parents[2] / "statemachine" / "deployment.asl.jso
 def test_every_map_state_runs_at_the_concurrency_the_pacing_assumes() -> None:
     definition = json.loads(ASL.read_text())["States"]
     maps = {name: s["MaxConcurrency"] for name, s in definition.items() if s["Type"] == "Map"}
-    assert set(maps) == {states.VERIFY_MAP, states.SHIFT_MAP, states.PROMOTE_MAP, states.ROLLBACK_MAP}
+    assert set(maps) == {state_names.VERIFY_MAP, state_names.SHIFT_MAP, state_names.PROMOTE_MAP,
+                         state_names.ROLLBACK_MAP}
     assert set(maps.values()) == {pacing.MAP_MAX_CONCURRENCY}
 
 

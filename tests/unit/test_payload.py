@@ -1,4 +1,4 @@
-"""Step Functions' 256 KiB per state: the largest state a release can make (bluegreen.payload), computed from
+"""Step Functions' 256 KiB per state: the largest state a release can make (bluegreen.contracts.payload), computed from
 the models at their longest, fits for 200 functions with the longest predefined strategy, and an input whose
 worst case would not fit is refused before anything changes."""
 
@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen import payload, strategy
+from bluegreen.contracts import payload
+from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.contracts.state import Plan, TargetPlan
+from bluegreen.contracts.verify_request import Invocation, InvokeCheck, Verify
+from bluegreen.decisions import strategy
 from bluegreen.errors import InvalidInput
-from bluegreen.request import HealthConfig, Invocation, InvokeCheck, Verify
-from bluegreen.state import Plan, TargetPlan
 
 SMOKE = InvokeCheck(invoke=Invocation(payload={"path": "/orders", "method": "GET"}), expect={"statusCode": 200})
 

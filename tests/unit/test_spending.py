@@ -9,7 +9,7 @@ from statistics import NormalDist
 
 import pytest
 
-from bluegreen.spending import EXACT_LOOKS, nominal_levels, pass_levels, pocock_spent
+from bluegreen.decisions.spending import EXACT_LOOKS, nominal_levels, pass_levels, pocock_spent
 
 _NORMAL = NormalDist()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.strategy import plan_linear, plan_predefined, plan_steps
+from bluegreen.decisions.strategy import plan_linear, plan_predefined, plan_steps
 
 EXPECTED = {
     "Canary10Percent5Minutes": ((10,), 300),

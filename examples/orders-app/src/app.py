@@ -20,10 +20,10 @@ class UpstreamError(Exception):
 
 
 def _environment() -> Any:
-    # In the embedded run each call gets its version's variables as its context (bluegreen.settings);
+    # In the embedded run each call gets its version's variables as its context (bluegreen.aws.settings);
     # in Lambda, os.environ.
     try:
-        from bluegreen.settings import environment  # noqa: PLC0415 - absent in Lambda, which has os.environ
+        from bluegreen.aws.settings import environment  # noqa: PLC0415 - absent in Lambda, which has os.environ
     except ImportError:
         return os.environ
     return environment()

@@ -21,8 +21,8 @@ from typing import Any
 
 import boto3
 
-from bluegreen.local.accounts import ACCOUNT, REGION, function_arn, split_function_name
-from bluegreen.local.invoker import HandlerRouter, LocalFunction
+from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, function_arn, split_function_name
+from bluegreen.local.stand_ins.invoker import HandlerRouter, LocalFunction
 from bluegreen.local.template import Resolver, load_template
 
 EXAMPLE_APP = Path("examples") / "orders-app" / "template.yaml"

@@ -24,8 +24,8 @@ from typing import IO, Any
 from moto.awslambda.utils import get_backend as lambda_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from bluegreen.local.accounts import ACCOUNT, REGION
 from bluegreen.local.stack import LocalStack
+from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION
 
 # The interpreter a worker runs: -S (no site: none of this environment's packages), -u (unbuffered). Its path is
 # set first thing, from the build's output and the runtime folder only.

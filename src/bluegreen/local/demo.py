@@ -15,14 +15,15 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
-from bluegreen import history, settings, states
-from bluegreen import strategy as strategies
+from bluegreen.aws import history, settings
+from bluegreen.cli import report as reports
+from bluegreen.cli.progress import ProgressPrinter, describe_verification, ms
+from bluegreen.contracts import state_names
+from bluegreen.decisions import strategy as strategies
 from bluegreen.local import execution
 from bluegreen.local.app_stack import alias_behind_route, deploy_app, redeploy
 from bluegreen.local.stack import REGION, LocalStack, project_root, running_stack
 from bluegreen.local.traffic import TrafficSimulator, behaviour
-from bluegreen.operations import report as reports
-from bluegreen.operations.progress import ProgressPrinter, describe_verification, ms
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def summarise(result: execution.ExecutionResult, calls: dict[str, int], wall: fl
     check's result as the release's history recorded it."""
     verification = verification or []
     outcome = result.outcome
-    plans = result.task_outputs(states.PUBLISH)
+    plans = result.task_outputs(state_names.PUBLISH)
     targets = plans[0]["plan"]["targets"] if plans else []
     plan = targets[0] if targets else {}
     alias = boto3.client("lambda", region_name=REGION).get_alias(FunctionName=SAMPLE_FUNCTION, Name=SAMPLE_ALIAS)

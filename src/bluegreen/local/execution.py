@@ -1,6 +1,6 @@
 """Start an execution of the local state machine and, where moto lacks it, announce how it ended.
 
-Following an execution is the same as in AWS: see ``bluegreen.operations.executions``.
+Following an execution is the same as in AWS: see ``bluegreen.cli.executions``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 
+from bluegreen.cli.executions import ExecutionResult, history, pending_question, task_results
+from bluegreen.cli.executions import wait as follow
 from bluegreen.local.stack import REGION, LocalStack
-from bluegreen.operations.executions import ExecutionResult, history, pending_question, task_results
-from bluegreen.operations.executions import wait as follow
 
 __all__ = ["ExecutionResult", "announce_status_change", "history", "pending_question", "reached", "run", "start",
            "task_results", "wait"]

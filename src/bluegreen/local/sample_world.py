@@ -17,10 +17,10 @@ from typing import Any
 import boto3
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from bluegreen.local.accounts import ACCOUNT, REGION, split_function_name
+from bluegreen.contracts.request import ReleaseRequest, parse_request
 from bluegreen.local.stack import LocalStack, running_stack
+from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, split_function_name
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_until_updated
-from bluegreen.request import ReleaseRequest, parse_request
 
 # Functions the embedded run manages besides those an input names (the tests' and the demo's).
 SAMPLE_MANAGED = ("orders-*", "payments-api")

@@ -18,14 +18,18 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from bluegreen.local.accounts import ACCOUNT, REGION, function_arn
-from bluegreen.local.cloudwatch import alarms_as_cloudwatch_answers, indexed_metric_data, percentile_statistics
-from bluegreen.local.eventbridge import bus_policies_enforced, deliver_to_state_machines
-from bluegreen.local.iam import Grant
-from bluegreen.local.invoker import HandlerRouter, LocalFunction, route_invocations
-from bluegreen.local.lambda_rules import LambdaRules, enforced
-from bluegreen.local.logs import routed_logs
-from bluegreen.local.stepfunctions import payload_limits_enforced, stops_stay_aborted
+from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, function_arn
+from bluegreen.local.stand_ins.cloudwatch import (
+    alarms_as_cloudwatch_answers,
+    indexed_metric_data,
+    percentile_statistics,
+)
+from bluegreen.local.stand_ins.eventbridge import bus_policies_enforced, deliver_to_state_machines
+from bluegreen.local.stand_ins.iam import Grant
+from bluegreen.local.stand_ins.invoker import HandlerRouter, LocalFunction, route_invocations
+from bluegreen.local.stand_ins.lambda_rules import LambdaRules, enforced
+from bluegreen.local.stand_ins.logs import routed_logs
+from bluegreen.local.stand_ins.stepfunctions import payload_limits_enforced, stops_stay_aborted
 from bluegreen.local.template import Resolver, load_template
 
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -114,7 +118,7 @@ def _placeholder_zip() -> bytes:
     # moto needs a code package; the router runs the handlers from src/ instead.
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("README.txt", "served in process by bluegreen.local.invoker")
+        zf.writestr("README.txt", "served in process by bluegreen.local.stand_ins.invoker")
     return buf.getvalue()
 
 

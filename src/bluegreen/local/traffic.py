@@ -23,12 +23,12 @@ from typing import Any
 import boto3
 from moto.awslambda.utils import get_backend as lambda_backend
 
-from bluegreen.local.accounts import ACCOUNT, REGION, function_arn
+from bluegreen.aws.settings import provided
 from bluegreen.local.app_stack import code_package, wait_until_updated
-from bluegreen.local.invoker import FakeContext, HandlerRouter, LocalFunction
-from bluegreen.local.lambda_code import load_handler
 from bluegreen.local.stack import project_root
-from bluegreen.settings import provided
+from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, function_arn
+from bluegreen.local.stand_ins.invoker import FakeContext, HandlerRouter, LocalFunction
+from bluegreen.local.stand_ins.lambda_code import load_handler
 
 # Duration values a tick per version (CloudWatch takes at most 150 in one datum): their percentiles stand
 # for every call of the tick. Fewer let a p99 "trusted" on thousands of calls rest on a few dozen values, and

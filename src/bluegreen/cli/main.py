@@ -1,0 +1,401 @@
+"""The ``bluegreen`` command."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Blue-green and canary releases of AWS Lambda aliases.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+
+
+@app.callback()
+def main() -> None:
+    """Blue-green and canary releases of AWS Lambda aliases, orchestrated by Step Functions."""
+
+
+LOCAL_EXTRA_MISSING = ("the embedded local run needs the 'local' extra (moto, PyYAML, Powertools): "
+                       "pip install 'bluegreen[local]'")
+
+
+def _local_demo() -> Any:
+    """``bluegreen.local.demo``, or exit 2 saying which extra to install."""
+    try:
+        from bluegreen.local import demo as local_demo  # noqa: PLC0415 - moto is heavy, and optional
+    except ImportError:
+        typer.echo(f"error: {LOCAL_EXTRA_MISSING}", err=True)
+        raise typer.Exit(2) from None
+    return local_demo
+
+
+@app.command()
+def demo(
+    scenario: Annotated[str, typer.Option(
+        help="healthy | failing (30% errors) | slow (3x latency) | flaky (3% vs 0.5% errors) | "
+             "low-traffic (too few calls to judge) | noisy-baseline (both versions at 5% errors) | "
+             "smoke-fails (answers 500: fails its smoke check at test; prod never touched).")] = "healthy",
+    strategy: Annotated[str | None, typer.Option(
+        help="A predefined strategy (its steps, baked --interval seconds each) or a JSON custom strategy.")] = None,
+    interval: Annotated[int, typer.Option(min=1, max=60, help="Seconds each traffic step bakes locally.")] = 4,
+    check_interval: Annotated[int, typer.Option(
+        min=1, max=30, help="Seconds between health checks while a step bakes (60 in AWS).")] = 2,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of progress.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show the handlers' and moto's logs.")] = False,
+    report: Annotated[str, typer.Option(help="Write the release's timeline picture here (.html or .svg); "
+                                             "'' for none.")] = "bluegreen-demo-report.html",
+) -> None:
+    """Release a sample function in an embedded AWS (moto) with the real template, state machine and handlers.
+
+    Exit code: 0 promoted, 1 rolled back, 2 rejected input.
+    """
+    local_demo = _local_demo()
+    if scenario not in local_demo.SCENARIOS:
+        raise typer.BadParameter(f"choose one of {', '.join(local_demo.SCENARIOS)}", param_hint="--scenario")
+    options = local_demo.DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose,
+                                     report or None)
+    raise typer.Exit(local_demo.run_demo(options))
+
+
+# ---- Operating releases: against a deployed stack, or the embedded local run (--local) ----
+
+StackOption = Annotated[str | None, typer.Option(
+    "--stack", help="CloudFormation stack of bluegreen (default: samconfig.toml's stack_name).")]
+LocalOption = Annotated[bool, typer.Option(
+    "--local", help="Use the embedded local run (moto) in this process; started with the sample function if none.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ExecutionArg = Annotated[str, typer.Argument(help="The execution's name (as printed by deploy) or ARN.")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why: recorded with the decision.")]
+
+
+@contextmanager
+def _stack(name: str | None, local: bool, request: dict[str, Any] | None = None) -> Iterator[Any]:
+    """The bluegreen stack to operate on; exits 4 with the reason when it cannot be found. A fresh embedded
+    run is made for ``request`` when there is one: its functions, versions and alarms exist there."""
+    from bluegreen.cli import deployed_stack as stacks  # noqa: PLC0415 - keep `--help` fast
+
+    if not local:
+        try:
+            yield stacks.from_cloudformation(name)
+        except stacks.StackNotFound as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(4) from None
+        return
+    try:
+        yield stacks.embedded()
+    except stacks.StackNotFound:
+        local_demo = _local_demo()
+        if request is not None:
+            from bluegreen.local.sample_world import world_for  # noqa: PLC0415 - moto only when asked for
+
+            with world_for(request):
+                typer.echo("embedded local run started: template.yaml in moto, with what the input names",
+                           err=True)
+                yield stacks.embedded()
+            return
+        with local_demo.sample_release(local_demo.SCENARIOS["healthy"]):
+            typer.echo("embedded local run started: template.yaml in moto, sample function orders-api (alias prod)",
+                       err=True)
+            yield stacks.embedded()
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def deploy(
+    input_file: Annotated[str | None, typer.Argument(help="Execution input JSON file ('-' for stdin).")] = None,
+    function: Annotated[str | None, typer.Option("--function", help="functionName (overrides the file).")] = None,
+    alias: Annotated[str | None, typer.Option("--alias", help="alias.")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="version (default: publish $LATEST).")] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="A predefined strategy name.")] = None,
+    watch_it: Annotated[bool, typer.Option("--watch/--no-watch", help="Follow it until it ends.")] = True,
+    stack: StackOption = None,
+    local: LocalOption = False,
+) -> None:
+    """Start a release (and watch it). Exit: 0 promoted, 1 rolled back, 2 rejected, 3 failed."""
+    from bluegreen.cli import commands  # noqa: PLC0415
+    from bluegreen.contracts.request import parse_request  # noqa: PLC0415
+    from bluegreen.errors import InvalidInput  # noqa: PLC0415
+
+    try:
+        request = commands.load_request(input_file, {
+            "functionName": function, "alias": alias, "version": version, "strategy": strategy})
+        parse_request(request)  # refuse a bad input here, before anything starts
+    except InvalidInput as exc:
+        raise _fail(str(exc), 2) from None
+    with _stack(stack, local, request) as deployed:
+        # Who asks, as the stack's AWS (or the embedded one) knows them.
+        arn = commands.start(deployed, commands.with_cli_trigger(request))
+        typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
+        if watch_it:
+            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+
+
+@app.command()
+def watch(execution: ExecutionArg, stack: StackOption = None, local: LocalOption = False) -> None:
+    """Follow a release live: weights, every check's verdict and numbers, questions. Exit as deploy."""
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        arn = deployed.execution_arn(execution)
+        try:
+            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+        except _client_error() as exc:
+            raise _fail(f"no execution {execution}: {exc}", 4) from None
+
+
+@app.command()
+def status(execution: ExecutionArg, stack: StackOption = None, local: LocalOption = False,
+           json_output: JsonOption = False) -> None:
+    """Where a release is now. Exit 0 (4 if there is no such execution)."""
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        try:
+            state = commands.status(deployed, deployed.execution_arn(execution))
+        except _client_error() as exc:
+            raise _fail(f"no execution {execution}: {exc}", 4) from None
+    if json_output:
+        typer.echo(json.dumps(state, default=str))
+    else:
+        commands.print_status(Console(highlight=False), state)
+
+
+def _answer(execution: str, decision: str, reason: str, stack: str | None, local: bool) -> None:
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        problem = commands.answer(deployed.execution_arn(execution), decision, reason)
+    if problem:
+        raise _fail(problem, 4)
+    typer.echo(f"{decision}d {execution}")
+
+
+@app.command()
+def approve(execution: ExecutionArg, reason: ReasonOption = "approved", stack: StackOption = None,
+            local: LocalOption = False) -> None:
+    """Approve the question a release waits on (approval gate or inconclusive evidence). Exit 4 if none."""
+    _answer(execution, "approve", reason, stack, local)
+
+
+@app.command()
+def reject(execution: ExecutionArg, reason: ReasonOption = "rejected", stack: StackOption = None,
+           local: LocalOption = False) -> None:
+    """Reject the question a release waits on: it rolls back. Exit 4 if none."""
+    _answer(execution, "reject", reason, stack, local)
+
+
+@app.command("promote-now")
+def promote_now(execution: ExecutionArg, reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+                stack: StackOption = None, local: LocalOption = False) -> None:
+    """Skip the remaining steps and promote at the next check (a failing check still rolls back)."""
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        try:
+            typer.echo(commands.promote_now(deployed, deployed.execution_arn(execution), reason))
+        except LookupError as exc:
+            raise _fail(str(exc), 4) from None
+
+
+@app.command()
+def abort(execution: ExecutionArg, reason: ReasonOption = "aborted by an operator", stack: StackOption = None,
+          local: LocalOption = False) -> None:
+    """Stop a release; the abort guardian returns the alias 100% to the old version."""
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        try:
+            commands.abort(deployed, deployed.execution_arn(execution), reason)
+        except _client_error() as exc:
+            raise _fail(f"cannot stop {execution}: {exc}", 4) from None
+    typer.echo(f"stopped {execution}: the guardian returns the alias to the old version")
+
+
+@app.command("history")
+def history_command(function: Annotated[str, typer.Argument(help="Function name.")],
+                    alias: Annotated[str, typer.Option("--alias", help="Alias.")] = "live",
+                    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+                    stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
+    """A function alias's releases, newest first."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        rows = commands.history_rows(deployed, function, alias, limit)
+    if json_output:
+        typer.echo(json.dumps(rows, default=str))
+        return
+    table = Table("started", "status", "versions", "strategy", "checks", "trigger", "why")
+    for row in rows:
+        trigger = row.get("trigger", {})
+        table.add_row(row.get("startedAt", "")[:19], row.get("status", ""),
+                      f"{row.get('oldVersion')} → {row.get('newVersion')}", row.get("strategy", ""),
+                      str(len(row.get("checks", []))),
+                      f"{trigger.get('source')} {trigger.get('requestedBy') or ''}"
+                      + (" (declared)" if trigger.get("requestedBy") else ""),
+                      (row.get("error") or "") + (f": {row['cause']}" if row.get("cause") else ""))
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def aliases(function: Annotated[str, typer.Argument(help="Function name.")],
+            init: Annotated[bool, typer.Option(
+                "--init", help="Create dev ($LATEST), test and prod (the newest published version, published now if "
+                               "none) where missing; changes nothing that exists.")] = False,
+            stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
+    """Every alias of a function with its version(s) and weights, and every version with its date and code hash."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from bluegreen.cli import environments  # noqa: PLC0415
+
+    with _stack(stack, local):
+        try:
+            done = environments.init(function) if init else []
+            described = environments.describe(function)
+        except _client_error() as exc:
+            raise _fail(f"cannot read {function}: {exc}", 4) from None
+    if json_output:
+        typer.echo(json.dumps({**described, "initialised": done} if init else described))
+        return
+    console = Console(highlight=False)
+    for line in done:
+        console.print(line)
+    table = Table("alias", "traffic")
+    for alias in described["aliases"]:
+        shares = alias["weights"].items()
+        table.add_row(alias["alias"], ", ".join(f"{share:.0%} on {version}" for version, share in shares))
+    console.print(table)
+    versions = Table("version", "last modified", "code sha256")
+    for version in described["versions"]:
+        versions.add_row(version["version"], str(version["lastModified"])[:19], version["codeSha256"])
+    console.print(versions)
+
+
+@app.command()
+def rollback(function: Annotated[str, typer.Argument(help="Function name.")],
+             alias: Annotated[str, typer.Option("--alias", help="The alias to put back.")],
+             reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the history and the event).")],
+             to: Annotated[str | None, typer.Option(
+                 "--to", help="The version to go back to (default: the one before its last release).")] = None,
+             watch_it: Annotated[bool, typer.Option("--watch/--no-watch", help="Follow it until it ends.")] = True,
+             stack: StackOption = None, local: LocalOption = False) -> None:
+    """Put an alias back 100% on its previous version at once, through the state machine, under the alias's lock.
+
+    Exit: 0 done, 2 refused (a release holds the alias, nothing to go back to), 3 failed, 4 no stack.
+    """
+    from bluegreen.cli import commands, environments  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        try:
+            request = environments.rollback_request(deployed, function, alias, to=to, reason=reason,
+                                                          requested_by=commands.who())
+        except environments.Refused as exc:
+            raise _fail(f"{exc} (nothing changed)", 2) from None
+        arn = commands.start(deployed, request, name=commands.execution_name(f"rollback-{function}-{alias}"))
+        typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
+        typer.echo(f"{alias} goes back to version {request['version']}, at once")
+        if watch_it:
+            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+
+
+@app.command()
+def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input JSON file ('-' for stdin).")] = None,
+         function: Annotated[str | None, typer.Option("--function")] = None,
+         alias: Annotated[str | None, typer.Option("--alias")] = None,
+         strategy: Annotated[str | None, typer.Option("--strategy")] = None,
+         stack: StackOption = None, local: LocalOption = False, offline: Annotated[bool, typer.Option(
+             help="Do not read the alias's current version or traffic from AWS.")] = False,
+         calls_per_minute: Annotated[float | None, typer.Option(
+             "--calls-per-minute", min=0, help="The alias's calls per minute (every version), instead of its "
+             "last hour's: what the canary can see at that traffic.")] = None,
+         error_rate: Annotated[float | None, typer.Option(
+             "--error-rate", min=0, max=1, help="The old version's error rate (default: its last hour's, "
+             "or 0.01 with --calls-per-minute).")] = None,
+         json_output: JsonOption = False) -> None:
+    """Dry run: the steps, times, checks and AWS actions an input would perform, and what its canary can see
+    at the alias's traffic (simulated releases judged by the real health check). Changes nothing."""
+    from bluegreen.cli import commands  # noqa: PLC0415
+    from bluegreen.errors import InvalidInput  # noqa: PLC0415
+
+    try:
+        request = commands.load_request(input_file, {"functionName": function, "alias": alias, "strategy": strategy})
+        if offline:
+            run = commands.plan(request, None)
+            seen = commands.what_the_canary_sees(run, None, calls_per_minute, error_rate)
+        else:
+            with _stack(stack, local, request) as deployed:
+                run = commands.plan(request, deployed)
+                seen = commands.what_the_canary_sees(run, deployed, calls_per_minute, error_rate)
+    except InvalidInput as exc:
+        raise _fail(str(exc), 2) from None
+    result = run.as_json()
+    result["detection"] = seen
+    if json_output:
+        typer.echo(json.dumps(result))
+        return
+    _print_plan(result, seen)
+
+
+def _print_plan(result: dict[str, Any], seen: dict[str, Any] | None) -> None:
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    console = Console(highlight=False)
+    for target in result["targets"]:
+        console.print(f"[bold]{target['functionName']}:{target['alias']}[/] {target['currentVersion'] or '?'} → "
+                      f"{target['newVersion']} ({result['strategy']})")
+    for step in result["schedule"]:
+        more = (f", bakes {step['bakeSeconds']} s (up to {step['upToSeconds']} s while inconclusive), "
+                f"{step['checks']} check(s)") if "bakeSeconds" in step else " (promote)"
+        console.print(f"  at {step['startsAtSeconds']:>6} s: {step['weight']:>3}%{more}")
+    console.print(f"  {result['durationSeconds']['ifHealthy']} s if healthy, at most "
+                  f"{result['durationSeconds']['atMost']} s; {result['stateTransitions']} state transitions "
+                  f"(${result['costUsd']}); history ≤ {result['historyEventsWorstCase']} events of 25,000")
+    for verification in result["verification"]:
+        checks = [*verification["beforeTraffic"], *(c for s in verification["stages"] for c in s["checks"]),
+                  *verification["afterPromotion"]]
+        for check in checks:
+            console.print(f"  verify {verification['functionName']} {check['where']}: {json.dumps(check['check'])} "
+                          f"(up to {check['worstCaseSeconds']} s)")
+    if result["verificationWorstCaseSeconds"]:
+        console.print(f"  verification adds at most {result['verificationWorstCaseSeconds']} s")
+    for phase, actions in result["awsActions"].items():
+        console.print(f"  {phase}: {', '.join(actions)}")
+    if seen:
+        for line in commands.describe_detection(seen):
+            console.print(line)
+
+
+@app.command()
+def report(execution: ExecutionArg, out: Annotated[str, typer.Option("--out", help="FILE.html or FILE.svg.")],
+           stack: StackOption = None, local: LocalOption = False) -> None:
+    """Draw a release's timeline: weights, both versions' error rates and latency, checks and decisions."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from bluegreen.cli import executions  # noqa: PLC0415
+    from bluegreen.cli import report as reports  # noqa: PLC0415
+
+    with _stack(stack, local) as deployed:
+        try:
+            result = executions.ended(deployed.execution_arn(execution))
+        except LookupError:
+            raise _fail(f"{execution} is still running: report it once it has ended", 4) from None
+        except _client_error() as exc:
+            raise _fail(f"no execution {execution}: {exc}", 4) from None
+    line = reports.timeline(result)
+    Path(out).write_text(reports.svg(line) if out.endswith(".svg") else reports.page(line), encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+def _client_error() -> type[Exception]:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    return ClientError

@@ -1,0 +1,150 @@
+"""``bluegreen plan``: what an input would do (steps, times, checks, AWS actions), changing nothing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluegreen.contracts.request import ReleaseRequest
+from bluegreen.contracts.state import Plan, TargetPlan
+from bluegreen.decisions.settled import first_check_seconds
+from bluegreen.decisions.strategy import StepPlan
+from bluegreen.jobs.release import plan_checks
+
+TRANSITION_PRICE = 0.025 / 1000  # Standard workflows, per state transition
+
+
+@dataclass
+class DryRun:
+    request: ReleaseRequest
+    steps: StepPlan
+    interval: int
+    max_bake: int
+    checks: int
+    history_events_worst: int
+    # "function:alias" -> the version the alias is on now (None: it does not exist); empty when offline.
+    current: dict[str, str | None] = field(default_factory=dict)
+    actions: dict[str, list[str]] = field(default_factory=dict)
+    # How late the metrics are (the input's, or the stack's default).
+    delay: int = 0
+
+    @property
+    def transitions(self) -> int:
+        """States entered if every step passes on time: publish and its choice; per step a Map with a task
+        per function; per check a wait, a check and a decision; then the promotion Map with a task per
+        function, and the end."""
+        functions = len(self.request.targets)
+        # Verification before traffic: the verify Map, a task per function, the choice entered again.
+        verify = (2 + functions) if any(v["beforeTraffic"] or v["stages"] for v in self.verification()) else 0
+        return 2 + verify + len(self.steps.weights) * (1 + functions) + 3 * self.checks + (1 + functions) + 1
+
+    def verification(self) -> list[dict[str, Any]]:
+        """Each function's checks, where they run and their worst-case time (every check to its timeout)."""
+        found = []
+        for target in self.request.targets:
+            verify = self.request.verify_of(target)
+            timeout = verify.timeout_seconds if verify else 60
+
+            def listed(checks: list[Any], where: str, timeout: int = timeout) -> list[dict[str, Any]]:
+                return [{"where": where, "check": c.model_dump(mode="json", by_alias=True, exclude_none=True),
+                         "worstCaseSeconds": timeout} for c in checks]
+
+            stages = [listed(stage.verify, f"through {stage.alias}, moved 100% to the new version")
+                      for stage in self.request.stages_of(target)]
+            found.append({
+                "functionName": target.function_name,
+                "beforeTraffic": listed(verify.before_traffic if verify else [], "the new version by its qualifier"),
+                "stages": [{"alias": stage.alias, "checks": checks}
+                           for stage, checks in zip(self.request.stages_of(target), stages, strict=True)],
+                "afterPromotion": listed(verify.after_promotion if verify else [], f"through {target.alias}"),
+            })
+        return found
+
+    def _targets(self) -> list[dict[str, Any]]:
+        found = []
+        for target in self.request.targets:
+            key = f"{target.function_name}:{target.alias}"
+            found.append({"functionName": target.function_name, "alias": target.alias,
+                          "currentVersion": self.current.get(key),
+                          "newVersion": target.version or "$LATEST, published at the start"})
+        return found
+
+    def as_json(self) -> dict[str, Any]:
+        at = 0
+        schedule = []
+        for index, weight in enumerate(self.steps.weights):
+            schedule.append({"step": index + 1, "weight": weight, "startsAtSeconds": at,
+                             "bakeSeconds": self.steps.bake_seconds, "upToSeconds": self.max_bake,
+                             "checks": math.ceil(self.steps.bake_seconds / self.interval)})
+            at += self.steps.bake_seconds
+        schedule.append({"step": len(self.steps.weights) + 1, "weight": 100, "startsAtSeconds": at})
+        targets = self._targets()
+        return {
+            # A release of one function: its names at the top, as for every release under "targets".
+            **(targets[0] if len(targets) == 1 else {}),
+            "targets": targets,
+            "strategy": self.steps.name, "schedule": schedule,
+            "durationSeconds": {"ifHealthy": at, "atMost": len(self.steps.weights) * self.max_bake},
+            "checkIntervalSeconds": self.interval, "checks": self.checks,
+            "stateTransitions": self.transitions, "costUsd": round(self.transitions * TRANSITION_PRICE, 6),
+            "historyEventsWorstCase": self.history_events_worst,
+            "health": self.request.health.model_dump(mode="json", by_alias=True),
+            "approval": self.request.approval.model_dump(mode="json", by_alias=True) if self.request.approval else None,
+            "awsActions": self.actions,
+            "verification": (verification := self.verification()),
+            # Checks run one after another in each function's task; the functions' tasks run side by side.
+            "verificationWorstCaseSeconds": max((sum(c["worstCaseSeconds"] for c in [
+                *v["beforeTraffic"], *(c for s in v["stages"] for c in s["checks"]), *v["afterPromotion"]])
+                for v in verification), default=0),
+        }
+
+
+def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]]:
+    """The AWS actions each task would call for this input, in the order it calls them (per function, where
+    a task acts on each function)."""
+    alarms = ["cloudwatch:DescribeAlarms"] if request.health.alarms else []
+    publish = ["lambda:PublishVersion"] if any(t.version is None for t in request.targets) else []
+    actions = {
+        "validate and publish": ["dynamodb:PutItem (lease)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
+                                 *alarms, *(["cloudwatch:GetMetricData (the aliases' last hour)"] if steps.weights
+                                            else []),
+                                 *publish, "dynamodb:PutItem (history)", "events:PutEvents"],
+        "each shift": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
+                       "lambda:UpdateAlias", "dynamodb:UpdateItem (write recorded)", "events:PutEvents"],
+        "each check": ["lambda:GetAlias (where the release left it?)", "dynamodb:GetItem (promote now?)",
+                       "cloudwatch:GetMetricData", *alarms, "events:PutEvents"],
+        "promote": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
+                    "lambda:UpdateAlias or lambda:CreateAlias", "dynamodb:UpdateItem (write recorded)",
+                    "dynamodb:UpdateItem (lease ended)", "dynamodb:UpdateItem (history)", "events:PutEvents"],
+        "on failure: roll back": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias",
+                                  "dynamodb:UpdateItem (write announced)", "lambda:UpdateAlias",
+                                  "dynamodb:UpdateItem (write recorded)", "dynamodb:UpdateItem (lease ended)",
+                                  "dynamodb:UpdateItem (history)", "events:PutEvents"],
+    }
+    if any(request.verify_of(t) or request.stages_of(t) for t in request.targets):
+        actions["verify (before traffic, after promotion)"] = [
+            "lambda:InvokeFunction (the version, a stage alias, or a hook)",
+            "dynamodb:GetItem and dynamodb:UpdateItem (each stage's lease)",
+            "lambda:GetAlias and lambda:UpdateAlias (each stage)", "dynamodb:UpdateItem (history)", "events:PutEvents"]
+    if not steps.weights:
+        del actions["each shift"], actions["each check"]
+    if request.approval or request.health.on_inconclusive == "wait-for-operator":
+        actions["asking an operator (the state machine)"] = ["events:PutEvents (with a task token)"]
+    return actions
+
+
+def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = None) -> DryRun:
+    steps = request.step_plan()
+    cadence = plan_checks(request.health, steps, functions=len(request.targets))
+    return DryRun(request, steps, cadence.interval, cadence.max_bake, cadence.planned, cadence.history_events,
+                  dict(current or {}), aws_actions(request, steps), cadence.delay)
+
+
+def simulated(run: DryRun) -> Plan:
+    """The plan the release would carry, for simulated releases of its first function."""
+    target = TargetPlan(function_name="simulated", alias="live", old_version="1", new_version="2", action="shift")
+    return Plan(targets=[target], action="shift", strategy=run.steps.name, weights=list(run.steps.weights),
+                step_count=len(run.steps.weights), bake_seconds=run.steps.bake_seconds, health=run.request.health,
+                check_interval_seconds=run.interval, max_bake_seconds=run.max_bake, checks_planned=run.checks,
+                metric_delay_seconds=run.delay, first_check_seconds=first_check_seconds(run.interval, run.delay))
