@@ -104,6 +104,12 @@ def share(outcomes: list[Outcome], ending: str) -> float:
     return sum(o.ending == ending for o in outcomes) / len(outcomes)
 
 
+def caught_by_check(outcomes: list[Outcome], checks: int, interval: int, delay: int) -> float:
+    """Rolled back as proven worse by the ``checks``-th check whose settled data holds the regression's onset: the
+    onset's period settles whole a period (here an interval) and the delay after it begins, and 5 s."""
+    return caught_within(outcomes, checks + 1, interval, delay)
+
+
 def caught_within(outcomes: list[Outcome], checks: int, interval: int, delay: int) -> float:
     """Rolled back as proven worse within ``checks`` check intervals and the metrics' delay (and 5 s) of the
     regression's onset."""
@@ -133,7 +139,8 @@ def simulate(releases: int, seed: int, plan: Plan | None = None, only: str = "")
 
 
 HEADER = ["truth", "new-version calls/min", "promoted", "promoted within the planned bake (+ delay)",
-          "rolled back: proven worse", "caught within 1 / 2 checks (+ delay) of onset", "not proven healthy by maxBake",
+          "rolled back: proven worse", "caught within 1 / 2 checks (+ delay) of onset",
+          "caught by the 1st / 2nd check seeing the onset", "not proven healthy by maxBake",
           "median minutes to promote / to roll back (after onset)", "static alarm: rolled back"]
 
 
@@ -141,11 +148,13 @@ def cells(row: Row, interval: int, delay: int) -> list[str]:
     truth, ours = row.truth, row.ours
     caught = (f"{caught_within(ours, 1, interval, delay):.1%} / {caught_within(ours, 2, interval, delay):.1%}"
               if truth.regressed else "")
+    seen = (f"{caught_by_check(ours, 1, interval, delay):.1%} / {caught_by_check(ours, 2, interval, delay):.1%}"
+            if truth.regressed else "")
     return [
         truth.name + (" [regressed]" if truth.regressed else " [healthy]"), str(row.rate),
         f"{share(ours, 'promoted'):.1%}",
         "" if truth.regressed else f"{sum(o.on_time for o in ours) / len(ours):.1%}",
-        f"{share(ours, 'proven-worse'):.1%}", caught, f"{share(ours, 'not-proven'):.1%}",
+        f"{share(ours, 'proven-worse'):.1%}", caught, seen, f"{share(ours, 'not-proven'):.1%}",
         f"{median_minutes(ours, 'promoted')} / {median_minutes(ours, 'proven-worse', onset=True)}",
         f"{share(row.alarm, 'proven-worse'):.1%}",
     ]
