@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from bluegreen.aws import execution_history
 from bluegreen.contracts import state_names
 
 
@@ -91,15 +92,7 @@ def pending_question(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def history(arn: str) -> list[dict[str, Any]]:
-    sfn = sfn_client()
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(dict(e) for e in page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
+    return list(execution_history.events(sfn_client(), arn))
 
 
 def wait(arn: str, timeout: float = 120.0, poll: float = 0.1,

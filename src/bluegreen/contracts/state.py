@@ -12,6 +12,12 @@ from bluegreen.contracts.json_model import JsonModel
 from bluegreen.contracts.request import Approval, Trigger
 from bluegreen.contracts.verify_request import Check, Verify
 
+# The words of a health check, declared once: its verdict, the rule that gave it, what the release does next.
+Verdict = Literal["pass", "fail", "inconclusive"]
+RuleName = Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles", "missing-calls"]
+Decision = Literal["bake", "next-step", "promote", "rollback", "ask-operator"]
+Onward = Literal["next-step", "promote"]
+
 
 class StagePlan(JsonModel):
     """A stage alias of a function: moved 100% to the new version before the main alias takes traffic,
@@ -122,16 +128,16 @@ class VersionStats(JsonModel):
 class RuleResult(JsonModel):
     """One rule's verdict over one window ("step": since the shift, "recent": since the last check)."""
 
-    rule: Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles", "missing-calls"]
+    rule: RuleName
     window: Literal["step", "recent"]
-    verdict: Literal["pass", "fail", "inconclusive"]
+    verdict: Verdict
     reason: str
 
 
 class HealthReport(JsonModel):
     """One health check's verdict, with the numbers it was made from and every rule's reason."""
 
-    verdict: Literal["pass", "fail", "inconclusive"]
+    verdict: Verdict
     reason: str
     weight: int
     step_index: int
@@ -158,8 +164,8 @@ class CheckSummary(JsonModel):
     at: str
     step_index: int
     weight: int
-    verdict: Literal["pass", "fail", "inconclusive"]
-    decision: Literal["bake", "next-step", "promote", "rollback", "ask-operator"]
+    verdict: Verdict
+    decision: Decision
     invocations: int
     errors: int
     baseline_invocations: int | None
@@ -184,7 +190,7 @@ class Question(JsonModel):
 
     kind: Literal["approval", "inconclusive"]
     text: str
-    if_approved: Literal["next-step", "promote"]
+    if_approved: Onward
     timeout_seconds: int
     # Every function of the release, for the event's "functions".
     functions: list[FunctionNames] = Field(default_factory=list)
@@ -223,7 +229,7 @@ class Progress(JsonModel):
     is_last_step: bool = False
     shifted_at: str | None = None
     # What the state machine does next, and how long it waits before the next check.
-    decision: Literal["bake", "next-step", "promote", "rollback", "ask-operator"] | None = None
+    decision: Decision | None = None
     wait_seconds: int = 0
     last_check_at: str | None = None
     health: HealthReport | None = None

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from bluegreen.contracts.state import FunctionNames, Plan, Progress, Question, RuleResult
+from bluegreen.contracts.state import Decision, FunctionNames, Onward, Plan, Progress, Question, RuleResult, Verdict
 from bluegreen.decisions import spending
 from bluegreen.decisions.missing_calls import missing_calls_rule
 from bluegreen.decisions.verdict import alarm_rule, error_bounds, judge_window, overall, ruled_out
-from bluegreen.decisions.windows import Rule, Share, Verdict, Window
+from bluegreen.decisions.windows import Rule, Share, Window
 
 # Clock slack: a Wait state ends a little early or late; a step this close to its bake is done.
 _SLACK_SECONDS = 0.25
@@ -178,7 +178,7 @@ def passing_coverage(plan: Plan) -> float:
     return plan.bake_seconds + PAST_BAKE_INTERVALS * plan.check_interval_seconds
 
 
-def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tuple[str, int]:
+def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tuple[Decision, int]:
     """(decision, seconds to wait before the next check) for a verdict ``elapsed`` s into the step."""
     if verdict == "fail":
         # A proven failure is never put to a vote: onInconclusive governs inconclusive ends only.
@@ -197,7 +197,7 @@ def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tupl
 
 def question_for(plan: Plan, progress: Progress, decision: str) -> Question | None:
     """What to ask an operator before ``decision``, if the input wants one asked."""
-    onward: Literal["next-step", "promote"] = "promote" if progress.is_last_step else "next-step"
+    onward: Onward = "promote" if progress.is_last_step else "next-step"
     # A release of one function names it in the question's event (a release of several lists them all).
     about: dict[str, Any] = {} if plan.several or not plan.targets else {
         "function_name": plan.targets[0].function_name, "alias": plan.targets[0].alias,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.contracts.state import Verdict
 from bluegreen.decisions.latency import latency_rule
 from bluegreen.decisions.stats import (
     above_rate_p_value,
@@ -18,7 +19,7 @@ from bluegreen.decisions.stats import (
     rate_upper_bound,
     ratio_upper_bound,
 )
-from bluegreen.decisions.windows import Rule, Verdict, Window, p_text, pass_level, rate_text, times_text
+from bluegreen.decisions.windows import Rule, Window, p_text, pass_level, rate_text, times_text
 
 
 def evidence_rule(canary: Window, config: HealthConfig) -> Rule:

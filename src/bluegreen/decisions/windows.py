@@ -6,12 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from bluegreen.contracts.health_config import HealthConfig
-
-Verdict = Literal["pass", "fail", "inconclusive"]
-RuleName = Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles", "missing-calls"]
+from bluegreen.contracts.state import RuleName, Verdict
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from bluegreen.aws import history, locks, notify
+from bluegreen.aws import execution_history, history, locks, notify
 from bluegreen.aws.aliases import describe, restore, whole
 from bluegreen.aws.clients import stepfunctions_client
 from bluegreen.aws.locks import PROMOTED, Lease, Routing
@@ -40,18 +39,13 @@ class Guarded:
 def read_plan(execution_arn: str) -> Plan | None:
     """The plan the execution's publish task returned, if it got that far."""
     state = ""
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = stepfunctions_client().get_execution_history(**kwargs)
-        for event in page["events"]:
-            if "stateEnteredEventDetails" in event:
-                state = event["stateEnteredEventDetails"]["name"]
-            succeeded = event.get("lambdaFunctionSucceededEventDetails")
-            if state == state_names.PUBLISH and succeeded and "output" in succeeded:
-                return Plan.model_validate(json.loads(succeeded["output"])["plan"])
-        if not page.get("nextToken"):
-            return None
-        kwargs["nextToken"] = page["nextToken"]
+    for event in execution_history.events(stepfunctions_client(), execution_arn):
+        if "stateEnteredEventDetails" in event:
+            state = event["stateEnteredEventDetails"]["name"]
+        succeeded = event.get("lambdaFunctionSucceededEventDetails")
+        if state == state_names.PUBLISH and succeeded and "output" in succeeded:
+            return Plan.model_validate(json.loads(succeeded["output"])["plan"])
+    return None
 
 
 def _targets_from_input(execution_arn: str) -> list[tuple[str, str]]:
