@@ -47,7 +47,7 @@ test: lint typecheck sam-validate sam-build checkov unit
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src functions tests scripts benchmarks examples
 	$(BIN)/cfn-lint template.yaml examples/*.yaml examples/*/template.yaml
-	# Serverless rules too; every exception is justified next to the resource it concerns.
+	# Serverless rules too; every exception is justified where it is declared (the template's Metadata, a resource's).
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml \
 		examples/*/template.yaml
 	$(BIN)/python scripts/lint_asl.py
