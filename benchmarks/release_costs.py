@@ -156,7 +156,8 @@ def multi_function_release(count: int, name: str = "Linear10PercentEvery10Minute
         refused = stack.lambda_rules.throttled - throttled
     ops = Counter(op for _, op in calls.calls)
     control = sum(v for k, v in ops.items() if k in CONTROL_PLANE)
-    return {"functions": count, "strategy": name, "outcome": result.outcome, "wallSeconds": wall,
+    return {"functions": count, "strategy": name, "outcome": result.outcome, "error": result.error,
+            "cause": result.cause, "wallSeconds": wall,
             "waitedSeconds": waited_seconds(result.events), "transitions": result.state_transitions,
             "historyEvents": len(result.events), "calls": sum(ops.values()), "controlPlaneCalls": control,
             "controlPlanePerFunction": control / count, "getMetricData": ops["GetMetricData"],

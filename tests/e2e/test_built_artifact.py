@@ -68,7 +68,7 @@ def test_a_module_left_out_of_the_layer_fails_as_in_aws(stack: LocalStack, sampl
                                                        tmp_path: Path) -> None:
     broken = tmp_path / "build"
     shutil.copytree(build_dir, broken)
-    (broken / "SharedCodeLayer" / "python" / "bluegreen" / "payload.py").unlink()
+    (broken / "SharedCodeLayer" / "python" / "bluegreen" / "contracts" / "payload.py").unlink()
     before = get_alias()
     with built_functions(stack, broken, RUNTIME):
         result = release(stack, version=sample.publish("v2", error_rate=0.0))

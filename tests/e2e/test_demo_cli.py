@@ -58,7 +58,11 @@ def test_smoke_fails_demo_never_touches_prod_and_puts_test_back() -> None:
 def test_demo_with_a_predefined_strategy_keeps_its_steps() -> None:
     code, out = run_demo("--strategy", "Linear10PercentEvery1Minute", "--interval", "1")
     assert code == 0
-    assert [c["weight"] for c in out["checks"]] == [10, 20, 30, 40, 50, 60, 70, 80, 90]
+    # Each step checked, in order (the last may take a second check: a promotion waits for settled data half an
+    # interval past its bake).
+    weights = [c["weight"] for c in out["checks"]]
+    assert sorted(set(weights)) == [10, 20, 30, 40, 50, 60, 70, 80, 90] and weights == sorted(weights)
+    assert weights[:8] == [10, 20, 30, 40, 50, 60, 70, 80]
 
 
 @pytest.mark.parametrize("strategy", ["Canary10Percent7Minutes", '{"steps": [50, 10, 100], "intervalSeconds": 1}'])

@@ -31,13 +31,15 @@ def test_fail_rolls_back_at_once_even_early_in_the_step() -> None:
 @pytest.mark.parametrize("verdict", ["pass", "inconclusive"])
 def test_during_the_bake_the_step_bakes_on_until_the_next_check(verdict: str) -> None:
     assert decide(make_plan(), MID, verdict, 60) == ("bake", 60)
-    # The step's settled data must reach half an interval past the bake: a regression that begins in the bake's
-    # last seconds is seen before the step passes.
-    assert decide(make_plan(), MID, verdict, 300) == ("bake", 30)
+    # The last check lands on the bake's end, not an interval past it.
+    assert decide(make_plan(), MID, verdict, 270) == ("bake", 30)
+    # Before a promotion the settled data must reach half an interval past the bake: a regression that begins in
+    # the bake's last seconds is seen before the release is promoted.
+    assert decide(make_plan(), LAST, verdict, 300) == ("bake", 30)
 
 
-def test_pass_half_an_interval_past_the_bake_moves_on() -> None:
-    assert decide(make_plan(), MID, "pass", 330) == ("next-step", 0)
+def test_pass_at_the_end_of_the_bake_moves_on_and_half_an_interval_past_it_promotes() -> None:
+    assert decide(make_plan(), MID, "pass", 300) == ("next-step", 0)
     assert decide(make_plan(), LAST, "pass", 330.1) == ("promote", 0)
 
 

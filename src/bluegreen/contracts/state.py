@@ -273,5 +273,3 @@ class Outcome(JsonModel):
     cause: str | None = None
     # The checks made through the alias once promoted (verify.afterPromotion), if any.
     verification: Verification | None = None
-
-

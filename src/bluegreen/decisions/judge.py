@@ -168,14 +168,16 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
     return Judgement(verdict, reason, rules, excluded or None, needs)
 
 
-# How far past its bake a step's settled data must reach before it passes, in check intervals: a regression
-# that begins in the bake's last seconds is then seen for at least this long before the step passes.
+# How far past its bake the last step's settled data must reach before the release is promoted, in check
+# intervals: a regression that begins in the bake's last seconds is then seen before it is promoted. (An earlier
+# step passes at its bake: a regression beginning at its end goes on into the next step, whose checks see it.)
 PAST_BAKE_INTERVALS = 0.5
 
 
-def passing_coverage(plan: Plan) -> float:
-    """The settled seconds of a step before it may pass: its bake and a little past it."""
-    return plan.bake_seconds + PAST_BAKE_INTERVALS * plan.check_interval_seconds
+def passing_coverage(plan: Plan, progress: Progress) -> float:
+    """The settled seconds of a step before it may pass: its bake, and a little past it before a promotion."""
+    past = PAST_BAKE_INTERVALS * plan.check_interval_seconds if progress.is_last_step else 0.0
+    return plan.bake_seconds + past
 
 
 def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tuple[Decision, int]:
@@ -184,7 +186,7 @@ def decide(plan: Plan, progress: Progress, verdict: str, elapsed: float) -> tupl
         # A proven failure is never put to a vote: onInconclusive governs inconclusive ends only.
         return "rollback", 0
     interval = plan.check_interval_seconds
-    passing = passing_coverage(plan)
+    passing = passing_coverage(plan, progress)
     if elapsed < passing - _SLACK_SECONDS:
         return "bake", max(1, min(interval, math.ceil(passing - elapsed)))
     if verdict == "pass":

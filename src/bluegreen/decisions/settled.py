@@ -6,8 +6,8 @@ So a check judges only the periods that have *settled*: those ending ``metricDel
 of such a period that is still running then (longer than the delay: a hang, usually) is in none of its datapoints:
 the comparison of the new version's share of calls with its weight counts it as not completed.
 A step's evidence is the settled part of it ("coverage"): no step passes before its settled data covers the
-whole planned bake and a little past it (``judge.passing_coverage``), and a regression starting mid-step shows
-at the first check after it has settled.
+whole planned bake (the last step a little past it: ``judge.passing_coverage``), and a regression starting
+mid-step shows at the first check after it has settled.
 
 Pure: no AWS here, the check Lambda and the simulations of ``plan`` and the benchmark use it alike.
 """

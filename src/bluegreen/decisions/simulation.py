@@ -242,9 +242,10 @@ def simulate_release(plan: Plan, calls_per_minute: float, truth: Truth, rng: ran
             ending = _ending(decision, verdict)
             if ending is not None:
                 # On time: promoted at the first check whose settled data covers the planned bakes (and the half
-                # interval past each that a step needs to pass).
-                step = passing_coverage(plan) + plan.metric_delay_seconds
-                planned = (index + 1) * step + plan.check_interval_seconds
+                # interval past the last one that a promotion needs).
+                step = plan.bake_seconds + plan.metric_delay_seconds
+                planned = (index + 1) * step + passing_coverage(plan, progress) - plan.bake_seconds \
+                    + plan.check_interval_seconds
                 return Outcome(ending, now, look, index, ending == "promoted" and now <= planned + timeline.length,
                                onset)
             if decision == "next-step":

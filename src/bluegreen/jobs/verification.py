@@ -220,4 +220,3 @@ def restore_stages(target: TargetPlan, execution_arn: str) -> list[str]:
         except AliasDrift as drift:  # someone else's change stands; the other stages still go back
             done.append(f"{stage.alias} left alone ({drift})")
     return done
-
