@@ -14,7 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bluegreen.local.stack import REGION, LocalStack
+from bluegreen.local.stack import REGION, LocalStack, project_root
+from bluegreen.local.stand_ins.invoker import LocalFunction
 from bluegreen.local.stand_ins.lambda_rules import TokenBucket
 from bluegreen.local.traffic import SampleFunction, wait_until_updated
 from tests.conftest import ALIAS, FUNCTION
@@ -224,3 +225,23 @@ def test_a_state_over_256_kib_fails_the_execution_uncaught(where: str, stack: Lo
     assert (found["status"], found.get("error")) == ("FAILED", "States.DataLimitExceeded"), found
     # Under the quota, the same machine succeeds.
     assert _run_machine(stack, definition, {"s": big[:40_000], "items": [1, 2, 3]})["status"] == "SUCCEEDED"
+
+
+def test_a_task_timing_out_in_a_map_iteration_reaches_the_maps_catch(stack: LocalStack) -> None:
+    """A Map iteration's error is the Map state's error: a task of the iteration timing out is "States.Timeout" to
+    the Map's Catch, which States.ALL catches, as for any state; moto turned it into an uncatchable States.Runtime.
+    https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html"""
+    slow = "orders-slow"
+    arn = lam().create_function(FunctionName=slow, Runtime="python3.12", Role=stack.role_arn, Handler="app.handler",
+                                Code={"ZipFile": b"slow"},
+                                Environment={"Variables": {"HOOK_ANSWER": "hang", "HANG_SECONDS": "3"}})["FunctionArn"]
+    stack.router.register(LocalFunction(slow, arn, project_root() / "tests" / "hooks", "app.handler", project_root()))
+    caught = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}]
+    each = {"Type": "Task", "Resource": arn, "TimeoutSeconds": 1, "End": True}
+    definition = {"StartAt": "Map", "States": {
+        "Map": {"Type": "Map", "ItemsPath": "$.items", "Catch": caught, "Next": "Done",
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Each", "States": {"Each": each}}},
+        "Caught": {"Type": "Pass", "End": True}, "Done": {"Type": "Pass", "End": True}}}
+    found = _run_machine(stack, definition, {"items": [{}]})
+    assert found["status"] == "SUCCEEDED", found
+    assert json.loads(found["output"])["error"]["Error"] == "States.Timeout", found["output"]

@@ -29,7 +29,11 @@ from bluegreen.local.stand_ins.iam import Grant
 from bluegreen.local.stand_ins.invoker import HandlerRouter, LocalFunction, route_invocations
 from bluegreen.local.stand_ins.lambda_rules import LambdaRules, enforced
 from bluegreen.local.stand_ins.logs import routed_logs
-from bluegreen.local.stand_ins.stepfunctions import payload_limits_enforced, stops_stay_aborted
+from bluegreen.local.stand_ins.stepfunctions import (
+    iteration_errors_keep_their_names,
+    payload_limits_enforced,
+    stops_stay_aborted,
+)
 from bluegreen.local.template import Resolver, load_template
 
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -88,6 +92,7 @@ def local_aws(rules: LambdaRules | None = None) -> Iterator[LambdaRules]:
     with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
             alarms_as_cloudwatch_answers(), \
             deliver_to_state_machines(), bus_policies_enforced(), stops_stay_aborted(), payload_limits_enforced(), \
+            iteration_errors_keep_their_names(), \
             enforced(rules or LambdaRules()) as enforcing:
         yield enforcing
 

@@ -1,4 +1,5 @@
-"""Local stand-ins where moto's Step Functions interpreter differs from AWS: stops, and the payload quota.
+"""Local stand-ins where moto's Step Functions interpreter differs from AWS: stops, the payload quota, and the
+errors of Map iterations.
 
 In AWS a stopped execution is ABORTED at once, whatever its states still do (a Lambda task in flight
 runs on, its result unused). In moto, the status stays RUNNING until the interpreter's thread ends
@@ -16,7 +17,9 @@ from typing import Any
 from unittest import mock
 
 from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
     FailureEventException,
@@ -99,4 +102,23 @@ def payload_limits_enforced() -> Iterator[None]:
     with mock.patch.object(StateTaskLambda, "_eval_parameters", lambda_parameters), \
             mock.patch.object(StateTask, "_eval_parameters", service_parameters), \
             mock.patch.object(ErrorEqualsDecl, "_eval_body", error_equals):
+        yield
+
+
+# --- An error of a Map iteration, as its Map's Retry and Catch see it -------------------------------------------
+# In AWS a Map iteration's error reaches the Map state by its name, so a task timing out in an iteration is
+# States.Timeout to the Map's Catch, which States.ALL catches. moto wraps every iteration error as a custom name,
+# and refuses a "States." one: the execution then fails with States.Runtime (uncatchable), aliases still split.
+_ITERATION_WORKER = "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.iteration_worker"
+
+
+def _iteration_error_name(error_name: str) -> ErrorName:
+    if error_name.startswith("States."):
+        return StatesErrorName.from_name(error_name)
+    return CustomErrorName(error_name=error_name)
+
+
+@contextmanager
+def iteration_errors_keep_their_names() -> Iterator[None]:
+    with mock.patch(f"{_ITERATION_WORKER}.CustomErrorName", _iteration_error_name):
         yield
