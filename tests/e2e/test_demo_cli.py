@@ -23,8 +23,10 @@ def test_healthy_demo_promotes() -> None:
     assert out["outcome"] == "promoted" and out["executionStatus"] == "SUCCEEDED"
     assert out["alias"] == {"name": "prod", "functionVersion": out["newVersion"], "additionalVersionWeights": {}}
     assert (out["previousVersion"], out["newVersion"]) == ("1", "2")
-    assert [(c["weight"], c["verdict"], c["decision"]) for c in out["checks"]] == [
+    # (The last step may take a second check: a promotion waits for settled data half an interval past its bake.)
+    assert [(c["weight"], c["verdict"], c["decision"]) for c in out["checks"] if c["decision"] != "bake"] == [
         (10, "pass", "next-step"), (50, "pass", "promote")]
+    assert [c["weight"] for c in out["checks"]] in ([10, 50], [10, 50, 50])
     assert all(c["ruledOut"].startswith("error rate at most") for c in out["checks"])
     # The whole workflow: test moved to the new version and its smoke check passed before prod took traffic.
     assert [(v["stage"], v["verdict"]) for v in out["verification"]] == [("test", "passed")]

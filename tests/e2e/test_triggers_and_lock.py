@@ -211,8 +211,10 @@ def test_promoted_release_releases_the_lock_and_records_every_step(stack: LocalS
     assert (record["oldVersion"], record["newVersion"], record["weights"]) == ("1", "2", [10, 50])
     assert record["trigger"] == {"source": "cli", "requestedBy": "alice"}
     assert record["requestedByIs"] == "declared by the request"  # nothing verified it
-    assert [(c["weight"], c["verdict"], c["decision"]) for c in record["checks"]] == [
+    # (The last step may take a second check: a promotion waits for settled data half an interval past its bake.)
+    assert [(c["weight"], c["verdict"], c["decision"]) for c in record["checks"] if c["decision"] != "bake"] == [
         (10, "pass", "next-step"), (50, "pass", "promote")]
+    assert [c["weight"] for c in record["checks"]] in ([10, 50], [10, 50, 50])
     assert record["endedAt"] > record["startedAt"] and record["durationSeconds"] > 0
 
 
@@ -261,8 +263,11 @@ def test_a_whole_release_emits_exactly_its_events_in_order(stack: LocalStack, sa
     result = release(stack, version=version)
     assert result.status == "SUCCEEDED"
     received = bus.received()
-    assert [e["detail-type"] for e in received] == [
-        "Deployment Started", "Traffic Shifted", "Health Checked", "Traffic Shifted", "Health Checked", "Promoted"]
+    # One check a step; the last may take a second before the promotion (settled data half an interval past its bake).
+    assert [e["detail-type"] for e in received] in (
+        ["Deployment Started", "Traffic Shifted", "Health Checked", "Traffic Shifted", "Health Checked", "Promoted"],
+        ["Deployment Started", "Traffic Shifted", "Health Checked", "Traffic Shifted", "Health Checked",
+         "Health Checked", "Promoted"])
     assert all(e["detail"]["executionArn"] == result.arn for e in received)
     assert [e["detail"]["weight"] for e in received if e["detail-type"] == "Traffic Shifted"] == [10, 50]
     assert received[-1]["detail"]["functionVersion"] == "2"
