@@ -113,9 +113,11 @@ GUARANTEE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "guardian on ended releases": ("test_guardian_after_a_finished_release",),
     "concurrent starts": ("test_two_concurrent_starts",),
     "alias changed by hand (noticed at the next check)": ("mid_release",),
-    "races under AWS's rules (a write between read and write, guardian in flight, publish after an update)": (
+    "races under AWS's rules (a write between read and write, guardian in flight, publish after an update, a task "
+    "past its timeout)": (
         "test_a_write_between_a_tasks_read", "test_the_guardian_and_a_shift_still_in_flight",
-        "test_a_publish_right_after_a_code_update"),
+        "test_a_publish_right_after_a_code_update", "test_a_task_past_its_timeout",
+        "test_a_publish_past_its_timeout"),
     "AWS's Lambda rules kept by the embedded AWS": ("test_embedded_aws_rules.py::",),
     "each function's calls held to its IAM policy in template.yaml": ("test_iam_policies.py::",),
     "verification failed: every alias the release moved back, stages included": (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from bluegreen.local.stand_ins import invoker
 
-Kind = Literal["throttle", "service-error", "conflict", "timeout", "crash", "lambda-unknown"]
+Kind = Literal["throttle", "service-error", "conflict", "timeout", "crash", "lambda-unknown", "hang"]
 KINDS: tuple[Kind, ...] = ("throttle", "service-error", "conflict", "timeout", "crash", "lambda-unknown")
+# "hang": the call takes this long, then goes through (a task outlasting its TimeoutSeconds; not in the matrix).
+HANG_SECONDS = 3.0
 ALWAYS = 10_000
 
 
@@ -82,7 +85,9 @@ class FaultInjector:
             function = invoker.current_function()
             if function is not None:
                 fault = self._matching(function, operation, task_level=False)
-                if fault is not None:
+                if fault is not None and fault.kind == "hang":
+                    time.sleep(HANG_SECONDS)
+                elif fault is not None:
                     raise exception_for(fault.kind, operation)
             return real_call(client, operation, params)
 

@@ -5,6 +5,8 @@ and the history complete."""
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 from collections.abc import Iterator
 
@@ -211,3 +213,55 @@ def test_publishing_unchanged_code_is_a_no_op(stack: LocalStack, sample: SampleF
     assert again.status == "SUCCEEDED" and "Already released" in again.entered()
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("2", {})
     assert lock_item(stack) is None
+
+
+@pytest.mark.usefixtures("traffic")
+def test_a_task_past_its_timeout_rolls_back_and_ends_with_an_error_a_fail_state_can_raise(
+        stack: LocalStack, sample: SampleFunction, faults: FaultInjector) -> None:
+    """A task outlasting its TimeoutSeconds fails with States.Timeout (retried, then caught); the rollback puts the
+    alias back and the execution ends TaskTimedOut: the States Language reserves "States." names, and a Fail state
+    raising one ends the execution with an uncatchable States.Runtime instead (the 200-function bench did so)."""
+    definition = copy.deepcopy(stack.definition)
+    definition["States"][state_names.CHECK]["TimeoutSeconds"] = 1  # the real 150 s, shortened for the test
+    boto3.client("stepfunctions", region_name=REGION).update_state_machine(
+        stateMachineArn=stack.state_machine_arn, definition=json.dumps(definition))
+    faults.faults.append(Fault("CheckHealthFunction", "GetMetricData", "hang", ALWAYS))
+    new = sample.publish("v2", error_rate=0.0)
+    result = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": new,
+                                   "strategy": {"steps": [50, 100], "intervalSeconds": 1}}, timeout=120)
+    assert faults.injected["hang"] == 3, "the check task and its two retries on States.Timeout"
+    assert (result.status, result.error) == ("FAILED", "TaskTimedOut"), (result.error, result.cause)
+    assert result.cause and "States.Timeout (a task ran past its TimeoutSeconds" in result.cause, result.cause
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
+    assert lock_item(stack) is None
+    assert [record["status"] for record in history_of(stack)] == ["ROLLED_BACK"]
+
+
+@pytest.mark.parametrize("explaining", ["works", "fails"])
+def test_a_publish_past_its_timeout_is_rejected_with_an_error_a_fail_state_can_raise(
+        stack: LocalStack, sample: SampleFunction, faults: FaultInjector, explaining: str) -> None:
+    """Publish timing out is rejected with the alias untouched; if explaining the rejection fails too, the last
+    Fail state quotes the task's error in its Cause under a name of ours (not "States.Timeout")."""
+    definition = copy.deepcopy(stack.definition)
+    definition["States"][state_names.PUBLISH]["TimeoutSeconds"] = 1  # the real 130 s, shortened for the test
+    boto3.client("stepfunctions", region_name=REGION).update_state_machine(
+        stateMachineArn=stack.state_machine_arn, definition=json.dumps(definition))
+    faults.faults.append(Fault("PublishFunction", "GetAlias", "hang", ALWAYS))
+    if explaining == "fails":
+        faults.faults.append(Fault("RollbackFunction", "Invoke", "lambda-unknown", ALWAYS))
+    new = sample.publish("v2", error_rate=0.0)
+    result = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": new}, timeout=60)
+    expected = ("TaskTimedOut", "States.Timeout (a task ran") if explaining == "works" else (
+        "ReleaseRejected", "States.Timeout: ")
+    assert (result.status, result.error) == ("FAILED", expected[0]), (result.error, result.cause)
+    assert result.cause and expected[1] in result.cause, result.cause
+    faults.faults.clear()
+    if explaining == "fails":
+        execution.announce_status_change(result.arn)  # the guardian ends what explaining did not: the lease
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
+    # A timed-out attempt runs on (Lambda ends it at the function's own timeout) and may take the lease late;
+    # a lease of an ended execution is free, so the next release goes ahead.
+    again = execution.run(stack, {"functionName": FUNCTION, "alias": ALIAS, "version": new, "strategy": "AllAtOnce"},
+                          timeout=60)
+    assert again.status == "SUCCEEDED", again.cause
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == (new, {})

@@ -36,12 +36,26 @@ def explain(error: dict[str, str] | None, progress: Progress | None, operator: A
         # A Lambda error's Cause is the runtime's JSON; people want its message.
         with contextlib.suppress(ValueError, AttributeError):
             cause = json.loads(cause).get("errorMessage", cause)
-        return name, cause
+        return own_name(name, cause)
     if health is not None:
         if health.verdict == "fail":
             return "HealthCheckFailed", evidence
         return "InsufficientEvidence", evidence + (f"; {health.needs}" if health.needs else "")
     return "DeploymentFailed", "the deployment stopped before promotion"
+
+
+# Step Functions' own errors, as the Fail state may raise them: the States Language reserves the "States." prefix
+# (a Fail state raising one fails the execution with States.Runtime instead), so the Cause keeps the original.
+TIMED_OUT = ("TaskTimedOut", "a task ran past its TimeoutSeconds, its retries included")
+STATES_ERRORS = {"States.Timeout": TIMED_OUT, "States.HeartbeatTimeout": TIMED_OUT}
+
+
+def own_name(name: str, cause: str) -> tuple[str, str]:
+    """(Error, Cause) a Fail state can raise: Step Functions' errors renamed, their name kept in the Cause."""
+    if not name.startswith("States."):
+        return name, cause
+    own, meaning = STATES_ERRORS.get(name, ("TaskFailed", "a task failed after its retries"))
+    return own, f"{name} ({meaning})" + (f": {cause}" if cause else "")
 
 
 # Functions a rollback's cause names one by one (the rest are counted).
