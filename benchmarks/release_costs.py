@@ -89,6 +89,42 @@ def waited_seconds(events: list[dict[str, Any]]) -> float:
     return total
 
 
+def timed_out_states(events: list[dict[str, Any]]) -> list[str]:
+    """The states whose task ran past its TimeoutSeconds, each time it did (following each event's cause back)."""
+    by_id = {event["id"]: event for event in events}
+    found = []
+    for event in events:
+        if not event["type"].endswith("TimedOut"):
+            continue
+        cause = by_id.get(event.get("previousEventId", 0))
+        while cause is not None and "stateEnteredEventDetails" not in cause:
+            cause = by_id.get(cause.get("previousEventId", 0))
+        found.append(cause["stateEnteredEventDetails"]["name"] if cause else "?")
+    return found
+
+
+def longest_task_seconds(events: list[dict[str, Any]]) -> dict[str, float]:
+    """Per task state, its longest run (scheduled to its end, as the event chain links them)."""
+    by_id = {event["id"]: event for event in events}
+    longest: dict[str, float] = {}
+    for event in events:
+        if not event["type"].startswith("LambdaFunction") or event["type"] in {
+                "LambdaFunctionScheduled", "LambdaFunctionStarted"}:
+            continue
+        start = by_id.get(event.get("previousEventId", 0))
+        while start is not None and start["type"] != "LambdaFunctionScheduled":
+            start = by_id.get(start.get("previousEventId", 0))
+        entered = start
+        while entered is not None and "stateEnteredEventDetails" not in entered:
+            entered = by_id.get(entered.get("previousEventId", 0))
+        if start is None or entered is None:
+            continue
+        name = entered["stateEnteredEventDetails"]["name"]
+        seconds = (event["timestamp"] - start["timestamp"]).total_seconds()
+        longest[name] = max(longest.get(name, 0.0), round(seconds, 1))
+    return longest
+
+
 def run_strategy(name: str) -> dict[str, Any]:
     calls = CallLog()
     with running_stack({"ManagedFunctions": "orders-api"}) as stack:
@@ -162,7 +198,8 @@ def multi_function_release(count: int, name: str = "Linear10PercentEvery10Minute
             "historyEvents": len(result.events), "calls": sum(ops.values()), "controlPlaneCalls": control,
             "controlPlanePerFunction": control / count, "getMetricData": ops["GetMetricData"],
             "checks": len(result.checks()), "peakControlPlanePerSecond": calls.peak_control_plane_rate(1.0),
-            "refusedByTheRateLimit": refused, "largestStateBytes": largest_state(result)}
+            "refusedByTheRateLimit": refused, "largestStateBytes": largest_state(result),
+            "timedOut": timed_out_states(result.events), "longestTaskSeconds": longest_task_seconds(result.events)}
 
 
 # AWS/Lambda's metrics, as the bench's releases judge them: 180 s late (the default MetricDelaySeconds), the

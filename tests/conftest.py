@@ -119,6 +119,8 @@ GUARANTEE_CATEGORIES: dict[str, tuple[str, ...]] = {
         "test_a_publish_right_after_a_code_update", "test_a_task_past_its_timeout",
         "test_a_publish_past_its_timeout"),
     "AWS's Lambda rules kept by the embedded AWS": ("test_embedded_aws_rules.py::",),
+    "ready before traffic (a SnapStart version Pending, or Failed: no call reaches it)": (
+        "test_version_readiness.py::",),
     "each function's calls held to its IAM policy in template.yaml": ("test_iam_policies.py::",),
     "verification failed: every alias the release moved back, stages included": (
         "test_a_smoke_check_failing", "test_before_traffic_failing", "test_after_promotion_failing",

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bluegreen.aws.readiness import Deadline
 from bluegreen.contracts.request import parse_request
 from bluegreen.contracts.state import Progress
 from bluegreen.contracts.tasks import PublishTask
@@ -19,7 +20,9 @@ from bluegreen.jobs.release import prepare
 @retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse_task(PublishTask, event)
-    plan = prepare(parse_request(task.input), *own_region_and_account(context), task.execution_arn)
+    request = parse_request(task.input)
+    deadline = Deadline.for_task(task.started_at, request.ready_timeout_seconds, context.get_remaining_time_in_millis())
+    plan = prepare(request, *own_region_and_account(context), task.execution_arn, deadline)
     logger.info("release planned", extra={"plan": plan.for_logs()})
     for problem in lifecycle.started(plan, task.execution_arn):
         logger.warning(problem)

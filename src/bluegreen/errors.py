@@ -34,3 +34,13 @@ class VerificationFailed(BlueGreenError):
 class InsufficientTraffic(BlueGreenError):
     """At the alias's recent traffic a healthy new version could not be proven healthy within maxBakeSeconds:
     the release is refused before anything changes, saying what first weight or bake would do."""
+
+
+class VersionNotReady(BlueGreenError):
+    """A new version did not become ready to take calls (Lambda's State Failed, or still Pending after
+    readyTimeoutSeconds): the release is refused before any traffic moves; nothing was changed."""
+
+
+class VersionStillPending(BlueGreenError):
+    """A new version is still Pending when the publish task's time runs out: the state machine's Retry runs
+    the task again, which waits on, until readyTimeoutSeconds."""

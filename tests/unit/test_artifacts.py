@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from bluegreen.aws.readiness import TASK_MARGIN_SECONDS
 from bluegreen.contracts import state_names
-from bluegreen.contracts.request import parse_request
+from bluegreen.contracts.request import MAX_READY_TIMEOUT_SECONDS, parse_request
 from bluegreen.local.stand_ins.lambda_code import template_handler
 from bluegreen.local.template import Resolver, load_template
 
@@ -77,8 +78,15 @@ def test_every_task_has_timeout_retry_and_catch(name: str) -> None:
     _task_timeout_is_bounded(task)
     retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
     assert retried >= LAMBDA_TRANSIENT
-    assert all(r["BackoffRate"] > 1 for r in task["Retry"])
+    # Failures are retried with a backoff; a version still Pending is waited on, attempt after attempt.
+    assert all(r["BackoffRate"] > 1 for r in task["Retry"] if r["ErrorEquals"] != ["VersionStillPending"])
     assert task["Catch"] and task["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+def test_the_publish_task_waits_as_long_as_ready_timeout_seconds_allows() -> None:
+    (waiting,) = [r for r in TASKS[state_names.PUBLISH]["Retry"] if r["ErrorEquals"] == ["VersionStillPending"]]
+    per_attempt = _function_timeout(TASKS[state_names.PUBLISH]) - TASK_MARGIN_SECONDS
+    assert waiting["MaxAttempts"] * per_attempt >= MAX_READY_TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize("name", sorted(MAPS))

@@ -107,6 +107,10 @@ class TargetRequest(JsonModel):
     verify: Verify | None = None
 
 
+# boto3's published_version_active waiter polls 312 times 5 s apart (26 minutes); the publish task's Retry
+# (statemachine/deployment.asl.json) allows its attempts that long.
+MAX_READY_TIMEOUT_SECONDS = 1500
+
 # A release is one Step Functions execution: its Map states, its history budget and its 256 KiB state are sized
 # for this many (the longest predefined strategy, every step extended to maxBakeSeconds, fits both).
 MAX_TARGETS = 200
@@ -125,6 +129,9 @@ class ReleaseRequest(JsonModel):
     # Every function's stages and checks, unless a target gives its own.
     stages: Stages = Field(default_factory=list)
     verify: Verify | None = None
+    # How long a new version may take to become ready (State Active) before the release is refused: a
+    # SnapStart snapshot takes minutes. Counted from the release's start; at most the waiter's own bound.
+    ready_timeout_seconds: int = Field(default=600, ge=0, le=MAX_READY_TIMEOUT_SECONDS)
 
     @field_validator("targets")
     @classmethod

@@ -31,8 +31,12 @@ ALREADY_RELEASED = "Already released"
 ROLLED_BACK = "Rolled back"
 ROLLBACK_FAILED = "Rollback failed"
 REJECTED = "Release rejected"
+# Explaining the rejection failed too: the task's error as reported, or renamed if Step Functions' own.
 REJECTED_AS_REPORTED = "Release rejected as reported"
+REJECTED_WITH_TASK_ERROR = "Release rejected with the task's error"
+REJECTED_BY_STEP_FUNCTIONS = "Release rejected by Step Functions"
 
 ALL = frozenset({PUBLISH, ANY_TRAFFIC, VERIFY_MAP, VERIFY, SHIFT_MAP, SHIFT, STEP_BEGINS, BAKE, CHECK, DECIDE, ASK,
                  ANSWERED, PROMOTE_MAP, PROMOTE, ROLLBACK_MAP, ROLLBACK, EXPLAIN_REJECTION, PROMOTED,
-                 ALREADY_RELEASED, ROLLED_BACK, ROLLBACK_FAILED, REJECTED, REJECTED_AS_REPORTED})
+                 ALREADY_RELEASED, ROLLED_BACK, ROLLBACK_FAILED, REJECTED, REJECTED_AS_REPORTED,
+                 REJECTED_WITH_TASK_ERROR, REJECTED_BY_STEP_FUNCTIONS})

@@ -6,6 +6,7 @@ its targets at a time (one iteration of a Map state over ``plan.targets``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -16,6 +17,9 @@ from bluegreen.contracts.state import Plan, Progress, TargetPlan
 
 class PublishTask(JsonModel):
     execution_arn: str
+    # When the execution started ($$.Execution.StartTime): readyTimeoutSeconds counts from it across the
+    # task's attempts.
+    started_at: datetime | None = None
     # The operator's execution input, validated separately so its errors name its own fields.
     input: dict[str, Any]
 

@@ -3,20 +3,18 @@
 Everything a release could trip over is checked here, before the first write, so that a rejected
 input leaves every alias exactly as it was: every alias's lock is taken (all or none), every target
 is checked, and only then is anything published. The only write is PublishVersion, which is itself
-idempotent (unchanged code returns the last version).
+idempotent (unchanged code returns the last version). The plan is returned once every new version is ready
+to take calls (``aws.readiness``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from botocore.exceptions import ClientError
-
-from bluegreen.aws import evidence, locks, settings
+from bluegreen.aws import evidence, locks, readiness, settings
 from bluegreen.aws.aliases import AliasState, read_alias
-from bluegreen.aws.clients import lambda_client
 from bluegreen.aws.evidence import alarm_states
 from bluegreen.aws.pacing import first_calls_of_a_map, paced
 from bluegreen.contracts import payload
@@ -29,21 +27,7 @@ from bluegreen.decisions.settled import first_check_seconds, metric_period
 from bluegreen.decisions.strategy import StepPlan
 from bluegreen.errors import InsufficientTraffic, InvalidInput
 from bluegreen.jobs.admission import check_managed, check_verification, resolve_function_name
-
-if TYPE_CHECKING:
-    from mypy_boto3_lambda.type_defs import FunctionConfigurationResponseTypeDef
-
-def _configuration(name: str, qualifier: str, field: str) -> FunctionConfigurationResponseTypeDef:
-    try:
-        return lambda_client().get_function_configuration(FunctionName=name, Qualifier=qualifier)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-    if field == "version":
-        # Tell a missing function from a missing version: the fix is different.
-        _configuration(name, "$LATEST", "functionName")
-        raise InvalidInput(f"version: {qualifier} is not a published version of {name}")
-    raise InvalidInput(f"functionName: function {name} does not exist")
+from bluegreen.jobs.publishing import configuration, publish_ready, target_config
 
 
 def _check_compatible(name: str, old: Any, new: Any, old_version: str, new_version: str) -> None:
@@ -65,18 +49,6 @@ def _check_alarms(alarms: list[str]) -> list[str]:
     return sorted(a for a, state in found.items() if state == "ALARM")
 
 
-def _target_config(request: TargetRequest, name: str) -> FunctionConfigurationResponseTypeDef:
-    """The configuration of what will be released: the given version, or $LATEST about to be published."""
-    qualifier, field = (request.version, "version") if request.version else ("$LATEST", "functionName")
-    config = _configuration(name, qualifier, field)
-    if request.code_sha256 and config["CodeSha256"] != request.code_sha256:
-        label = f"version {qualifier}" if request.version else "$LATEST"
-        hint = "" if request.version else "; was it updated again since the build?"
-        raise InvalidInput(f"codeSha256: {label} of {name} has code {config['CodeSha256']}, "
-                           f"not {request.code_sha256}{hint}")
-    return config
-
-
 def _check_alias(name: str, alias: str, current: AliasState | None) -> None:
     if current is not None and current.is_split:
         raise InvalidInput(
@@ -87,22 +59,14 @@ def _check_alias(name: str, alias: str, current: AliasState | None) -> None:
         raise InvalidInput(f"alias: {alias} of {name} points at $LATEST; point it at a published version first")
 
 
-def _publish(request: TargetRequest, name: str) -> str:
-    if request.version is not None:
-        return request.version
-    if request.code_sha256:
-        # AWS refuses to publish if $LATEST changed since it was checked.
-        return lambda_client().publish_version(FunctionName=name, CodeSha256=request.code_sha256)["Version"]
-    return lambda_client().publish_version(FunctionName=name)["Version"]
-
-
 def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Cadence:
     """The release's cadence (``decisions.cadence``), its metrics as late as the stack's MetricDelaySeconds unless
     the input says otherwise."""
     return cadence_of(health, steps, functions, settings.current().metric_delay_seconds)
 
 
-def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, execution_arn: str) -> Plan:
+def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, execution_arn: str,
+            deadline: readiness.Deadline | None = None) -> Plan:
     """A validated plan for every target, holding every changing alias's lock, or nothing changed at all.
 
     All locks are taken (all or none), then every target is checked, and only when all pass is
@@ -129,7 +93,9 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
             alarms_at_start = _check_alarms(request.health.alarms)
             traffic_note = check_traffic(_plan(request, steps, cadence, [_target_plan(c, "0") for c in checked],
                                                unchanged=[], alarms_at_start=alarms_at_start), checked)
-            planned = [_publish_target(c) for c in checked]
+            versions = publish_ready([(c.request, c.name, c.config) for c in checked],
+                                     deadline or readiness.Deadline.starting_now(request.ready_timeout_seconds))
+            planned = [_target_plan_unless_there(c, v) for c, v in zip(checked, versions, strict=True)]
             pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
     except BaseException:
         for name, alias in taken:
@@ -207,6 +173,7 @@ class Checked:
     # Each stage with the version its alias is on now.
     stages: list[tuple[Stage, str]]
     verify: Verify | None
+    config: Any  # the configuration of the version to release (or of $LATEST, to be published)
 
 
 def _check_downgrade(request: TargetRequest, name: str, current: AliasState | None) -> None:
@@ -230,7 +197,7 @@ def _check_stage(name: str, stage: Stage) -> str:
 
 
 def _check_target(request: TargetRequest, name: str, release: ReleaseRequest) -> Checked:
-    new_config = _target_config(request, name)
+    new_config = target_config(request, name)
     current = read_alias(name, request.alias)
     _check_alias(name, request.alias, current)
     if not release.allow_downgrade:
@@ -238,9 +205,9 @@ def _check_target(request: TargetRequest, name: str, release: ReleaseRequest) ->
     stages = [(stage, _check_stage(name, stage)) for stage in release.stages_of(request)]
     old_version = current.function_version if current else None
     if old_version is not None and old_version != request.version:
-        old_config = _configuration(name, old_version, "version")
+        old_config = configuration(name, old_version, "version")
         _check_compatible(name, old_config, new_config, old_version, request.version or "$LATEST")
-    return Checked(request, name, current, stages, release.verify_of(request))
+    return Checked(request, name, current, stages, release.verify_of(request), new_config)
 
 
 def _provisional_targets(request: ReleaseRequest, names: list[str]) -> list[TargetPlan]:
@@ -261,10 +228,9 @@ def _target_plan(checked: Checked, new_version: str) -> TargetPlan:
                               for stage, version in checked.stages], verify=checked.verify)
 
 
-def _publish_target(checked: Checked) -> TargetPlan | None:
+def _target_plan_unless_there(checked: Checked, new_version: str) -> TargetPlan | None:
     """The target's plan once its version is published; None when the alias already points 100% at that
     version (nothing to do)."""
-    new_version = _publish(checked.request, checked.name)
     old_version = checked.current.function_version if checked.current else None
     if old_version == new_version:
         return None

@@ -132,6 +132,8 @@ class TrafficSample:
     invocations: dict[str, int]
     errors: dict[str, int]
     throttles: dict[str, int]
+    # Calls routed to a version that was not Active yet: refused by Lambda, in none of its metrics.
+    not_ready: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -207,8 +209,12 @@ class TrafficSimulator:
         errors: dict[str, int] = {}
         throttles: dict[str, int] = {}
         durations: dict[str, list[float]] = {}
+        not_ready: dict[str, int] = {}
         context = FakeContext(self.function_name, function_arn(self.function_name))
         for version, count in chosen.items():
+            if _lambda_backend().get_function(self.function_name, version).state != "Active":
+                not_ready[version] = count  # SnapStartNotReadyException (or a conflict) to each caller
+                continue
             env = self._version_env(version)
             throttles[version] = self._throttled(version, env, count)
             # Calls that hang end after the release: none of their datapoints arrive while it runs.
@@ -228,7 +234,7 @@ class TrafficSimulator:
         self._pending.append((now + self.delay_seconds, started, self._metric_data(invocations, errors, throttles,
                                                                                    durations)))
         self._deliver(now)
-        sample = TrafficSample(time.time(), weights, invocations, errors, throttles)
+        sample = TrafficSample(time.time(), weights, invocations, errors, throttles, not_ready)
         self.samples.append(sample)
         return sample
 

@@ -24,6 +24,7 @@ of throttles and conflicts), so the embedded run enforces them as the Lambda API
 - Control-plane requests (all but Invoke, GetFunction and GetPolicy) above 15 per second per account
   and region: ``TooManyRequestsException`` (429), from a token bucket every caller shares.
   https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+- A new version is Pending for a while (SnapStart, or a slow function), refusing calls: ``lambda_versions``.
 - Invoke runs the version or alias its ``Qualifier`` names: moto 5.2 reads a query parameter
   ``qualifier`` while the SDK sends ``Qualifier``, so every qualified invoke reached ``$LATEST``.
   https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
@@ -47,6 +48,7 @@ from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError
 
 from bluegreen.local.stand_ins.accounts import split_function_name
+from bluegreen.local.stand_ins.lambda_versions import VersionReadiness
 
 # Control-plane requests per second per account and region, and the ones that do not count.
 CONTROL_PLANE_RATE = 15.0
@@ -114,6 +116,7 @@ class LambdaRules:
     update_seconds: float = 0.3
     limit: TokenBucket = field(default_factory=TokenBucket)
     throttled: int = 0  # requests answered TooManyRequestsException, for the tests and the benchmark
+    versions: VersionReadiness = field(default_factory=VersionReadiness)
     _updating_until: dict[str, float] = field(default_factory=dict)
     _revisions: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -142,6 +145,19 @@ def _function_name(response: LambdaResponse) -> str:
     after = response.path.split("/functions/", 1)[1]
     name = unquote(after.split("/", 1)[0])
     return split_function_name(name)[0]
+
+
+def _check_invoke(rules: LambdaRules, response: LambdaResponse) -> None:
+    """An Invoke of a version not ready yet is refused (a weighted alias's draw: the traffic simulator's)."""
+    name, qualifier = _function_name(response), response.querystring.get("qualifier", [None])[0]
+    version = qualifier or "$LATEST"
+    if qualifier and not qualifier.isdigit() and qualifier != "$LATEST":
+        alias: Any = response.backend.get_alias(qualifier, name)
+        routing: dict[str, Any] = alias.routing_config or {}
+        if routing.get("AdditionalVersionWeights"):
+            return
+        version = str(alias.function_version)
+    rules.versions.check_invoke(response.backend, name, version)
 
 
 def _body(response: LambdaResponse) -> dict[str, Any]:
@@ -231,24 +247,34 @@ def _after(rules: LambdaRules, response: LambdaResponse, action: str, result: An
             alias.revision_id = str(uuid.uuid4())  # a new revision per write, as in AWS
         status, headers, _ = result
         return status, headers, json.dumps(alias.to_json())
+    if action == "CreateFunction":
+        rules.versions.configured(split_function_name(_body(response)["FunctionName"])[0], _body(response))
+    if action == "UpdateFunctionConfiguration":
+        rules.versions.configured(_function_name(response), _body(response))
     if action in {"UpdateFunctionCode", "UpdateFunctionConfiguration"}:
         rules.updated(_function_name(response))
-    if action in {"GetFunctionConfiguration", "GetFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration"}:
-        return _with_update_status(rules, response, result)
+    if action == "PublishVersion":
+        rules.versions.published(response.backend, _function_name(response), json.loads(result[2])["Version"])
+    if action in {"GetFunctionConfiguration", "GetFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration",
+                  "PublishVersion"}:
+        return _with_status(rules, response, result)
     return result
 
 
-def _with_update_status(rules: LambdaRules, response: LambdaResponse, result: Any) -> Any:
-    """$LATEST's LastUpdateStatus and RevisionId in a function's configuration, as AWS reports them."""
+def _with_status(rules: LambdaRules, response: LambdaResponse, result: Any) -> Any:
+    """A configuration as AWS reports it: $LATEST's LastUpdateStatus and RevisionId, a version's State."""
     status, headers, body = result
     if not isinstance(body, str) or int(status) >= 300:
         return result
     document = json.loads(body)
     config = document.get("Configuration", document)
+    name = config["FunctionName"]
     if config.get("Version") == "$LATEST":
-        name = config["FunctionName"]
         config["LastUpdateStatus"] = "InProgress" if rules.updating(name) else "Successful"
         config["RevisionId"] = rules.revision(name)
+    else:
+        config["State"] = rules.versions.state(response.backend, name, config["Version"])
+    rules.versions.describe(config)
     return status, headers, json.dumps(document)
 
 
@@ -262,6 +288,9 @@ def enforced(rules: LambdaRules) -> Iterator[LambdaRules]:
         if action == "Invoke" and "Qualifier" in self.querystring:
             # The SDK's spelling, which moto's Invoke does not read (it reads "qualifier").
             self.querystring["qualifier"] = self.querystring["Qualifier"]
+        rules.versions.refresh(self.backend)
+        if action == "Invoke":
+            _check_invoke(rules, self)
         _before(rules, self, action)
         result = original(self)
         status = int(result[0])
