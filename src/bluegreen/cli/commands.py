@@ -246,7 +246,12 @@ def load_request(path: str | None, fields: dict[str, Any]) -> dict[str, Any]:
     """The execution input: a JSON file ('-' for stdin) and/or options (options win)."""
     request: dict[str, Any] = {}
     if path:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        try:
+            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         try:
             request = json.loads(text)
         except ValueError as exc:

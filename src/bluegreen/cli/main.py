@@ -14,8 +14,17 @@ app = typer.Typer(help="Blue-green and canary releases of AWS Lambda aliases.", 
                   pretty_exceptions_enable=False)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        typer.echo(f"bluegreen {version('bluegreen')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(show_version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False) -> None:
     """Blue-green and canary releases of AWS Lambda aliases, orchestrated by Step Functions."""
 
 
@@ -58,7 +67,14 @@ def demo(
         raise typer.BadParameter(f"choose one of {', '.join(local_demo.SCENARIOS)}", param_hint="--scenario")
     options = local_demo.DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose,
                                      report or None)
-    raise typer.Exit(local_demo.run_demo(options))
+    from bluegreen.errors import InvalidInput  # noqa: PLC0415
+
+    try:
+        local_demo.demo_strategy(strategy, interval)  # a bad --strategy is said before anything starts
+        code = local_demo.run_demo(options)
+    except InvalidInput as exc:
+        raise _fail(str(exc), 2) from None
+    raise typer.Exit(code)
 
 
 # ---- Operating releases: against a deployed stack, or the embedded local run (--local) ----

@@ -20,6 +20,7 @@ from bluegreen.cli import report as reports
 from bluegreen.cli.progress import ProgressPrinter, describe_verification, ms
 from bluegreen.contracts import state_names
 from bluegreen.decisions import strategy as strategies
+from bluegreen.errors import InvalidInput
 from bluegreen.local import execution
 from bluegreen.local.app_stack import alias_behind_route, deploy_app, redeploy
 from bluegreen.local.stack import REGION, LocalStack, project_root, running_stack
@@ -69,7 +70,10 @@ def demo_strategy(strategy: str | None, interval: int) -> Any:
     if strategy is None:
         return {"steps": [10, 50, 100], "intervalSeconds": interval}
     if strategy.lstrip().startswith("{"):
-        return json.loads(strategy)
+        try:
+            return json.loads(strategy)
+        except ValueError as exc:
+            raise InvalidInput(f"--strategy: not JSON: {exc}") from None
     try:
         plan = strategies.plan_predefined(strategy)
     except ValueError:

@@ -1,0 +1,42 @@
+"""A user's mistake on the command line: one line saying what is wrong, exit 2, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bluegreen.cli.main import app
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("nope.json", None, "cannot read it: No such file or directory"),
+    ("", None, "cannot read it: Is a directory"),
+    ("bad.json", b"\xff\xfe{}", "not UTF-8 text"),
+    ("list.json", b"[1]", "must be a JSON object"),
+])
+def test_an_input_file_that_cannot_be_read_is_one_line(tmp_path: Path, name: str, content: bytes | None,
+                                                      said: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    code, output = run("plan", str(path), "--offline")
+    assert code == 2 and said in output and "Traceback" not in output, output
+    assert output.startswith("error: ") and output.count("\n") == 1
+
+
+def test_a_bad_demo_strategy_is_said_before_anything_starts() -> None:
+    code, output = run("demo", "--strategy", "{bad", "--report", "")
+    assert code == 2 and output.startswith("error: --strategy: not JSON") and output.count("\n") == 1, output
+
+
+def test_the_version() -> None:
+    code, output = run("--version")
+    assert code == 0 and output.startswith("bluegreen ") and output.strip().split()[1][0].isdigit()
