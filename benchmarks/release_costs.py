@@ -23,11 +23,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 from botocore.client import BaseClient
 
+from bluegreen.contracts import state_names
 from bluegreen.decisions import strategy as strategies
 from bluegreen.local import execution
-from bluegreen.local.stack import running_stack
+from bluegreen.local.stack import REGION, running_stack
 from bluegreen.local.stand_ins import invoker
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 
@@ -151,6 +153,28 @@ def run_strategy(name: str) -> dict[str, Any]:
         "overheadSeconds": wall - waited_seconds(result.events),
         "checks": len(result.checks()),
     }
+
+
+def snap_start_release(ready_seconds: float | None) -> dict[str, Any]:
+    """One AllAtOnce release of $LATEST, its function with SnapStart (its new version Pending ``ready_seconds``)
+    or without (None): what waiting for the version to be Active adds to the publish task."""
+    calls = CallLog()
+    with running_stack({"ManagedFunctions": "orders-api"}) as stack:
+        sample = SampleFunction("orders-api", "prod", stack.role_arn)
+        sample.create()
+        if ready_seconds is not None:
+            lam = boto3.client("lambda", region_name=REGION)
+            lam.update_function_configuration(FunctionName="orders-api", SnapStart={"ApplyOn": "PublishedVersions"})
+            stack.lambda_rules.versions.ready_seconds = ready_seconds
+        sha = sample.stage("v2", 0.0)
+        calls.install()
+        result = execution.run(stack, {"functionName": "orders-api", "alias": "prod", "codeSha256": sha,
+                                       "strategy": "AllAtOnce"}, timeout=900)
+    ops = Counter(op for _, op in calls.calls)
+    return {"snapStart": ready_seconds is not None, "readySeconds": ready_seconds, "outcome": result.outcome,
+            "publishSeconds": longest_task_seconds(result.events).get(state_names.PUBLISH, 0.0),
+            "transitions": result.state_transitions, "getFunctionConfiguration": ops["GetFunctionConfiguration"],
+            "controlPlaneCalls": sum(v for k, v in ops.items() if k in CONTROL_PLANE)}
 
 
 def largest_state(result: execution.ExecutionResult) -> int:
@@ -296,6 +320,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['checks']} | {m['getMetricData']} | {m['transitions']} | {m['historyEvents']} | {m['calls']} | "
               f"{m['controlPlaneCalls']} ({m['controlPlanePerFunction']:.1f}) | {m['peakControlPlanePerSecond']:.0f} | "
               f"{m['refusedByTheRateLimit']} | {m['largestStateBytes']:,} |")
+    print()
+    print("| function | outcome | publish task | GetFunctionConfiguration | Lambda control-plane calls | "
+          "state transitions |")
+    print("|---|---|---|---|---|---|")
+    for ready in (None, 12.0):
+        r = snap_start_release(ready)
+        print(json.dumps(r), file=sys.stderr)
+        label = f"SnapStart, Pending {ready:g} s" if ready is not None else "no SnapStart"
+        print(f"| {label} | {r['outcome']} | {r['publishSeconds']:.1f} s | {r['getFunctionConfiguration']} | "
+              f"{r['controlPlaneCalls']} | {r['transitions']} |")
     print()
     print("| check interval | onset → rollback (strategy seconds, metrics 180 s late): median | max | "
           "interval + delay + a period + 5 s |")
