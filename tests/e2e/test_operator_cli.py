@@ -127,8 +127,9 @@ def test_promote_now_promotes_with_the_reason_in_the_history(stack: LocalStack, 
     promoted = cli("promote-now", name, "--reason", "customer waiting")
     assert promoted.exit_code == 0 and "next check promotes" in promoted.output
     assert cli("watch", name).exit_code == 0
-    rows = json.loads(cli("history", FUNCTION, "--alias", ALIAS, "--json").stdout)
+    rows = json.loads(cli("history", FUNCTION, "--json").stdout)  # the alias the examples use, prod, by default
     assert rows[0]["status"] == "PROMOTED" and "customer waiting" in rows[0]["cause"]
+    assert cli("history", FUNCTION, "--alias", "live").output == f"no releases of {FUNCTION}:live recorded\n"
     # Started by the CLI: who asked is the caller's identity from STS (moto's default user here), declared.
     assert rows[0]["trigger"] == {"source": "cli", "requestedBy": "arn:aws:sts::123456789012:user/moto"}
 

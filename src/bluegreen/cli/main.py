@@ -237,7 +237,7 @@ def abort(execution: ExecutionArg, reason: ReasonOption = "aborted by an operato
 
 @app.command("history")
 def history_command(function: Annotated[str, typer.Argument(help="Function name.")],
-                    alias: Annotated[str, typer.Option("--alias", help="Alias.")] = "live",
+                    alias: Annotated[str, typer.Option("--alias", help="Alias (default: prod).")] = "prod",
                     limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
                     stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
     """A function alias's releases, newest first."""
@@ -249,6 +249,9 @@ def history_command(function: Annotated[str, typer.Argument(help="Function name.
         rows = commands.history_rows(deployed, function, alias, limit)
     if json_output:
         typer.echo(json.dumps(rows, default=str))
+        return
+    if not rows:
+        typer.echo(f"no releases of {function}:{alias} recorded")
         return
     table = Table("started", "status", "versions", "strategy", "checks", "trigger", "why")
     for row in rows:
