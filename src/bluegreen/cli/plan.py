@@ -109,7 +109,9 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
         "validate and publish": ["dynamodb:PutItem (lease)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
                                  *alarms, *(["cloudwatch:GetMetricData (the aliases' last hour)"] if steps.weights
                                             else []),
-                                 *publish, "dynamodb:PutItem (history)", "events:PutEvents"],
+                                 *publish, "lambda:GetFunctionConfiguration (every 5 s while a new version is Pending, "
+                                 "e.g. a SnapStart snapshot: up to readyTimeoutSeconds)",
+                                 "dynamodb:PutItem (history)", "events:PutEvents"],
         "each shift": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
                        "lambda:UpdateAlias", "dynamodb:UpdateItem (write recorded)", "events:PutEvents"],
         "each check": ["lambda:GetAlias (where the release left it?)", "dynamodb:GetItem (promote now?)",

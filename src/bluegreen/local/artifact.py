@@ -50,7 +50,7 @@ class Context:
         self.__dict__.update(fields)
 
     def get_remaining_time_in_millis(self):
-        return 30000
+        return self.remaining_ms
 
 
 for line in sys.stdin:
@@ -121,7 +121,7 @@ class BuiltFunction:
             worker = self.idle.pop() if self.idle else self._start()
         fields = {k: getattr(context, k) for k in ("function_name", "invoked_function_arn", "memory_limit_in_mb",
                                                     "function_version", "aws_request_id", "log_group_name",
-                                                    "log_stream_name")}
+                                                    "log_stream_name", "remaining_ms")}
         try:
             return worker.call(event, fields)
         finally:

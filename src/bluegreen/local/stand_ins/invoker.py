@@ -58,8 +58,10 @@ class FakeContext:
     log_group_name: str = ""
     log_stream_name: str = ""
 
+    remaining_ms: int = 30_000  # the function's Timeout, as a call starts
+
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return self.remaining_ms
 
 
 @dataclass
@@ -154,8 +156,10 @@ class HandlerRouter:
         fn = self.functions[short_name(function_name)]
         event = json.loads(body or b"{}")
         version = invoked_version(fn.name, qualifier or split_function_name(function_name)[1])
-        context = FakeContext(function_name=fn.name, invoked_function_arn=fn.arn, function_version=version)
-        environment = dict(lambda_backend(ACCOUNT, REGION).get_function(fn.name, version).environment_vars)
+        configured = lambda_backend(ACCOUNT, REGION).get_function(fn.name, version)
+        context = FakeContext(function_name=fn.name, invoked_function_arn=fn.arn, function_version=version,
+                              remaining_ms=int(configured.timeout) * 1000)
+        environment = dict(configured.environment_vars)
         with self._counting:
             self.invocations[fn.name] += 1
         with self._idle:
