@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+
+from bluegreen.cli import progress
 
 app = typer.Typer(help="Blue-green and canary releases of AWS Lambda aliases.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -151,7 +152,7 @@ def deploy(
         arn = commands.start(deployed, commands.with_cli_trigger(request))
         typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
         if watch_it:
-            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+            raise typer.Exit(commands.watch(arn, progress.console()))
 
 
 @app.command()
@@ -162,7 +163,7 @@ def watch(execution: ExecutionArg, stack: StackOption = None, local: LocalOption
     with _stack(stack, local) as deployed:
         arn = deployed.execution_arn(execution)
         try:
-            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+            raise typer.Exit(commands.watch(arn, progress.console()))
         except _client_error() as exc:
             raise _fail(f"no execution {execution}: {exc}", 4) from None
 
@@ -181,7 +182,7 @@ def status(execution: ExecutionArg, stack: StackOption = None, local: LocalOptio
     if json_output:
         typer.echo(json.dumps(state, default=str))
     else:
-        commands.print_status(Console(highlight=False), state)
+        commands.print_status(progress.console(), state)
 
 
 def _answer(execution: str, decision: str, reason: str, stack: str | None, local: bool) -> None:
@@ -262,7 +263,7 @@ def history_command(function: Annotated[str, typer.Argument(help="Function name.
                       f"{trigger.get('source')} {trigger.get('requestedBy') or ''}"
                       + (" (declared)" if trigger.get("requestedBy") else ""),
                       (row.get("error") or "") + (f": {row['cause']}" if row.get("cause") else ""))
-    Console(highlight=False).print(table)
+    progress.console().print(table)
 
 
 @app.command()
@@ -285,7 +286,7 @@ def aliases(function: Annotated[str, typer.Argument(help="Function name.")],
     if json_output:
         typer.echo(json.dumps({**described, "initialised": done} if init else described))
         return
-    console = Console(highlight=False)
+    console = progress.console()
     for line in done:
         console.print(line)
     table = Table("alias", "traffic")
@@ -323,7 +324,7 @@ def rollback(function: Annotated[str, typer.Argument(help="Function name.")],
         typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
         typer.echo(f"{alias} goes back to version {request['version']}, at once")
         if watch_it:
-            raise typer.Exit(commands.watch(arn, Console(highlight=False)))
+            raise typer.Exit(commands.watch(arn, progress.console()))
 
 
 @app.command()
@@ -367,7 +368,7 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
 def _print_plan(result: dict[str, Any], seen: dict[str, Any] | None) -> None:
     from bluegreen.cli import commands  # noqa: PLC0415
 
-    console = Console(highlight=False)
+    console = progress.console()
     for target in result["targets"]:
         console.print(f"[bold]{target['functionName']}:{target['alias']}[/] {target['currentVersion'] or '?'} → "
                       f"{target['newVersion']} ({result['strategy']})")

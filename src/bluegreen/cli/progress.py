@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,17 @@ from bluegreen.contracts import state_names
 
 
 def bar(weight: int, width: int = 30) -> str:
+    """The old version's share in full cells, the new one's in light cells: told apart without colour too
+    (NO_COLOR, a pipe, a CI log)."""
     filled = round(width * weight / 100)
-    return "[green]" + "█" * (width - filled) + "[/][yellow]" + "█" * filled + "[/]"
+    return "[green]" + "█" * (width - filled) + "[/][yellow]" + "░" * filled + "[/]"
+
+
+def console(*, stderr: bool = False) -> Console:
+    """Rich's console for the CLI's lines: unwrapped when not a terminal (a pipe, a CI log), where rich would
+    otherwise cut every line at 80 columns mid-phrase."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(highlight=False, stderr=stderr, soft_wrap=not stream.isatty())
 
 
 @dataclass

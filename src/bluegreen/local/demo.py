@@ -18,6 +18,7 @@ from rich.table import Table
 from bluegreen.aws import history, settings
 from bluegreen.cli import report as reports
 from bluegreen.cli.progress import ProgressPrinter, describe_verification, ms
+from bluegreen.cli.progress import console as progress_console
 from bluegreen.contracts import state_names
 from bluegreen.decisions import strategy as strategies
 from bluegreen.errors import InvalidInput
@@ -170,7 +171,7 @@ def run_demo(options: DemoOptions) -> int:
     """Run one demo release; print progress and a summary (or one JSON object); return the exit code."""
     scenario = SCENARIOS[options.scenario]
     as_json, verbose = options.as_json, options.verbose
-    console = Console(stderr=as_json, highlight=False)
+    console = progress_console(stderr=as_json)
     if not verbose:
         logging.getLogger("moto").setLevel(logging.CRITICAL)
     with sample_release(scenario, echo_logs=verbose) as (stack, code_sha):
