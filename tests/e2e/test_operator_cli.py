@@ -107,10 +107,35 @@ def test_reject_rolls_back(stack: LocalStack, sample: SampleFunction, tmp_path: 
     name = started_name(cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0),
                                                     approval={"before": "promote"}), "--no-watch"))
     wait_for_question(name, stack)
-    assert cli("reject", name, "--reason", "not today").exit_code == 0
+    rejected = cli("reject", name, "--reason", "not today", "--json")
+    assert rejected.exit_code == 0
+    assert json.loads(rejected.stdout) == {"execution": name, "decision": "reject", "reason": "not today"}
     watched = cli("watch", name)
     assert watched.exit_code == 1 and "RolledBackByOperator" in watched.output
     assert get_alias()["FunctionVersion"] == "1"
+
+
+@pytest.mark.usefixtures("traffic")
+def test_each_command_that_acts_answers_one_json_object(stack: LocalStack, sample: SampleFunction,
+                                                        tmp_path: Path) -> None:
+    """--json: one object on stdout (progress, if any, on stderr), with the exit code of the plain command."""
+    started = cli("deploy", request_file(tmp_path, version=sample.publish("v2", 0.0), approval={"before": "promote"}),
+                  "--no-watch", "--json")
+    assert started.exit_code == 0
+    name = json.loads(started.stdout)["execution"]
+    assert json.loads(started.stdout)["status"] == "RUNNING"
+    wait_for_question(name, stack)
+    approved = cli("approve", name, "--reason", "looks good", "--json")
+    assert json.loads(approved.stdout) == {"execution": name, "decision": "approve", "reason": "looks good"}
+    watched = cli("watch", name, "--json")
+    assert watched.exit_code == 0
+    ended = json.loads(watched.stdout)
+    assert (ended["execution"], ended["outcome"], ended["executionStatus"]) == (name, "promoted", "SUCCEEDED")
+    drawn = cli("report", name, "--out", str(tmp_path / "t.svg"), "--json")
+    assert json.loads(drawn.stdout) == {"execution": name, "outcome": "promoted", "out": str(tmp_path / "t.svg")}
+    undone = cli("rollback", FUNCTION, "--alias", ALIAS, "--reason", "orders page blank", "--json")
+    assert undone.exit_code == 0 and json.loads(undone.stdout)["outcome"] == "promoted"
+    assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
 
 
 def start_slow_release(sample: SampleFunction, tmp_path: Path, check_interval: int) -> str:
@@ -141,8 +166,9 @@ def test_abort_leaves_the_alias_whole_on_the_old_version(stack: LocalStack, samp
     execution.reached(stack.state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name,
                       state_names.STEP_BEGINS)
     assert weights_of(get_alias()) == {"2": 0.1}
-    aborted = cli("abort", name, "--reason", "pager went off")
+    aborted = cli("abort", name, "--reason", "pager went off", "--json")
     assert aborted.exit_code == 0
+    assert json.loads(aborted.stdout) == {"execution": name, "status": "ABORTED", "reason": "pager went off"}
     assert (get_alias()["FunctionVersion"], weights_of(get_alias())) == ("1", {})
     assert cli("watch", name).exit_code == 1
     rows = json.loads(cli("history", FUNCTION, "--alias", ALIAS, "--json").stdout)

@@ -10,10 +10,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from bluegreen.aws import readiness
-from bluegreen.errors import InvalidInput, TransientAwsError, VersionNotReady, VersionStillPending
+from bluegreen.errors import InvalidInput, VersionNotReady, VersionStillPending
 
 FUNCTION = "orders-api"
 
@@ -42,38 +43,57 @@ def in_seconds(final: float, attempt: float | None = None) -> readiness.Deadline
     return readiness.Deadline(final=now + final, attempt=now + (final if attempt is None else attempt))
 
 
+def wait(deadline: readiness.Deadline, **first: Any) -> None:
+    readiness.wait_until_active([(FUNCTION, "2", config(**first))], deadline)
+
+
 def test_an_active_version_costs_no_call(stubbed: Stubber) -> None:
-    readiness.wait_until_active(FUNCTION, "2", config(State="Active"), in_seconds(600))
+    wait(in_seconds(600), State="Active")
 
 
 def test_a_pending_version_is_waited_for_until_active(stubbed: Stubber) -> None:
-    polled(stubbed, config(State="Pending"), config(State="Pending"), config(State="Active"))
-    readiness.wait_until_active(FUNCTION, "2", config(State="Pending"), in_seconds(600))
+    polled(stubbed, config(State="Pending"), config(State="Active"))
+    wait(in_seconds(600), State="Pending")
+
+
+def test_pending_versions_are_polled_together_each_until_active(stubbed: Stubber) -> None:
+    stubbed.add_response("get_function_configuration", config(State="Pending"), {"FunctionName": FUNCTION,
+                                                                                   "Qualifier": "2"})
+    stubbed.add_response("get_function_configuration", {"FunctionName": "payments-api", "State": "Active"},
+                         {"FunctionName": "payments-api", "Qualifier": "7"})
+    stubbed.add_response("get_function_configuration", config(State="Active"), {"FunctionName": FUNCTION,
+                                                                                  "Qualifier": "2"})
+    readiness.wait_until_active([(FUNCTION, "2", config(State="Pending")),
+                                 ("payments-api", "7", {"State": "Pending"})], in_seconds(600))
 
 
 def test_a_version_that_fails_is_refused_with_its_reason(stubbed: Stubber) -> None:
     polled(stubbed, config(State="Pending"),
            config(State="Failed", StateReasonCode="FunctionError", StateReason="init failed"))
     with pytest.raises(VersionNotReady, match=r"State Failed \(FunctionError: init failed\)"):
-        readiness.wait_until_active(FUNCTION, "2", config(State="Pending"), in_seconds(600))
+        wait(in_seconds(600), State="Pending")
+
+
+def test_an_inactive_version_is_refused_saying_how_to_wake_it(stubbed: Stubber) -> None:
+    with pytest.raises(VersionNotReady, match=r"Inactive .*invoke it once to wake it"):
+        wait(in_seconds(600), State="Inactive")
 
 
 def test_still_pending_when_the_attempt_ends_waits_on_in_the_next_one(stubbed: Stubber) -> None:
-    polled(stubbed, config(State="Pending"))
-    with pytest.raises(VersionStillPending):
-        readiness.wait_until_active(FUNCTION, "2", config(State="Pending"), in_seconds(600, attempt=0))
+    with pytest.raises(VersionStillPending, match="version 2 of orders-api: not ready yet"):
+        wait(in_seconds(600, attempt=0), State="Pending")
 
 
-def test_still_pending_after_ready_timeout_seconds_is_refused(stubbed: Stubber) -> None:
-    polled(stubbed, config(State="Pending"))
+def test_still_pending_when_ready_timeout_seconds_ends_the_wait_is_refused(stubbed: Stubber) -> None:
+    # ... even if the clock has not quite reached it: the last poll comes up to a poll's time before it.
     with pytest.raises(VersionNotReady, match="still not ready after readyTimeoutSeconds"):
-        readiness.wait_until_active(FUNCTION, "2", config(State="Pending"), in_seconds(0))
+        wait(in_seconds(0.005, attempt=100), State="Pending")
 
 
-def test_a_throttled_poll_is_retried_by_the_task_not_taken_for_a_failure(stubbed: Stubber) -> None:
+def test_a_failed_poll_goes_to_the_handler_which_tells_transient_from_not(stubbed: Stubber) -> None:
     stubbed.add_client_error("get_function_configuration", "TooManyRequestsException", http_status_code=429)
-    with pytest.raises(TransientAwsError, match="TooManyRequestsException"):
-        readiness.wait_until_active(FUNCTION, "2", config(State="Pending"), in_seconds(600))
+    with pytest.raises(ClientError, match="TooManyRequestsException"):
+        wait(in_seconds(600), State="Pending")
 
 
 def test_a_failed_code_update_refuses_the_release(stubbed: Stubber) -> None:

@@ -13,12 +13,12 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
-from botocore.exceptions import WaiterError
+from botocore.exceptions import ClientError, WaiterError
 
 from bluegreen.aws.clients import lambda_client
-from bluegreen.errors import InvalidInput, TransientAwsError, VersionNotReady, VersionStillPending
+from bluegreen.errors import InvalidInput, VersionNotReady, VersionStillPending
 
 # The waiters' poll: boto3's own for published_version_active and function_updated.
 POLL_SECONDS = 5
@@ -52,51 +52,59 @@ class Deadline:
                    attempt=now + remaining_ms / 1000 - TASK_MARGIN_SECONDS)
 
 
-def _wait(waiter_name: str, deadline: Deadline, **params: Any) -> None:
-    """The waiter, polling until the deadline; WaiterError as boto3 raises it for a failure, else
-    VersionStillPending (this attempt's time is up) or VersionNotReady (readyTimeoutSeconds is)."""
-    attempts = max(1, math.floor(deadline.left() / POLL_SECONDS) + 1)
-    try:
-        lambda_client().get_waiter(waiter_name).wait(  # type: ignore[call-overload]
-            **params, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": attempts})
-        return
-    except WaiterError as exc:
-        error = (exc.last_response or {}).get("Error")
-        if error:  # the poll itself failed (throttled, say): the task's Retry runs it again
-            raise TransientAwsError(f"{waiter_name}: {error.get('Code')}: {error.get('Message')}") from exc
-        if "Max attempts exceeded" not in str(exc):
-            raise
-    if time.monotonic() < deadline.final:
-        raise VersionStillPending(f"{params['FunctionName']} is not ready yet; waiting on")
-    raise VersionNotReady(f"{params['FunctionName']} ({params.get('Qualifier', '$LATEST')}) was still not ready "
-                          "after readyTimeoutSeconds; raise it (SnapStart snapshots take minutes) or try again")
+def _out_of_time(deadline: Deadline, what: str) -> NoReturn:
+    """VersionNotReady when readyTimeoutSeconds is what ends the wait, else VersionStillPending: this attempt's
+    time is up, and the publish task's next attempt waits on (holding the leases)."""
+    if deadline.final <= deadline.attempt:
+        raise VersionNotReady(f"{what} still not ready after readyTimeoutSeconds; raise it (a SnapStart snapshot "
+                              "takes minutes) or release again later; nothing was changed")
+    raise VersionStillPending(f"{what} not ready yet: the next attempt waits on")
 
 
 def wait_for_update(name: str, config: Any, deadline: Deadline) -> None:
     """$LATEST's code or configuration update done before it is published (PublishVersion meets a conflict
-    while one runs); a failed update refuses the release."""
+    while one runs), with boto3's waiter; a failed update refuses the release."""
     status = config.get("LastUpdateStatus", "Successful")
     if status == "InProgress":
+        attempts = max(1, math.floor(deadline.left() / POLL_SECONDS) + 1)
         try:
-            _wait("function_updated", deadline, FunctionName=name)
+            lambda_client().get_waiter("function_updated").wait(
+                FunctionName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": attempts})
             return
         except WaiterError as exc:
-            config = exc.last_response
+            config = exc.last_response or {}
+            if "Error" in config:  # the poll itself failed: the handler tells transient from not
+                raise ClientError(config, "GetFunctionConfiguration") from exc
             status = config.get("LastUpdateStatus", "Failed")
+            if status == "InProgress":
+                _out_of_time(deadline, f"the update of {name} in progress:")
     if status == "Failed":
         raise InvalidInput(f"functionName: the last update of {name} failed "
                            f"({config.get('LastUpdateStatusReasonCode')}: {config.get('LastUpdateStatusReason')}); "
                            "fix it and release again")
 
 
-def wait_until_active(name: str, version: str, config: Any, deadline: Deadline) -> None:
-    """The new version Active (``config``: its configuration as last read, e.g. PublishVersion's answer)."""
-    if config.get("State", "Active") == "Pending":
-        try:
-            _wait("published_version_active", deadline, FunctionName=name, Qualifier=version)
-            return
-        except WaiterError as exc:
-            config = exc.last_response
-    if config.get("State", "Active") != "Active":
-        raise VersionNotReady(f"version {version} of {name} failed to become ready: State {config.get('State')} "
-                              f"({config.get('StateReasonCode')}: {config.get('StateReason')}); nothing was changed")
+def _ready(name: str, version: str, config: Any) -> bool:
+    """Whether the version takes calls now; a version that will not is refused, saying why."""
+    state = config.get("State", "Active")
+    if state in ("Active", "Pending"):
+        return bool(state == "Active")
+    if state == "Inactive":
+        raise VersionNotReady(f"version {version} of {name} is Inactive (Lambda reclaims a version left idle for "
+                              "weeks): invoke it once to wake it, then release again; nothing was changed")
+    raise VersionNotReady(f"version {version} of {name} failed to become ready: State {state} "
+                          f"({config.get('StateReasonCode')}: {config.get('StateReason')}); nothing was changed")
+
+
+def wait_until_active(versions: list[tuple[str, str, Any]], deadline: Deadline) -> None:
+    """Every (function, version, its configuration as last read: PublishVersion's answer, say) Active. The
+    Pending ones are polled together, every POLL_SECONDS as boto3's published_version_active waiter does (one
+    waiter per version would wait for them one after another, and past the attempt's end)."""
+    pending = [(name, version) for name, version, config in versions if not _ready(name, version, config)]
+    while pending:
+        if deadline.left() < POLL_SECONDS:
+            shown = ", ".join(f"version {v} of {n}" for n, v in pending[:3])
+            _out_of_time(deadline, shown + (f" and {len(pending) - 3} more" if len(pending) > 3 else "") + ":")
+        time.sleep(POLL_SECONDS)
+        pending = [(name, version) for name, version in pending if not _ready(
+            name, version, lambda_client().get_function_configuration(FunctionName=name, Qualifier=version))]

@@ -71,14 +71,25 @@ def start(stack: Stack, request: dict[str, Any], name: str | None = None) -> str
         stateMachineArn=stack.state_machine_arn, name=name, input=json.dumps(request))["executionArn"])
 
 
-def watch(execution_arn: str, console: Console, timeout: float = 7 * 24 * 3600) -> int:
+def follow(execution_arn: str, console: Console, timeout: float = 7 * 24 * 3600) -> executions.ExecutionResult:
+    """Print a release's progress on ``console`` until it ends, then its outcome; the result."""
     name = execution_arn.rsplit(":", 1)[-1]
     result = executions.wait(execution_arn, timeout=timeout, poll=1.0,
                              on_event=ProgressPrinter(console, execution_name=name))
     colour = {"promoted": "green", "rejected": "yellow"}.get(result.outcome, "red")
     console.print(f"[{colour}]{result.outcome.upper()}[/] {name}" + (f": {result.error}: {result.cause}"
                                                                    if result.error else ""))
-    return EXIT_BY_OUTCOME[result.outcome]
+    return result
+
+
+def watch(execution_arn: str, console: Console, timeout: float = 7 * 24 * 3600) -> int:
+    return EXIT_BY_OUTCOME[follow(execution_arn, console, timeout).outcome]
+
+
+def ended_json(result: executions.ExecutionResult) -> dict[str, Any]:
+    """How a release ended, for --json: the execution, its outcome and status, and why."""
+    return {"execution": result.arn.rsplit(":", 1)[-1], "executionArn": result.arn, "outcome": result.outcome,
+            "executionStatus": result.status, "error": result.error, "cause": result.cause}
 
 
 def status(stack: Stack, execution_arn: str) -> dict[str, Any]:

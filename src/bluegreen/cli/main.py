@@ -120,6 +120,22 @@ def _stack(name: str | None, local: bool, request: dict[str, Any] | None = None)
             yield stacks.embedded()
 
 
+def _follow(arn: str, json_output: bool) -> typer.Exit:
+    """Watch a release to its end: progress on stdout, or on stderr and one JSON object on stdout (--json)."""
+    from bluegreen.cli import commands  # noqa: PLC0415
+
+    if not json_output:
+        return typer.Exit(commands.watch(arn, progress.console()))
+    result = commands.follow(arn, progress.console(stderr=True))
+    typer.echo(json.dumps(commands.ended_json(result)))
+    return typer.Exit(commands.EXIT_BY_OUTCOME[result.outcome])
+
+
+def _said(json_output: bool, text: str, **fields: Any) -> None:
+    """A command's one result: its line, or (--json) its fields as one JSON object."""
+    typer.echo(json.dumps(fields) if json_output else text)
+
+
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -135,6 +151,7 @@ def deploy(
     watch_it: Annotated[bool, typer.Option("--watch/--no-watch", help="Follow it until it ends.")] = True,
     stack: StackOption = None,
     local: LocalOption = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Start a release (and watch it). Exit: 0 promoted, 1 rolled back, 2 rejected, 3 failed."""
     from bluegreen.cli import commands  # noqa: PLC0415
@@ -150,20 +167,21 @@ def deploy(
     with _stack(stack, local, request) as deployed:
         # Who asks, as the stack's AWS (or the embedded one) knows them.
         arn = commands.start(deployed, commands.with_cli_trigger(request))
-        typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
+        name = arn.rsplit(":", 1)[-1]
         if watch_it:
-            raise typer.Exit(commands.watch(arn, progress.console()))
+            typer.echo(f"started {name}", err=json_output)
+            raise _follow(arn, json_output)
+        _said(json_output, f"started {name}", execution=name, executionArn=arn, status="RUNNING")
 
 
 @app.command()
-def watch(execution: ExecutionArg, stack: StackOption = None, local: LocalOption = False) -> None:
+def watch(execution: ExecutionArg, stack: StackOption = None, local: LocalOption = False,
+          json_output: JsonOption = False) -> None:
     """Follow a release live: weights, every check's verdict and numbers, questions. Exit as deploy."""
-    from bluegreen.cli import commands  # noqa: PLC0415
-
     with _stack(stack, local) as deployed:
         arn = deployed.execution_arn(execution)
         try:
-            raise typer.Exit(commands.watch(arn, progress.console()))
+            raise _follow(arn, json_output)
         except _client_error() as exc:
             raise _fail(f"no execution {execution}: {exc}", 4) from None
 
@@ -185,46 +203,47 @@ def status(execution: ExecutionArg, stack: StackOption = None, local: LocalOptio
         commands.print_status(progress.console(), state)
 
 
-def _answer(execution: str, decision: str, reason: str, stack: str | None, local: bool) -> None:
+def _answer(execution: str, decision: str, reason: str, stack: str | None, local: bool, json_output: bool) -> None:
     from bluegreen.cli import commands  # noqa: PLC0415
 
     with _stack(stack, local) as deployed:
         problem = commands.answer(deployed.execution_arn(execution), decision, reason)
     if problem:
         raise _fail(problem, 4)
-    typer.echo(f"{decision}d {execution}")
+    _said(json_output, f"{decision}d {execution}", execution=execution, decision=decision, reason=reason)
 
 
 @app.command()
 def approve(execution: ExecutionArg, reason: ReasonOption = "approved", stack: StackOption = None,
-            local: LocalOption = False) -> None:
+            local: LocalOption = False, json_output: JsonOption = False) -> None:
     """Approve the question a release waits on (approval gate or inconclusive evidence). Exit 4 if none."""
-    _answer(execution, "approve", reason, stack, local)
+    _answer(execution, "approve", reason, stack, local, json_output)
 
 
 @app.command()
 def reject(execution: ExecutionArg, reason: ReasonOption = "rejected", stack: StackOption = None,
-           local: LocalOption = False) -> None:
+           local: LocalOption = False, json_output: JsonOption = False) -> None:
     """Reject the question a release waits on: it rolls back. Exit 4 if none."""
-    _answer(execution, "reject", reason, stack, local)
+    _answer(execution, "reject", reason, stack, local, json_output)
 
 
 @app.command("promote-now")
 def promote_now(execution: ExecutionArg, reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
-                stack: StackOption = None, local: LocalOption = False) -> None:
+                stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
     """Skip the remaining steps and promote at the next check (a failing check still rolls back)."""
     from bluegreen.cli import commands  # noqa: PLC0415
 
     with _stack(stack, local) as deployed:
         try:
-            typer.echo(commands.promote_now(deployed, deployed.execution_arn(execution), reason))
+            said = commands.promote_now(deployed, deployed.execution_arn(execution), reason)
         except LookupError as exc:
             raise _fail(str(exc), 4) from None
+    _said(json_output, said, execution=execution, decision="promote-now", reason=reason, said=said)
 
 
 @app.command()
 def abort(execution: ExecutionArg, reason: ReasonOption = "aborted by an operator", stack: StackOption = None,
-          local: LocalOption = False) -> None:
+          local: LocalOption = False, json_output: JsonOption = False) -> None:
     """Stop a release; the abort guardian returns the alias 100% to the old version."""
     from bluegreen.cli import commands  # noqa: PLC0415
 
@@ -233,7 +252,8 @@ def abort(execution: ExecutionArg, reason: ReasonOption = "aborted by an operato
             commands.abort(deployed, deployed.execution_arn(execution), reason)
         except _client_error() as exc:
             raise _fail(f"cannot stop {execution}: {exc}", 4) from None
-    typer.echo(f"stopped {execution}: the guardian returns the alias to the old version")
+    _said(json_output, f"stopped {execution}: the guardian returns the alias to the old version",
+          execution=execution, status="ABORTED", reason=reason)
 
 
 @app.command("history")
@@ -307,7 +327,7 @@ def rollback(function: Annotated[str, typer.Argument(help="Function name.")],
              to: Annotated[str | None, typer.Option(
                  "--to", help="The version to go back to (default: the one before its last release).")] = None,
              watch_it: Annotated[bool, typer.Option("--watch/--no-watch", help="Follow it until it ends.")] = True,
-             stack: StackOption = None, local: LocalOption = False) -> None:
+             stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
     """Put an alias back 100% on its previous version at once, through the state machine, under the alias's lock.
 
     Exit: 0 done, 2 refused (a release holds the alias, nothing to go back to), 3 failed, 4 no stack.
@@ -321,10 +341,12 @@ def rollback(function: Annotated[str, typer.Argument(help="Function name.")],
         except environments.Refused as exc:
             raise _fail(f"{exc} (nothing changed)", 2) from None
         arn = commands.start(deployed, request, name=commands.execution_name(f"rollback-{function}-{alias}"))
-        typer.echo(f"started {arn.rsplit(':', 1)[-1]}")
-        typer.echo(f"{alias} goes back to version {request['version']}, at once")
+        name = arn.rsplit(":", 1)[-1]
+        said = f"started {name}\n{alias} goes back to version {request['version']}, at once"
         if watch_it:
-            raise typer.Exit(commands.watch(arn, progress.console()))
+            typer.echo(said, err=json_output)
+            raise _follow(arn, json_output)
+        _said(json_output, said, execution=name, executionArn=arn, status="RUNNING", version=request["version"])
 
 
 @app.command()
@@ -396,7 +418,7 @@ def _print_plan(result: dict[str, Any], seen: dict[str, Any] | None) -> None:
 
 @app.command()
 def report(execution: ExecutionArg, out: Annotated[str, typer.Option("--out", help="FILE.html or FILE.svg.")],
-           stack: StackOption = None, local: LocalOption = False) -> None:
+           stack: StackOption = None, local: LocalOption = False, json_output: JsonOption = False) -> None:
     """Draw a release's timeline: weights, both versions' error rates and latency, checks and decisions."""
     from pathlib import Path  # noqa: PLC0415
 
@@ -412,7 +434,7 @@ def report(execution: ExecutionArg, out: Annotated[str, typer.Option("--out", he
             raise _fail(f"no execution {execution}: {exc}", 4) from None
     line = reports.timeline(result)
     Path(out).write_text(reports.svg(line) if out.endswith(".svg") else reports.page(line), encoding="utf-8")
-    typer.echo(f"wrote {out}")
+    _said(json_output, f"wrote {out}", execution=execution, outcome=result.outcome, out=out)
 
 
 def _client_error() -> type[Exception]:

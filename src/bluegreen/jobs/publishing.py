@@ -60,6 +60,6 @@ def publish_ready(targets: list[tuple[TargetRequest, str, Any]], deadline: readi
     version to release or of $LATEST) in, versions out. Published first, waited for after: they get ready side by
     side."""
     published = [_publish(request, name, config, deadline) for request, name, config in targets]
-    for (_, name, _), (version, config) in zip(targets, published, strict=True):
-        readiness.wait_until_active(name, version, config, deadline)
+    readiness.wait_until_active([(name, version, config) for (_, name, _), (version, config)
+                                 in zip(targets, published, strict=True)], deadline)
     return [version for version, _ in published]

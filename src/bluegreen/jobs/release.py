@@ -25,7 +25,7 @@ from bluegreen.contracts.verify_request import Stage, Verify
 from bluegreen.decisions.cadence import Cadence, cadence_of
 from bluegreen.decisions.settled import first_check_seconds, metric_period
 from bluegreen.decisions.strategy import StepPlan
-from bluegreen.errors import InsufficientTraffic, InvalidInput
+from bluegreen.errors import InsufficientTraffic, InvalidInput, VersionStillPending
 from bluegreen.jobs.admission import check_managed, check_verification, resolve_function_name
 from bluegreen.jobs.publishing import configuration, publish_ready, target_config
 
@@ -97,6 +97,8 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
                                      deadline or readiness.Deadline.starting_now(request.ready_timeout_seconds))
             planned = [_target_plan_unless_there(c, v) for c, v in zip(checked, versions, strict=True)]
             pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
+    except VersionStillPending:
+        raise  # the next attempt waits on: the leases stay this release's (taking them again is idempotent)
     except BaseException:
         for name, alias in taken:
             locks.release(name, alias, execution_arn)

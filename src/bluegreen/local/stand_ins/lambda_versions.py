@@ -8,7 +8,8 @@
   https://docs.aws.amazon.com/lambda/latest/dg/snapstart-activate.html
 - A version that is not Active takes no calls: Invoke answers ``SnapStartNotReadyException`` (409) for a
   SnapStart function, ``ResourceConflictException`` (409) otherwise, and the call reaches none of the
-  version's metrics. The traffic simulator counts the calls its alias routed to such a version.
+  version's metrics. The traffic simulator counts the calls its alias routed to such a version. (An Invoke
+  through a weighted alias is not refused here: which version it would run is drawn by the invoker.)
   https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 
 The states change when Lambda is next asked anything (``refresh``), so a test follows them without a clock
@@ -88,7 +89,10 @@ class VersionReadiness:
                 del self._pending[key]
                 name, version = key
                 failure = self.failing.get(name)
-                backend.get_function(name, version).state = "Failed" if failure else "Active"
+                try:
+                    backend.get_function(name, version).state = "Failed" if failure else "Active"
+                except Exception:  # noqa: BLE001 - the function was deleted meanwhile: nothing to change
+                    continue
                 if failure:
                     self._reasons[key] = failure
                 else:
@@ -117,9 +121,6 @@ class VersionReadiness:
                 self.refused[f"{name}:{version}"] += 1
             raise SnapStartNotReady() if name in self.snap_start else VersionNotActive(state)
 
-    def takes_calls(self, backend: Any, name: str, version: str) -> bool:
-        """For the traffic simulator: whether calls routed to the version run (else each is refused)."""
-        return version == "$LATEST" or self.state(backend, name, version) == "Active"
 
 
 __all__ = ["SnapStartNotReady", "VersionNotActive", "VersionReadiness"]
