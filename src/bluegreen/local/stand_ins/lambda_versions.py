@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.awslambda.exceptions import UnknownFunctionException
 from moto.core.exceptions import JsonRESTError
 
 SNAP_START_ON = {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}
@@ -91,7 +92,7 @@ class VersionReadiness:
                 failure = self.failing.get(name)
                 try:
                     backend.get_function(name, version).state = "Failed" if failure else "Active"
-                except Exception:  # noqa: BLE001 - the function was deleted meanwhile: nothing to change
+                except UnknownFunctionException:  # deleted meanwhile: nothing to change
                     continue
                 if failure:
                     self._reasons[key] = failure
