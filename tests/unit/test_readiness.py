@@ -85,7 +85,7 @@ def test_still_pending_when_the_attempt_ends_waits_on_in_the_next_one(stubbed: S
 
 
 def test_still_pending_when_ready_timeout_seconds_ends_the_wait_is_refused(stubbed: Stubber) -> None:
-    # ... even if the clock has not quite reached it: the last poll comes up to a poll's time before it.
+    polled(stubbed, config(State="Pending"))  # the last poll, at the deadline itself
     with pytest.raises(VersionNotReady, match="still not ready after readyTimeoutSeconds"):
         wait(in_seconds(0.005, attempt=100), State="Pending")
 

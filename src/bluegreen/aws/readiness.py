@@ -57,7 +57,7 @@ def _out_of_time(deadline: Deadline, what: str) -> NoReturn:
     time is up, and the publish task's next attempt waits on (holding the leases)."""
     if deadline.final <= deadline.attempt:
         raise VersionNotReady(f"{what} still not ready after readyTimeoutSeconds; raise it (a SnapStart snapshot "
-                              "takes minutes) or release again later; nothing was changed")
+                              "takes minutes) or release again later")
     raise VersionStillPending(f"{what} not ready yet: the next attempt waits on")
 
 
@@ -91,9 +91,9 @@ def _ready(name: str, version: str, config: Any) -> bool:
         return bool(state == "Active")
     if state == "Inactive":
         raise VersionNotReady(f"version {version} of {name} is Inactive (Lambda reclaims a version left idle for "
-                              "weeks): invoke it once to wake it, then release again; nothing was changed")
+                              "weeks): invoke it once to wake it, then release again")
     raise VersionNotReady(f"version {version} of {name} failed to become ready: State {state} "
-                          f"({config.get('StateReasonCode')}: {config.get('StateReason')}); nothing was changed")
+                          f"({config.get('StateReasonCode')}: {config.get('StateReason')})")
 
 
 def wait_until_active(versions: list[tuple[str, str, Any]], deadline: Deadline) -> None:
@@ -102,9 +102,10 @@ def wait_until_active(versions: list[tuple[str, str, Any]], deadline: Deadline) 
     waiter per version would wait for them one after another, and past the attempt's end)."""
     pending = [(name, version) for name, version, config in versions if not _ready(name, version, config)]
     while pending:
-        if deadline.left() < POLL_SECONDS:
+        left = deadline.left()
+        if left <= 0:
             shown = ", ".join(f"version {v} of {n}" for n, v in pending[:3])
             _out_of_time(deadline, shown + (f" and {len(pending) - 3} more" if len(pending) > 3 else "") + ":")
-        time.sleep(POLL_SECONDS)
+        time.sleep(min(POLL_SECONDS, left))  # the last poll at the deadline itself
         pending = [(name, version) for name, version in pending if not _ready(
             name, version, lambda_client().get_function_configuration(FunctionName=name, Qualifier=version))]
