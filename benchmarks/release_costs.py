@@ -91,18 +91,23 @@ def waited_seconds(events: list[dict[str, Any]]) -> float:
     return total
 
 
+def _back_to(by_id: dict[int, dict[str, Any]], event: dict[str, Any] | None,
+             found: Any) -> dict[str, Any] | None:
+    """The first event at or before ``event`` on its chain of previous events for which ``found`` holds."""
+    while event is not None and not found(event):
+        event = by_id.get(event.get("previousEventId", 0))
+    return event
+
+
+def _entered(event: dict[str, Any]) -> bool:
+    return "stateEnteredEventDetails" in event
+
+
 def timed_out_states(events: list[dict[str, Any]]) -> list[str]:
     """The states whose task ran past its TimeoutSeconds, each time it did (following each event's cause back)."""
     by_id = {event["id"]: event for event in events}
-    found = []
-    for event in events:
-        if not event["type"].endswith("TimedOut"):
-            continue
-        cause = by_id.get(event.get("previousEventId", 0))
-        while cause is not None and "stateEnteredEventDetails" not in cause:
-            cause = by_id.get(cause.get("previousEventId", 0))
-        found.append(cause["stateEnteredEventDetails"]["name"] if cause else "?")
-    return found
+    causes = [_back_to(by_id, event, _entered) for event in events if event["type"].endswith("TimedOut")]
+    return [cause["stateEnteredEventDetails"]["name"] if cause else "?" for cause in causes]
 
 
 def state_seconds(events: list[dict[str, Any]], name: str) -> float:
@@ -120,12 +125,8 @@ def longest_task_seconds(events: list[dict[str, Any]]) -> dict[str, float]:
         if not event["type"].startswith("LambdaFunction") or event["type"] in {
                 "LambdaFunctionScheduled", "LambdaFunctionStarted"}:
             continue
-        start = by_id.get(event.get("previousEventId", 0))
-        while start is not None and start["type"] != "LambdaFunctionScheduled":
-            start = by_id.get(start.get("previousEventId", 0))
-        entered = start
-        while entered is not None and "stateEnteredEventDetails" not in entered:
-            entered = by_id.get(entered.get("previousEventId", 0))
+        start = _back_to(by_id, event, lambda e: e["type"] == "LambdaFunctionScheduled")
+        entered = _back_to(by_id, start, _entered)
         if start is None or entered is None:
             continue
         name = entered["stateEnteredEventDetails"]["name"]

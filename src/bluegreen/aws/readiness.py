@@ -38,11 +38,6 @@ class Deadline:
         return min(self.final, self.attempt) - time.monotonic()
 
     @classmethod
-    def starting_now(cls, timeout_seconds: float) -> Deadline:
-        now = time.monotonic()
-        return cls(final=now + timeout_seconds, attempt=now + timeout_seconds)
-
-    @classmethod
     def for_task(cls, started_at: datetime | None, timeout_seconds: float, remaining_ms: int) -> Deadline:
         """readyTimeoutSeconds from the release's start; this attempt until TASK_MARGIN_SECONDS before the
         Lambda's own timeout."""

@@ -66,7 +66,7 @@ def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Ca
 
 
 def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, execution_arn: str,
-            deadline: readiness.Deadline | None = None) -> Plan:
+            deadline: readiness.Deadline) -> Plan:
     """A validated plan for every target, holding every changing alias's lock, or nothing changed at all.
 
     All locks are taken (all or none), then every target is checked, and only when all pass is
@@ -93,8 +93,7 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
             alarms_at_start = _check_alarms(request.health.alarms)
             traffic_note = check_traffic(_plan(request, steps, cadence, [_target_plan(c, "0") for c in checked],
                                                unchanged=[], alarms_at_start=alarms_at_start), checked)
-            versions = publish_ready([(c.request, c.name, c.config) for c in checked],
-                                     deadline or readiness.Deadline.starting_now(request.ready_timeout_seconds))
+            versions = publish_ready([(c.request, c.name, c.config) for c in checked], deadline)
             planned = [_target_plan_unless_there(c, v) for c, v in zip(checked, versions, strict=True)]
             pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
     except VersionStillPending:
