@@ -101,9 +101,9 @@ def test_regression_starting_mid_step_is_rolled_back_at_the_next_check(
     ends = [datetime.fromisoformat(c["health"]["windowEnd"]) for c in checks]
     # No check on data from before the regression rolls back; the rolling-back check's data holds some of it (the
     # period it started in may already carry enough); every check holding a whole period of it rolls back.
-    assert all(d == "bake" for d, end in zip(decisions, ends) if end <= regressed_at), decisions
+    assert all(d == "bake" for d, end in zip(decisions, ends, strict=True) if end <= regressed_at), decisions
     assert decisions[-1] == "rollback" and ends[-1] > regressed_at, decisions
-    assert [d for d, end in zip(decisions, ends) if end >= regressed_at + timedelta(seconds=1)] in (
+    assert [d for d, end in zip(decisions, ends, strict=True) if end >= regressed_at + timedelta(seconds=1)] in (
         [], ["rollback"]), decisions
     detected_after = _entered_at(result, ROLLBACK_STATE) - regressed_at.timestamp()
     print(f"regression detected and rolled back after {detected_after:.2f} s (checks every 2 s, metrics 2 s late)")
