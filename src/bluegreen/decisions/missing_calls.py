@@ -33,13 +33,24 @@ def _missing_at(shares: list[Share], z: float) -> float:
     low, high = 0.0, 1.0
     if _shortfall_z(shares, low) >= z:
         return 0.0
-    for _ in range(60):
+    for _ in range(32):  # to 2^-32: far finer than any share the rule reports
         middle = (low + high) / 2
         if _shortfall_z(shares, middle) < z:
             low = middle
         else:
             high = middle
     return high
+
+
+def _pooled(shares: list[Share]) -> list[Share]:
+    """Periods routed alike, pooled: the test's sums are linear in each period's counts for a given routed share,
+    so one entry per share (a step's periods after its first all have one) gives the same numbers, at a fraction
+    of the bisection's work."""
+    pooled: dict[float, tuple[int, int]] = {}
+    for share in shares:
+        canary, total = pooled.get(share.expected, (0, 0))
+        pooled[share.expected] = (canary + share.canary, total + share.total)
+    return [Share(canary, total, expected) for expected, (canary, total) in pooled.items()]
 
 
 # Fewer routed requests than this expected of the new version tell nothing about missing ones.
@@ -53,6 +64,7 @@ def missing_calls_rule(shares: list[Share], config: HealthConfig, alpha: float,
     (binomial, per period): confidently short by more than ``maxMissingShare`` fails; a pass needs the shortfall
     ruled out up to ``mustRuleOut.missingShare``."""
     pass_alpha = pass_level(config) if pass_alpha is None else pass_alpha
+    shares = _pooled(shares)
     expected = sum(s.total * s.expected for s in shares)
     counted = sum(s.canary for s in shares)
     if expected < MIN_EXPECTED_CALLS:

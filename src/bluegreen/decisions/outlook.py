@@ -44,12 +44,17 @@ def _run(plan: Plan, traffic: Traffic, truth: Truth, releases: int, seed: int) -
     return [simulate_release(plan, traffic.calls_per_minute, truth, rng) for _ in range(releases)]
 
 
+# A candidate bake is checked at most this often: the input's interval over a bake 12 times as long would be
+# thousands of simulated checks per release (a 1 s interval tried for 2 hours), and publish has two minutes.
+MAX_CANDIDATE_LOOKS = 10
+
+
 def _first_step(plan: Plan, weight: int, bake: int) -> Plan:
     """The input's first traffic step alone, at ``weight`` for ``bake`` seconds: where traffic is thinnest."""
-    interval = min(plan.health.check_interval_seconds, bake)
-    max_bake = plan.health.max_bake_seconds or 2 * bake
+    max_bake = max(plan.health.max_bake_seconds or 2 * bake, bake)
+    interval = max(min(plan.health.check_interval_seconds, bake), math.ceil(max_bake / MAX_CANDIDATE_LOOKS))
     return plan.model_copy(update={"weights": [weight], "step_count": 1, "bake_seconds": bake,
-                                   "check_interval_seconds": interval, "max_bake_seconds": max(max_bake, bake),
+                                   "check_interval_seconds": interval, "max_bake_seconds": max_bake,
                                    "checks_planned": math.ceil(bake / interval),
                                    "first_check_seconds": first_check_seconds(interval, plan.metric_delay_seconds)})
 
