@@ -202,6 +202,9 @@ def _unmanaged(stack: LocalStack, sample: SampleFunction) -> dict[str, Any]:
     return {"functionName": "billing-api", "version": "1"}
 
 
+_HTTP_5XX = {"name": "http-5xx", "namespace": "OrdersApp", "failures": "Responses5xx", "total": "Requests",
+             "dimensions": {"Service": "orders"}, "versionDimension": "FunctionVersion"}
+
 BAD_INPUTS: dict[str, tuple[Any, str, str]] = {
     # case: (input changes, or a function making them; field named; words in the cause)
     "unknown function": ({"functionName": "orders-missing", "version": "1"}, "functionName", "does not exist"),
@@ -220,6 +223,18 @@ BAD_INPUTS: dict[str, tuple[Any, str, str]] = {
     "function outside the managed set": (_unmanaged, "functionName", "not one of the functions this stack manages"),
     "unknown alarm": ({"version": "1", "health": {"alarms": ["no-such-alarm"]}}, "health.alarms", "no-such-alarm"),
     "unknown field": ({"version": "1", "dryRun": True}, "dryRun", "unknown field"),
+    "application metric CloudWatch does not know": (
+        {"version": "1", "health": {"metrics": [_HTTP_5XX]}}, "health.metrics.0.failures",
+        "CloudWatch has no metric Responses5xx in namespace OrdersApp with dimensions Service=orders"),
+    "application metric in an AWS namespace": (
+        {"version": "1", "health": {"metrics": [{**_HTTP_5XX, "namespace": "AWS/ApiGateway"}]}}, "health.metrics.0",
+        "AWS/ namespaces are AWS's own"),
+    "application rate without its total": (
+        {"version": "1", "health": {"metrics": [{**_HTTP_5XX, "total": None}]}}, "health.metrics.0",
+        "a rate names both 'failures' and 'total'"),
+    "application metrics of one name": (
+        {"version": "1", "health": {"metrics": [_HTTP_5XX, {**_HTTP_5XX, "failures": "Errors"}]}}, "health",
+        "each needs its own name (http-5xx repeated)"),
 }
 
 

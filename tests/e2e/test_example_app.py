@@ -11,8 +11,9 @@ import pytest
 
 from bluegreen.local import execution
 from bluegreen.local.app_stack import LocalApp, alias_behind_route, deploy_app, redeploy
+from bluegreen.local.demo import HTTP_5XX
 from bluegreen.local.stack import REGION, LocalStack, project_root
-from bluegreen.local.traffic import TrafficSimulator
+from bluegreen.local.traffic import TrafficSimulator, wait_for_metric
 from tests.conftest import get_alias, weights_of
 
 FUNCTION = "orders-api"
@@ -54,15 +55,21 @@ def test_a_later_deploy_with_new_code_leaves_the_released_aliases_alone(stack: L
     lam = boto3.client("lambda", region_name=REGION)
     redeploy(app, stack.router, code="v2")  # the team's sam deploy of new code
     sha = lam.get_function(FunctionName=FUNCTION)["Configuration"]["CodeSha256"]
-    traffic = TrafficSimulator(FUNCTION, "prod")
+    # As deployed by its template, every call emits its Requests and Responses5xx per version (Powertools Metrics,
+    # about 0.1 ms a call here: fewer calls than the default), and the release judges them too.
+    traffic = TrafficSimulator(FUNCTION, "prod", rate=2_000)
     traffic.start()
     try:
+        wait_for_metric("OrdersApp", "Responses5xx")
         result = execution.run(stack, {"functionName": FUNCTION, "alias": "prod", "codeSha256": sha,
                                        "strategy": {"steps": [50, 100], "intervalSeconds": 1},
-                                       "stages": [{"alias": "test", "verify": [SMOKE]}]}, timeout=90)
+                                       "stages": [{"alias": "test", "verify": [SMOKE]}],
+                                       "health": {"metrics": [HTTP_5XX]}}, timeout=90)
     finally:
         traffic.stop()
     assert result.outcome == "promoted", result.cause
+    judged = [r for r in result.checks()[-1]["health"]["rules"] if r["rule"] == "metric-rate"]
+    assert [r["verdict"] for r in judged] == ["pass"], judged
     assert aliases() == {"dev": "$LATEST", "test": "2", "prod": "2"}
     # The next sam deploy: new code in $LATEST, nothing else.
     redeploy(app, stack.router, code="v3")

@@ -64,6 +64,16 @@ def test_noisy_baseline_does_not_doom_a_release_that_is_no_worse() -> None:
     assert last["baselineErrors"] / last["baselineInvocations"] > 0.01
 
 
+def test_http_500s_that_lambda_counts_as_successes_are_rolled_back_on_the_app_metric() -> None:
+    code, out = demo("http-500")
+    assert (code, out["outcome"], out["error"]) == (1, "rolled_back", "HealthCheckFailed")
+    assert out["alias"] == {"name": "prod", "functionVersion": "1", "additionalVersionWeights": {}}
+    assert [v["verdict"] for v in out["verification"]] == ["passed"]  # one smoke request: answered 200
+    failed = out["checks"][-1]
+    assert failed["errors"] == 0 and failed["invocations"] > 0  # no Lambda error at all
+    assert "http-5xx (OrdersApp Responses5xx/Requests)" in out["cause"], out["cause"]
+
+
 def _first_check_done(arn: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not [out for name, out in execution.task_results(execution.history(arn)) if name == state_names.CHECK]:

@@ -220,9 +220,11 @@ def test_no_managed_full_access_policy_anywhere() -> None:
 def test_only_documented_read_or_delivery_actions_have_a_wildcard_resource() -> None:
     for statement in _statements():
         if statement["Resource"] == "*":
-            # DescribeAlarms: CloudWatch returns composite alarms only to a caller allowed on "*" (read-only).
+            # DescribeAlarms: CloudWatch returns composite alarms only to a caller allowed on "*" (read-only);
+            # GetMetricData and ListMetrics take no resource-level permission (read-only).
             assert set(statement["Action"]) <= {
-                "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "logs:CreateLogDelivery",
+                "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "cloudwatch:ListMetrics",
+                "logs:CreateLogDelivery",
                 "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
                 "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}, statement["Sid"]
 

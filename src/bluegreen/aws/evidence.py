@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bluegreen.aws.application_metrics import app_metric_queries, app_parts
 from bluegreen.aws.clients import cloudwatch_client
+from bluegreen.contracts.health_config import AppMetric
 from bluegreen.decisions.alias_traffic import Traffic
 from bluegreen.decisions.windows import Window, invocation_weighted
 
@@ -86,6 +88,32 @@ class Series:
         )
 
 
+    def app_window(self, role: str, index: int, metric: AppMetric, since: datetime | None = None,
+                   until: datetime | None = None) -> Window:
+        """One version's numbers of an application metric over the periods in [since, until): a rate's total as
+        invocations and failures as errors; a latency's sample count as invocations, its statistic as p99."""
+
+        def values(part: str) -> dict[datetime, float]:
+            return {t: v for t, v in self.points.get(f"{role}_m{index}{part}", {}).items()
+                    if (since is None or t >= since) and (until is None or t < until)}
+
+        if metric.kind == "rate":
+            return Window(invocations=round(sum(values("total").values())),
+                          errors=round(sum(values("failures").values())))
+        counts = values("count")
+
+        def weighted(part: str) -> float | None:
+            return invocation_weighted((v, counts.get(t, 0.0) or 1.0) for t, v in values(part).items())
+
+        return Window(invocations=round(sum(counts.values())), p99_ms=weighted("latency"),
+                      average_ms=weighted("average"))
+
+    def app_unreported(self, role: str, index: int, metric: AppMetric, until: datetime) -> list[str]:
+        """The metrics of an application metric that have no datapoint before ``until`` for the version: a failure
+        count the version never reports is not zero failures (a name mistyped, or zeros not emitted)."""
+        return [name for part, name, _ in app_parts(metric)
+                if part != "average" and not any(t < until for t in self.points.get(f"{role}_m{index}{part}", {}))]
+
     def requests(self, role: str, until: datetime) -> dict[datetime, int]:
         """One version's requests (invocations and throttles) per period starting before ``until``."""
         found: dict[datetime, int] = {}
@@ -96,7 +124,7 @@ class Series:
         return found
 
 
-# GetMetricData takes at most 500 queries a call: 41 functions' canary and baseline.
+# GetMetricData takes at most 500 queries a call: 41 functions' canary and baseline (fewer with application metrics).
 MAX_QUERIES_PER_CALL = 500
 
 
@@ -107,13 +135,16 @@ class Subject:
     function_name: str
     alias: str
     versions: dict[str, str]
+    # The application's own metrics judged beside AWS/Lambda's (health.metrics).
+    app_metrics: tuple[AppMetric, ...] = ()
 
 
 def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, period: int) -> list[Series]:
     """Each subject's series over [start, end), as few GetMetricData calls as the 500-query limit allows."""
     # Query ids ``f<subject>_<role>_<metric>``: each subject's datapoints come back under its own prefix.
     queries = [q for i, s in enumerate(subjects)
-               for q in metric_queries(s.function_name, s.alias, s.versions, period=period, prefix=f"f{i}_")]
+               for q in [*metric_queries(s.function_name, s.alias, s.versions, period=period, prefix=f"f{i}_"),
+                         *app_metric_queries(s.app_metrics, s.versions, period=period, prefix=f"f{i}_")]]
     found = Series()
     for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
         kwargs: dict[str, Any] = {

@@ -48,7 +48,8 @@ def demo(
     scenario: Annotated[str, typer.Option(
         help="healthy | failing (30% errors) | slow (3x latency) | flaky (3% vs 0.5% errors) | "
              "low-traffic (too few calls to judge) | noisy-baseline (both versions at 5% errors) | "
-             "smoke-fails (answers 500: fails its smoke check at test; prod never touched).")] = "healthy",
+             "smoke-fails (answers 500: fails its smoke check at test; prod never touched) | "
+             "http-500 (20% of answers 500, no Lambda error: judged on the app's own metric).")] = "healthy",
     strategy: Annotated[str | None, typer.Option(
         help="A predefined strategy (its steps, baked --interval seconds each) or a JSON custom strategy.")] = None,
     interval: Annotated[int, typer.Option(min=1, max=60, help="Seconds each traffic step bakes locally.")] = 4,

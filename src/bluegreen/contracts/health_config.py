@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bluegreen.contracts.json_model import JsonModel
 from bluegreen.contracts.names import ALARM_NAME
@@ -31,6 +32,69 @@ class MustRuleOut(JsonModel):
     # Share of the new version's calls that never come back (no datapoint: hanging, or still running): at most
     # this. Its share of the alias's calls is noisy at low weights (binomial), hence the width.
     missing_share: float = Field(default=0.19, ge=0.0, le=1.0)
+
+
+# CloudWatch's names: a namespace (not AWS's own), a metric, a dimension's name and value; a statistic the latency of
+# an application metric is judged by (a percentile, or the mean).
+NAMESPACE = re.compile(r"^[A-Za-z0-9.\-_/#:]{1,255}$")
+METRIC_NAME = re.compile(r"^[^\x00-\x1f]{1,255}$")
+DIMENSION_NAME = re.compile(r"^[^\x00-\x1f:]{1,255}$")
+DIMENSION_VALUE = re.compile(r"^[^\x00-\x1f]{1,1024}$")
+LATENCY_STAT = re.compile(r"^(p(50|75|90|95|99|99\.9)|Average)$")
+MetricName = Annotated[str, Field(pattern=METRIC_NAME.pattern)]
+# CloudWatch allows 30 dimensions on a metric; one of them holds the version.
+MAX_FIXED_DIMENSIONS = 29
+# Each metric adds four queries per version to a check's GetMetricData call (500 at most).
+MAX_APP_METRICS = 10
+
+
+class AppMetric(JsonModel):
+    """One of the application's own metrics, emitted per executed version (a dimension holds
+    ``context.function_version``): a *rate* (``failures`` over ``total``, judged like the error rate) or a
+    *latency* (judged like duration), the new version's against the old one's."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    namespace: Annotated[str, Field(pattern=NAMESPACE.pattern)]
+    failures: MetricName | None = None
+    total: MetricName | None = None
+    latency: MetricName | None = None
+    stat: Annotated[str, Field(pattern=LATENCY_STAT.pattern)] = "p99"
+    dimensions: dict[Annotated[str, Field(pattern=DIMENSION_NAME.pattern)],
+                     Annotated[str, Field(pattern=DIMENSION_VALUE.pattern)]] = Field(
+        default_factory=dict, max_length=MAX_FIXED_DIMENSIONS)
+    version_dimension: Annotated[str, Field(pattern=DIMENSION_NAME.pattern)] = "FunctionVersion"
+    # What a pass must rule out for this metric (a rate: errorRateRatio/errorRateMargin; a latency: latencyRatio).
+    must_rule_out: MustRuleOut = Field(default_factory=MustRuleOut)
+    # How late this metric is readable (default: health.metricDelaySeconds, or the stack's).
+    metric_delay_seconds: int | None = Field(default=None, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> AppMetric:
+        if self.namespace.startswith("AWS/"):
+            raise ValueError("'namespace': AWS/ namespaces are AWS's own (AWS/Lambda's are judged already); name the "
+                             "application's")
+        rate = self.failures is not None or self.total is not None
+        if rate and self.latency is not None:
+            raise ValueError("a metric is a rate (failures and total) or a latency, not both")
+        if rate and (self.failures is None or self.total is None):
+            raise ValueError("a rate names both 'failures' and 'total'")
+        if not rate and self.latency is None:
+            raise ValueError("name 'failures' and 'total' (a rate) or 'latency'")
+        if rate and self.failures == self.total:
+            raise ValueError("'failures' and 'total' must be two different metrics")
+        if self.version_dimension in self.dimensions:
+            raise ValueError(f"'dimensions' must not hold the version dimension {self.version_dimension!r}")
+        return self
+
+    @property
+    def kind(self) -> Literal["rate", "latency"]:
+        return "latency" if self.latency is not None else "rate"
+
+    @property
+    def measured(self) -> str:
+        """What it measures, as CloudWatch names it: "OrdersApp Responses5xx/Requests"."""
+        return (f"{self.namespace} {self.latency} {self.stat}" if self.latency is not None
+                else f"{self.namespace} {self.failures}/{self.total}")
 
 
 class HealthConfig(JsonModel):
@@ -63,6 +127,8 @@ class HealthConfig(JsonModel):
     # A step passes only when its evidence rules these out (see MustRuleOut); else it bakes on.
     must_rule_out: MustRuleOut = Field(default_factory=MustRuleOut)
     alarms: list[Annotated[str, Field(pattern=ALARM_NAME.pattern)]] = Field(default_factory=list, max_length=100)
+    # The application's own metrics per version (HTTP 5xx behind API Gateway, say): judged beside AWS/Lambda's.
+    metrics: list[AppMetric] = Field(default_factory=list, max_length=MAX_APP_METRICS)
     # Judge only the alarms that were OK when the release started (one already firing is not its fault).
     only_alarms_ok_at_start: bool = False
     # How often the step is checked while it bakes; default: AWS/Lambda's one-minute granularity.
@@ -73,3 +139,11 @@ class HealthConfig(JsonModel):
     # carrying a task token) and roll back if nobody answers within operatorTimeoutSeconds.
     on_inconclusive: Literal["rollback", "wait-for-operator"] = "rollback"
     operator_timeout_seconds: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _metric_names_unique(self) -> HealthConfig:
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names):
+            repeated = ", ".join(sorted({n for n in names if names.count(n) > 1}))
+            raise ValueError(f"metrics: each needs its own name ({repeated} repeated)")
+        return self

@@ -14,7 +14,8 @@ from bluegreen.contracts.verify_request import Check, Verify
 
 # The words of a health check, declared once: its verdict, the rule that gave it, what the release does next.
 Verdict = Literal["pass", "fail", "inconclusive"]
-RuleName = Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles", "missing-calls"]
+RuleName = Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles", "missing-calls",
+                   "metric-rate", "metric-latency"]  # metric-*: the application's own (health.metrics)
 Decision = Literal["bake", "next-step", "promote", "rollback", "ask-operator"]
 Onward = Literal["next-step", "promote"]
 
@@ -194,8 +195,7 @@ class Question(JsonModel):
     timeout_seconds: int
     # Every function of the release, for the event's "functions".
     functions: list[FunctionNames] = Field(default_factory=list)
-    # The function the question is about, for the "Operator Decision Needed" event of a release of one
-    # function (its detail names the function, alias and versions); null for a release of several.
+    # The function the question is about, in the "Operator Decision Needed" event of one function's release.
     function_name: str | None = None
     alias: str | None = None
     old_version: str | None = None

@@ -53,5 +53,7 @@ def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_de
             f"budget is {HISTORY_EVENTS_BUDGET} (Step Functions stops an execution at {HISTORY_EVENTS_LIMIT}): "
             "check less often, bake shorter, or release fewer functions at once"
         )
-    delay = health.metric_delay_seconds
-    return Cadence(interval, max_bake, planned, events, default_delay if delay is None else delay)
+    delay = default_delay if health.metric_delay_seconds is None else health.metric_delay_seconds
+    # A step is judged once every metric it reads has settled: the latest of them sets the pace.
+    delay = max([delay, *(m.metric_delay_seconds for m in health.metrics if m.metric_delay_seconds is not None)])
+    return Cadence(interval, max_bake, planned, events, delay)

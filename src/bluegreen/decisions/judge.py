@@ -12,6 +12,7 @@ from typing import Any
 
 from bluegreen.contracts.state import Decision, FunctionNames, Onward, Plan, Progress, Question, RuleResult, Verdict
 from bluegreen.decisions import spending
+from bluegreen.decisions.app_metrics import AppEvidence, metric_rules
 from bluegreen.decisions.missing_calls import missing_calls_rule
 from bluegreen.decisions.verdict import alarm_rule, error_bounds, judge_window, overall, ruled_out
 from bluegreen.decisions.windows import Rule, Share, Window
@@ -140,13 +141,14 @@ def more_evidence(plan: Plan, step: tuple[Window, Window | None], levels: spendi
 
 def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, Window | None] | None,
           in_alarm: list[str], elapsed: float, *, shares: tuple[list[Share], list[Share]] | None = None,
-          first: float | None = None, explain: bool = True) -> Judgement:
+          first: float | None = None, explain: bool = True, app: tuple[AppEvidence, ...] = ()) -> Judgement:
     """The verdict from (canary, baseline) over the whole step and over the last interval, and the alarms,
     at a check ``elapsed`` seconds into the step.
 
     The step decides pass (its evidence rules out mustRuleOut) or inconclusive; either window can fail
     the release. ``explain=False`` skips telling what more evidence would decide (simulations need only
-    the verdict, and that search judges the step a dozen times more).
+    the verdict, and that search judges the step a dozen times more). ``app``: the application's own metrics,
+    judged over the same two windows at the same levels as the error rate.
     """
     levels = levels_at(plan, elapsed, first, step)
     step_rules = judge_window(*step, plan.health, levels.whole, levels.rule_out)
@@ -158,6 +160,9 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
                                              levels.rule_out))
         if recent and shares[1]:
             recent_rules.append(missing_calls_rule(shares[1], plan.health, levels.recent * MISSING_CALLS_SHARE))
+    for metric in app:
+        step_rules += metric_rules(metric, plan.health, levels.whole, levels.rule_out)
+        recent_rules += metric_rules(metric, plan.health, levels.recent, recent=True)
     recent_failures = [r for r in recent_rules if r.verdict == "fail"]
     ignored = plan.alarms_in_alarm_at_start if plan.health.only_alarms_ok_at_start else []
     alarms = alarm_rule(in_alarm, ignored)
@@ -165,6 +170,11 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
     rules = [*_results(step_rules, "step"), *_results(recent_failures, "recent"), *_results([alarms], "step")]
     excluded = ruled_out(step_rules, plan.health.confidence) if verdict == "pass" else None
     needs = more_evidence(plan, step, levels, elapsed) if verdict == "inconclusive" and explain else None
+    unsure_metrics = [r.reason for r in step_rules if r.rule.startswith("metric-") and r.verdict == "inconclusive"]
+    if unsure_metrics:
+        # What AWS/Lambda's counts would need says nothing of the application's metric that is short: its reason
+        # says what is missing.
+        needs = None
     return Judgement(verdict, reason, rules, excluded or None, needs)
 
 

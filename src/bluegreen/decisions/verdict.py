@@ -157,4 +157,5 @@ def overall(rules: list[Rule]) -> tuple[Verdict, str]:
     unsure = [r for r in rules if r.verdict == "inconclusive"]
     if unsure:
         return "inconclusive", unsure[0].reason
-    return "pass", "; ".join(r.reason for r in rules if r.rule in ("error-rate", "latency"))
+    return "pass", "; ".join(r.reason for r in rules if r.rule in ("error-rate", "latency", "metric-rate",
+                                                                   "metric-latency"))

@@ -30,6 +30,7 @@ from bluegreen.contracts.state import (
     VersionStats,
 )
 from bluegreen.contracts.tasks import CheckTask, step_progress
+from bluegreen.decisions.app_metrics import AppEvidence
 from bluegreen.decisions.judge import PRECEDENCE, Judgement, decide, judge, question_for
 from bluegreen.decisions.settled import Span, expected_share, wait_for
 from bluegreen.decisions.settled import span_of as settled_span
@@ -44,17 +45,38 @@ def _stats(version: str, window: Window) -> VersionStats:
                         p50_ms=window.p50_ms, p99_ms=window.p99_ms, average_ms=window.average_ms)
 
 
-def span_of(plan: Plan, progress: Progress, now: datetime) -> Span:
-    """The periods the check judges: the step's, as far as they have settled (``settled``)."""
+def span_of(plan: Plan, progress: Progress, now: datetime, delay: int | None = None) -> Span:
+    """The periods the check judges: the step's, as far as they have settled (``settled``) ``delay`` (default:
+    AWS/Lambda's) late."""
     shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
-    return settled_span(shifted, now, interval=plan.check_interval_seconds, delay=plan.metric_delay_seconds)
+    return settled_span(shifted, now, interval=plan.check_interval_seconds,
+                        delay=plan.metric_delay_seconds if delay is None else delay)
 
 
-def subject_of(target: TargetPlan) -> evidence.Subject:
+def app_spans(plan: Plan, progress: Progress, now: datetime) -> list[Span]:
+    """Each application metric's settled periods, by its own delay (it may be readable sooner than AWS/Lambda's)."""
+    return [span_of(plan, progress, now, m.metric_delay_seconds) for m in plan.health.metrics]
+
+
+def subject_of(plan: Plan, target: TargetPlan) -> evidence.Subject:
     versions = {"canary": target.new_version}
     if target.old_version:
         versions["baseline"] = target.old_version
-    return evidence.Subject(target.function_name, target.alias, versions)
+    return evidence.Subject(target.function_name, target.alias, versions, tuple(plan.health.metrics))
+
+
+def app_evidence(plan: Plan, series: evidence.Series, spans: list[Span], baseline: bool) -> tuple[AppEvidence, ...]:
+    """Each application metric's windows over its own settled periods: the step's, and its last interval."""
+    roles = ("canary", "baseline") if baseline else ("canary",)
+    found = []
+    for index, (metric, span) in enumerate(zip(plan.health.metrics, spans, strict=True)):
+        step = [series.app_window(role, index, metric, None, span.end) for role in roles]
+        since = span.recent_start
+        recent = [series.app_window(role, index, metric, since, span.end) for role in roles] if since else None
+        found.append(AppEvidence(metric, (step[0], step[1] if baseline else None),
+                                 (recent[0], recent[1] if baseline else None) if recent else None,
+                                 tuple(dict.fromkeys(series.app_unreported("canary", index, metric, span.end)))))
+    return tuple(found)
 
 
 def shares_of(plan: Plan, progress: Progress, series: evidence.Series, span: Span,
@@ -71,7 +93,7 @@ def shares_of(plan: Plan, progress: Progress, series: evidence.Series, span: Spa
 
 
 def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evidence.Series, span: Span, *,
-                in_alarm: list[str]) -> HealthReport:
+                in_alarm: list[str], spans: list[Span] | None = None) -> HealthReport:
     """The verdict on one function's step from its settled series (see ``evidence.fetch_many``) and the alarms."""
     canary = series.window("canary", until=span.end)
     baseline = series.window("baseline", until=span.end) if target.old_version else None
@@ -87,7 +109,9 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
                               "late, and the step's first settled period is still to come", [])
     else:
         judgement = judge(plan, (canary, baseline), recent, in_alarm, span.coverage,
-                          shares=shares if target.old_version else None, first=span.first_coverage)
+                          shares=shares if target.old_version else None, first=span.first_coverage,
+                          app=app_evidence(plan, series, spans or [span] * len(plan.health.metrics),
+                                           bool(target.old_version)))
     return HealthReport(
         verdict=judgement.verdict, reason=judgement.reason, weight=progress.weight, step_index=progress.step_index,
         invocations=canary.invocations, errors=canary.errors, error_rate=canary.error_rate,
@@ -112,10 +136,12 @@ def check(plan: Plan, progress: Progress, now: datetime | None = None,
     if not targets:
         raise ValueError("a release with no function shifting traffic has nothing to check")
     span = span_of(plan, progress, now)
-    end = max(span.end, span.start + timedelta(seconds=span.period))
-    series = evidence.fetch_many([subject_of(t) for t in targets], start=span.start, end=end, period=span.period)
+    spans = app_spans(plan, progress, now)
+    end = max([span.end, span.start + timedelta(seconds=span.period), *(s.end for s in spans)])
+    series = evidence.fetch_many([subject_of(plan, t) for t in targets], start=span.start, end=end,
+                                 period=span.period)
     in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
-    judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm))
+    judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm, spans=spans))
               for target, found in zip(targets, series, strict=True)]
     return _conclude(plan, judged, progress, now, promote_now=promote_now, span=span), judged
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bluegreen.aws import evidence, locks, readiness, settings
+from bluegreen.aws import application_metrics, evidence, locks, readiness, settings
 from bluegreen.aws.aliases import AliasState, read_alias
 from bluegreen.aws.evidence import alarm_states
 from bluegreen.aws.pacing import first_calls_of_a_map, paced
@@ -91,6 +91,9 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
             checked = [_check_target(target, name, request)
                        for name, target in zip(names, request.targets, strict=True)]
             alarms_at_start = _check_alarms(request.health.alarms)
+            unknown = application_metrics.unknown_app_metrics(request.health.metrics)
+            if unknown:
+                raise InvalidInput("; ".join(unknown))
             traffic_note = check_traffic(_plan(request, steps, cadence, [_target_plan(c, "0") for c in checked],
                                                unchanged=[], alarms_at_start=alarms_at_start), checked)
             versions = publish_ready([(c.request, c.name, c.config) for c in checked], deadline)

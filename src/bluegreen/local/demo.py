@@ -25,7 +25,7 @@ from bluegreen.errors import InvalidInput
 from bluegreen.local import execution
 from bluegreen.local.app_stack import alias_behind_route, deploy_app, redeploy
 from bluegreen.local.stack import REGION, LocalStack, project_root, running_stack
-from bluegreen.local.traffic import TrafficSimulator, behaviour
+from bluegreen.local.traffic import TrafficSimulator, behaviour, wait_for_metric
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class Scenario:
     requests_per_second: float = 50_000.0
     # What every answer of the new version says (500: broken, though it raises nothing).
     new_status_code: int = 200
+    # The share of the new version's answers that are 500s (Lambda counts them as successes).
+    new_server_error_rate: float = 0.0
+    # Judge the application's own metrics too (health.metrics: its HTTP 5xx rate per version). Each call then
+    # runs Powertools Metrics here (about 0.1 ms), so such scenarios call less often.
+    app_metrics: bool = False
 
 
 SCENARIOS = {
@@ -54,7 +59,14 @@ SCENARIOS = {
     "noisy-baseline": Scenario("fails 5% of calls, as the old one does", 0.05, old_error_rate=0.05),
     "smoke-fails": Scenario("answers 500 to every call: its smoke check at test fails, prod is never touched",
                             0.0, new_status_code=500),
+    "http-500": Scenario("answers 500 to 20% of requests (no Lambda error: its smoke check passes); judged on the "
+                         "app's own Responses5xx per version", 0.0, old_error_rate=0.0, new_server_error_rate=0.2,
+                         requests_per_second=2_000.0, app_metrics=True),
 }
+# The application metric the http-500 scenario judges (events/http-500.json names the same).
+METRICS_NAMESPACE = "OrdersApp"
+HTTP_5XX = {"name": "http-5xx", "namespace": METRICS_NAMESPACE, "failures": "Responses5xx", "total": "Requests",
+            "dimensions": {"Service": "orders"}, "versionDimension": "FunctionVersion"}
 EXIT_CODES = {"promoted": 0, "rolled_back": 1, "rejected": 2, "failed": 3}
 SAMPLE_FUNCTION = "orders-api"
 SAMPLE_ALIAS = "prod"
@@ -144,16 +156,20 @@ def sample_release(scenario: Scenario, echo_logs: bool = False) -> Iterator[tupl
     the alias the API's production route invokes for as long as the block runs. Yields the stack and
     $LATEST's CodeSha256."""
     with running_stack({"ManagedFunctions": SAMPLE_FUNCTION}, echo_logs=echo_logs) as stack:
-        app = deploy_app(stack.router, project_root(),
-                         environment=behaviour(scenario.old_error_rate, scenario.old_latency_ms))
+        namespace = METRICS_NAMESPACE if scenario.app_metrics else None
+        app = deploy_app(stack.router, project_root(), environment=behaviour(
+            scenario.old_error_rate, scenario.old_latency_ms, metrics_namespace=namespace))
         redeploy(app, stack.router, code="v2", environment=behaviour(
-            scenario.new_error_rate, scenario.new_latency_ms, status_code=scenario.new_status_code))
+            scenario.new_error_rate, scenario.new_latency_ms, status_code=scenario.new_status_code,
+            server_error_rate=scenario.new_server_error_rate, metrics_namespace=namespace))
         code_sha = str(boto3.client("lambda", region_name=REGION).get_function(
             FunctionName=SAMPLE_FUNCTION)["Configuration"]["CodeSha256"])
         traffic = TrafficSimulator(SAMPLE_FUNCTION, alias_behind_route(app, "OrdersApi", "/orders"),
                                    rate=scenario.requests_per_second)
         traffic.start()
         try:
+            if scenario.app_metrics:
+                wait_for_metric(METRICS_NAMESPACE, str(HTTP_5XX["failures"]))
             yield stack, code_sha
         finally:
             traffic.stop()
@@ -183,7 +199,8 @@ def run_demo(options: DemoOptions) -> int:
         execution_input = {"functionName": SAMPLE_FUNCTION, "alias": SAMPLE_ALIAS, "codeSha256": code_sha,
                            "strategy": demo_strategy(options.strategy, options.interval),
                            "stages": [{"alias": TEST_STAGE, "verify": [SMOKE_CHECK]}],
-                           "health": {"checkIntervalSeconds": options.check_interval}}
+                           "health": {"checkIntervalSeconds": options.check_interval,
+                                      **({"metrics": [HTTP_5XX]} if scenario.app_metrics else {})}}
         console.print(f"Starting execution with input: {json.dumps(execution_input)}")
         started = time.monotonic()
         result = execution.run(stack, execution_input, timeout=600, on_event=ProgressPrinter(console))

@@ -20,7 +20,7 @@ from moto.awslambda.utils import get_backend as lambda_backend
 from bluegreen.contracts.request import ReleaseRequest, parse_request
 from bluegreen.local.stack import LocalStack, running_stack
 from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, split_function_name
-from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_until_updated
+from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_for_metric, wait_until_updated
 
 # Functions the embedded run manages besides those an input names (the tests' and the demo's).
 SAMPLE_MANAGED = ("orders-*", "payments-api")
@@ -28,25 +28,35 @@ SAMPLE_MANAGED = ("orders-*", "payments-api")
 
 
 
+# The metrics the example application emits (with POWERTOOLS_METRICS_NAMESPACE set): an input's health.metrics
+# naming these report; any other name does not, and publish refuses it as AWS would (CloudWatch has no such metric).
+EMITTED = ("Requests", "Responses5xx", "CheckoutLatency")
+# Calls a second on an alias whose function emits its metrics: each call runs Powertools Metrics (about 0.1 ms).
+EMITTING_RATE = 2_000.0
+
+
 def _create_target(stack: LocalStack, request: ReleaseRequest, index: int) -> TrafficSimulator:
     target = request.targets[index]
     name = split_function_name(target.function_name)[0]
     fn = SampleFunction(name, target.alias, stack.role_arn, router=stack.router)
-    fn.create()
+    namespace = next((m.namespace for m in request.health.metrics), None)
+    fn.create(metrics_namespace=namespace)
     lam = boto3.client("lambda", region_name=REGION)
     wanted = int(target.version) if target.version else 1
     for number in range(2, wanted + 1):
-        fn.stage(f"v{number}", error_rate=0.0)
+        fn.stage(f"v{number}", error_rate=0.0, metrics_namespace=namespace)
         lam.publish_version(FunctionName=name)
     if wanted > 1:
         lam.update_alias(FunctionName=name, Name=target.alias, FunctionVersion=str(wanted - 1))
     for stage in request.stages_of(target):
         lam.create_alias(FunctionName=name, Name=stage.alias, FunctionVersion=str(max(wanted - 1, 1)))
     if target.version is None:
-        fn.stage("next", error_rate=0.0)
+        fn.stage("next", error_rate=0.0, metrics_namespace=namespace)
         if target.code_sha256:
             lambda_backend(ACCOUNT, REGION).get_function(name).code_sha_256 = target.code_sha256
         wait_until_updated(lam, name)
+    if namespace is not None:
+        return TrafficSimulator(name, target.alias, seed=index, rate=EMITTING_RATE)
     return TrafficSimulator(name, target.alias, seed=index)
 
 
@@ -71,4 +81,8 @@ def world_for(execution_input: dict[str, Any], echo_logs: bool = False) -> Itera
             traffic = _create_target(stack, request, index)
             traffic.start()
             callers.callback(traffic.stop)
+        # The old versions' metrics reported before the release names them (as in AWS; else it is refused).
+        for metric in request.health.metrics:
+            for emitted in sorted(n for n in (metric.failures, metric.total, metric.latency) if n in EMITTED):
+                wait_for_metric(metric.namespace, emitted)
         yield stack

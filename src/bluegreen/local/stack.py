@@ -24,6 +24,7 @@ from bluegreen.local.stand_ins.cloudwatch import (
     indexed_metric_data,
     percentile_statistics,
 )
+from bluegreen.local.stand_ins.emf import powertools_metrics_routed
 from bluegreen.local.stand_ins.eventbridge import bus_policies_enforced, deliver_to_state_machines
 from bluegreen.local.stand_ins.iam import Grant
 from bluegreen.local.stand_ins.invoker import HandlerRouter, LocalFunction, route_invocations
@@ -331,7 +332,8 @@ def running_stack(parameters: dict[str, Any], echo_logs: bool = False) -> Iterat
         stack = deploy_template({"ReleaseRequesters": LOCAL_REQUESTER, "MetricDelaySeconds": LOCAL_METRIC_DELAY_SECONDS,
                                  **parameters})
         stack.lambda_rules = rules
-        with route_invocations(stack.router), routed_logs(stack.router, echo=echo_logs):
+        with route_invocations(stack.router), routed_logs(stack.router, echo=echo_logs), \
+                powertools_metrics_routed(stack.router):
             _ACTIVE.append(stack)
             try:
                 yield stack

@@ -10,7 +10,7 @@ AccessDeniedException. The resources are the ARNs the request names, per the Ser
   CreateAlias) needs both the function and the alias ARN here: stricter than either reading of that page.
 - DynamoDB: the table; EventBridge PutEvents: each entry's bus (``default`` when unnamed); Step Functions:
   the execution; CloudWatch DescribeAlarms: each named alarm (``*`` when composite alarms are asked for, which
-  AWS returns only to a caller allowed on ``*``); GetMetricData acts on no resource (``*``).
+  AWS returns only to a caller allowed on ``*``); GetMetricData and ListMetrics act on no resource (``*``).
 
 Only what the project's roles use is read: Allow statements, no conditions, no NotAction or NotResource.
 """
@@ -100,6 +100,7 @@ _RESOURCES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "cloudwatch:DescribeAlarms": lambda p: ["*"] if "CompositeAlarm" in (p.get("AlarmTypes") or []) else [
         arn("cloudwatch", f"alarm:{name}") for name in p.get("AlarmNames") or ["*"]],
     "cloudwatch:GetMetricData": lambda p: ["*"],
+    "cloudwatch:ListMetrics": lambda p: ["*"],
 }
 
 
