@@ -89,3 +89,28 @@ def test_a_named_metric_that_never_reports_is_inconclusive_never_healthy(
     assert {c["health"]["verdict"] for c in checks} == {"inconclusive"}
     said = rules_of(checks[-1], "metric-rate")[0]["reason"]
     assert "http-5xx" in said and "no data of the new version's Responses5xx or Requests" in said, said
+
+
+def _entered(result: Any, state: str) -> float:
+    return next(float(e["timestamp"].timestamp()) for e in result.events
+                if e.get("stateEnteredEventDetails", {}).get("name") == state)
+
+
+def test_an_application_metric_readable_sooner_fails_the_step_before_aws_lambda_s_data_settles(
+        stack: LocalStack, emitting: tuple[SampleFunction, TrafficSimulator]) -> None:
+    fn, _ = emitting
+    version = fn.publish("v2", error_rate=0.0, server_error_rate=0.3, metrics_namespace=NAMESPACE)
+    # AWS/Lambda's metrics judged 8 s late, the application's 2 s (its datapoints arrive 1.5 s late here).
+    result = release(stack, version=version, strategy={"steps": [50, 100], "intervalSeconds": 10},
+                     health={"checkIntervalSeconds": 2, "metricDelaySeconds": 8,
+                             "metrics": [{**HTTP_5XX, "metricDelaySeconds": 2}]})
+    assert result.error == "HealthCheckFailed", result.cause
+    assert where() == ("1", {})
+    failing = result.checks()[-1]
+    assert failing["health"]["canary"]["invocations"] == 0  # nothing of AWS/Lambda's had settled yet
+    assert any(r["verdict"] == "fail" for r in rules_of(failing, "metric-rate"))
+    # Rolled back at the application metric's pace: before the first check AWS/Lambda's delay allows (an interval,
+    # the delay and a period after the shift: 11 s).
+    took = _entered(result, state_names.ROLLBACK_MAP) - _entered(result, state_names.STEP_BEGINS)
+    print(f"shift -> rollback {took:.1f} s")
+    assert took < 2 + 8 + 1, took

@@ -16,6 +16,8 @@ from bluegreen.aws.application_metrics import app_metric_queries
 from bluegreen.aws.evidence import Series
 from bluegreen.contracts.health_config import AppMetric, HealthConfig
 from bluegreen.decisions.app_metrics import AppEvidence, metric_rules
+from bluegreen.decisions.cadence import cadence_of
+from bluegreen.decisions.strategy import StepPlan
 from bluegreen.decisions.windows import Window
 from bluegreen.local.stand_ins import emf
 
@@ -62,6 +64,15 @@ def test_queries_name_each_version_by_its_dimension_beside_the_fixed_ones() -> N
     metric = queries[0]["MetricStat"]["Metric"]
     assert (metric["Namespace"], metric["MetricName"]) == ("OrdersApp", "Responses5xx")
     assert metric["Dimensions"] == [{"Name": "Service", "Value": "orders"}, {"Name": "FunctionVersion", "Value": "2"}]
+
+
+def test_passing_waits_for_the_latest_metric_and_checking_starts_with_the_soonest() -> None:
+    health = HealthConfig.model_validate({"metrics": [{**HTTP_5XX, "metricDelaySeconds": 15},
+                                                      {**CHECKOUT, "metricDelaySeconds": 240}]})
+    cadence = cadence_of(health, StepPlan("canary", (10,), 600), 1, default_delay=180)
+    assert (cadence.delay, cadence.soonest) == (240, 15)
+    alone = cadence_of(HealthConfig(), StepPlan("canary", (10,), 600), 1, default_delay=180)
+    assert (alone.delay, alone.soonest) == (180, 180)
 
 
 # --- the verdicts -----------------------------------------------------------------------------------

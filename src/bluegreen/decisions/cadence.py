@@ -31,6 +31,9 @@ class Cadence:
     planned: int  # checks if every step passes when its bake ends
     history_events: int  # worst case: every step baked to max_bake
     delay: int = 0  # how late the metrics are: each step waits this much more for its data to settle
+    # How late the soonest judged metric is (an application metric may be readable sooner than AWS/Lambda's):
+    # a step's first check comes once it has settled, and may fail the step on it.
+    soonest: int = 0
 
 
 def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_delay: int) -> Cadence:
@@ -54,6 +57,6 @@ def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_de
             "check less often, bake shorter, or release fewer functions at once"
         )
     delay = default_delay if health.metric_delay_seconds is None else health.metric_delay_seconds
-    # A step is judged once every metric it reads has settled: the latest of them sets the pace.
-    delay = max([delay, *(m.metric_delay_seconds for m in health.metrics if m.metric_delay_seconds is not None)])
-    return Cadence(interval, max_bake, planned, events, delay)
+    own = [m.metric_delay_seconds for m in health.metrics if m.metric_delay_seconds is not None]
+    # A step passes once every metric it reads has settled over its bake: the latest of them sets that pace.
+    return Cadence(interval, max_bake, planned, events, max([delay, *own]), min([delay, *own]))

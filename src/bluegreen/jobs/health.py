@@ -104,7 +104,7 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
                   series.window("baseline", since, span.end) if baseline else None)
     shares = (shares_of(plan, progress, series, span), shares_of(plan, progress, series, span, since)
               if since is not None else [])
-    if span.coverage <= 0:
+    if span.coverage <= 0 and not any(s.coverage > 0 for s in spans or []):
         judgement = Judgement("inconclusive", f"no settled metrics yet: AWS/Lambda's are {plan.metric_delay_seconds} s "
                               "late, and the step's first settled period is still to come", [])
     else:
@@ -143,18 +143,23 @@ def check(plan: Plan, progress: Progress, now: datetime | None = None,
     in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
     judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm, spans=spans))
               for target, found in zip(targets, series, strict=True)]
-    return _conclude(plan, judged, progress, now, promote_now=promote_now, span=span), judged
+    return _conclude(plan, judged, progress, now, promote_now=promote_now, span=span, spans=spans), judged
 
 
 def _conclude(plan: Plan, judged: list[tuple[TargetPlan, HealthReport]], progress: Progress, now: datetime, *,
-              promote_now: EarlyPromotion | None, span: Span) -> Progress:
+              promote_now: EarlyPromotion | None, span: Span, spans: list[Span]) -> Progress:
     """The next move from every function's verdict on the settled part of the step: the most cautious one's
     decision (bake: until the settled data has grown enough for the soonest next check), reported with that
     function's evidence. A failing check rolls back whatever an operator asked."""
     decided = [(target, report, *decide(plan, progress, report.verdict, span.coverage)) for target, report in judged]
     target, report, decision, _ = min(decided, key=lambda d: PRECEDENCE[d[2]])
     more = min((w for _, _, d, w in decided if d == decision), default=0)
-    wait = wait_for(span, now, plan.metric_delay_seconds, more) if decision == "bake" else 0
+    # The next check once any judged metric has grown: an application metric readable sooner than AWS/Lambda's
+    # is judged at its own pace (a failure on it shows sooner), while passing waits for all of them.
+    delays = [plan.metric_delay_seconds, *(plan.metric_delay_seconds if m.metric_delay_seconds is None
+                                           else m.metric_delay_seconds for m in plan.health.metrics)]
+    wait = min(wait_for(s, now, d, more) for s, d in zip([span, *spans], delays, strict=True)) \
+        if decision == "bake" else 0
     if promote_now is not None and decision != "rollback" and report.verdict != "fail":
         decision, wait = "promote", 0
     question = None if promote_now is not None else question_for(plan, progress, decision)

@@ -124,7 +124,7 @@ def _plan(request: ReleaseRequest, steps: StepPlan, cadence: Cadence, changing: 
         targets=changing, unchanged=unchanged, action=action,
         strategy=steps.name, weights=weights, step_count=len(weights), bake_seconds=steps.bake_seconds,
         health=request.health, check_interval_seconds=cadence.interval, max_bake_seconds=cadence.max_bake,
-        metric_delay_seconds=cadence.delay, first_check_seconds=first_check_seconds(cadence.interval, cadence.delay),
+        metric_delay_seconds=cadence.delay, first_check_seconds=first_check_seconds(cadence.interval, cadence.soonest),
         checks_planned=cadence.planned if weights else 0, alarms_in_alarm_at_start=alarms_at_start,
         started_at=datetime.now(UTC).isoformat(), trigger=request.trigger, approval=request.approval,
         verify_first=any(t.verifies_first for t in changing))
