@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.contracts.health_config import AppMetric, HealthConfig
 from bluegreen.contracts.state import Plan, TargetPlan
 from bluegreen.decisions import strategy as strategies
 from bluegreen.decisions.settled import first_check_seconds
@@ -62,6 +62,19 @@ ROWS: tuple[tuple[Truth, tuple[int, ...]], ...] = (
     (Truth("latency 2x in the bake's last minute", True, BASELINE_ERROR_RATE, latency_ratio=2.0,
            onset_seconds=LATE_ONSET, onset_spread=ONSET_SPREAD), LATE_TRAFFIC),
 )
+# The application's own rate metric (health.metrics: HTTP 5xx over requests, per version), judged beside
+# AWS/Lambda's: the new version answers 500s that Lambda counts as successes (its errors stay at the old one's).
+HTTP_5XX = AppMetric(name="http-5xx", namespace="OrdersApp", failures="Responses5xx", total="Requests")
+APP_ROWS: tuple[tuple[Truth, tuple[int, ...]], ...] = (
+    (Truth("app metric: healthy (5xx 0.5% both)", False, BASELINE_ERROR_RATE, app_failure_rate=0.005,
+           app_baseline_failure_rate=0.005), TRAFFIC),
+    (Truth("app metric: 5xx 5x (0.5% -> 2.5%)", True, BASELINE_ERROR_RATE, app_failure_rate=0.025,
+           app_baseline_failure_rate=0.005), TRAFFIC),
+    (Truth("app metric: 5xx 0% -> 2%", True, BASELINE_ERROR_RATE, app_failure_rate=0.02), (60, 120, 1000)),
+    (Truth("app metric: 5xx 5x from minute 3", True, BASELINE_ERROR_RATE, app_failure_rate=0.025,
+           app_baseline_failure_rate=0.005, onset_seconds=MID_STEP_ONSET, onset_spread=ONSET_SPREAD), LATE_TRAFFIC),
+)
+ROWS += APP_ROWS
 TRUTHS = tuple(truth for truth, _ in ROWS)
 
 
@@ -124,15 +137,18 @@ def median_minutes(outcomes: list[Outcome], ending: str, onset: bool = False) ->
 
 def simulate(releases: int, seed: int, plan: Plan | None = None, only: str = "") -> list[Row]:
     plan = plan or release_plan()
+    # The application metric's rows: the same release, with health.metrics naming it.
+    app_plan = plan.model_copy(update={"health": plan.health.model_copy(update={"metrics": [HTTP_5XX]})})
     rows = []
     for truth, traffic in ROWS:
         if only not in truth.name:
             continue
+        judged = app_plan if truth.app_failure_rate is not None else plan
         for rate in traffic:
             rng = random.Random(f"{seed}-{truth.name}-{rate}")
             row = Row(truth, rate)
             for _ in range(releases):
-                row.ours.append(simulate_release(plan, rate / CANARY_SHARE, truth, rng))
+                row.ours.append(simulate_release(judged, rate / CANARY_SHARE, truth, rng))
                 row.alarm.append(static_alarm(plan, truth, rate, rng))
             rows.append(row)
     return rows

@@ -34,3 +34,9 @@ def test_simulated_releases_are_judged_as_their_truth() -> None:
     assert share(row("20% of calls hang", 100).ours, "promoted") == 0.0
     assert share(row("errors 0% -> 2%", 120).ours, "promoted") == 0.0
     assert share(row("healthy (1% errors both)", 5).ours, "promoted") == 0.0
+    # The application's own 5xx rate, judged beside AWS/Lambda's unchanged errors: a regression on it alone is caught
+    # as one on the error rate is, and a healthy one is not rolled back for the second metric judged.
+    assert share(row("app metric: 5xx 5x (0.5% -> 2.5%)", 1000).ours, "proven-worse") == 1.0
+    assert share(row("app metric: 5xx 0% -> 2%", 120).ours, "promoted") == 0.0
+    for rate in (1000, 5000):
+        assert share(row("app metric: healthy (5xx 0.5% both)", rate).ours, "proven-worse") <= 0.05

@@ -151,8 +151,11 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
     judged over the same two windows at the same levels as the error rate.
     """
     levels = levels_at(plan, elapsed, first, step)
-    step_rules = judge_window(*step, plan.health, levels.whole, levels.rule_out)
-    recent_rules = judge_window(*recent, plan.health, levels.recent) if recent else []
+    # AWS/Lambda's metrics and each application metric are judged at an equal part of each window's harm level:
+    # more metrics judged, not more false rollbacks (a second rate at the full level nearly doubled them).
+    part = 1 / (1 + len(app))
+    step_rules = judge_window(*step, plan.health, levels.whole * part, levels.rule_out)
+    recent_rules = judge_window(*recent, plan.health, levels.recent * part) if recent else []
     if shares is not None:
         # ``shares``: (the step's settled periods, the last interval's) for the calls that never come back. Its
         # harm test takes a small part of each window's level: a hang worth failing for shows at once.
@@ -161,8 +164,8 @@ def judge(plan: Plan, step: tuple[Window, Window | None], recent: tuple[Window, 
         if recent and shares[1]:
             recent_rules.append(missing_calls_rule(shares[1], plan.health, levels.recent * MISSING_CALLS_SHARE))
     for metric in app:
-        step_rules += metric_rules(metric, plan.health, levels.whole, levels.rule_out)
-        recent_rules += metric_rules(metric, plan.health, levels.recent, recent=True)
+        step_rules += metric_rules(metric, plan.health, levels.whole * part, levels.rule_out)
+        recent_rules += metric_rules(metric, plan.health, levels.recent * part, recent=True)
     recent_failures = [r for r in recent_rules if r.verdict == "fail"]
     ignored = plan.alarms_in_alarm_at_start if plan.health.only_alarms_ok_at_start else []
     alarms = alarm_rule(in_alarm, ignored)

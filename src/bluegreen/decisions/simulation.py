@@ -20,6 +20,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from bluegreen.contracts.state import Plan, Progress
+from bluegreen.decisions.app_metrics import AppEvidence
 from bluegreen.decisions.judge import decide, judge, passing_coverage
 from bluegreen.decisions.settled import Span, expected_share, metric_period, span_of, wait_for
 from bluegreen.decisions.windows import Share, Window, invocation_weighted
@@ -46,6 +47,10 @@ class Truth:
     onset_seconds: float = 0
     onset_spread: float = 0
     hang_rate: float = 0.0
+    # An application rate metric (HTTP 5xx over requests, say): the new version's share from the onset, against
+    # the old version's; None: no application metric is simulated.
+    app_failure_rate: float | None = None
+    app_baseline_failure_rate: float = 0.0
 
 
 Ending = Literal["promoted", "proven-worse", "not-proven"]
@@ -124,14 +129,17 @@ class Period:
     baseline: Window
     canary_requests: int
     baseline_requests: int
+    # The application rate metric's requests (as invocations) and failures (as errors), when simulated.
+    app: tuple[Window, Window] | None = None
 
 
 def simulate_period(rng: random.Random, segments: list[tuple[float, float, bool]], per_second: float,
                     truth: Truth) -> Period:
     """A period made of ``segments`` (seconds, new version's weight, regressed or not): how many calls each
     version got, how many failed, hung (the new version's, never counted) and how long they took."""
-    canary_calls = baseline_calls = canary_errors = baseline_errors = hung = 0
+    canary_calls = baseline_calls = canary_errors = baseline_errors = hung = canary_5xx = baseline_5xx = 0
     canary_mix: list[tuple[float, float]] = []
+    app_rate, app_baseline = truth.app_failure_rate, truth.app_baseline_failure_rate
     for seconds, weight, bad in segments:
         calls = poisson(rng, per_second * seconds * weight)
         old = poisson(rng, per_second * seconds * (1 - weight))
@@ -141,6 +149,9 @@ def simulate_period(rng: random.Random, segments: list[tuple[float, float, bool]
         canary_errors += binomial(rng, calls - lost, rate)
         baseline_calls += old
         baseline_errors += binomial(rng, old, truth.baseline_error_rate)
+        if app_rate is not None:  # each answered call counts once, a failing answer once more
+            canary_5xx += binomial(rng, calls - lost, app_rate if bad else app_baseline)
+            baseline_5xx += binomial(rng, old, app_baseline)
         if calls - lost:
             canary_mix.append((calls - lost, LATENCY_MEDIAN_MS * (truth.latency_ratio if bad else 1.0)))
     total = sum(w for w, _ in canary_mix)
@@ -151,8 +162,9 @@ def simulate_period(rng: random.Random, segments: list[tuple[float, float, bool]
         return Window(invocations=calls, errors=errors, p50_ms=percentile_of(rng, calls, medians, 0.50),
                       p99_ms=percentile_of(rng, calls, medians, 0.99), average_ms=mean_of(rng, calls, medians))
 
+    app = (Window(canary_calls, canary_5xx), Window(baseline_calls, baseline_5xx)) if app_rate is not None else None
     return Period(window(canary_calls, canary_errors, mix), window(baseline_calls, baseline_errors, old_mix),
-                  canary_calls, baseline_calls)
+                  canary_calls, baseline_calls, app)
 
 
 def combined(parts: list[Window]) -> Window:
@@ -217,7 +229,13 @@ def _judged(plan: Plan, timeline: _Timeline, progress: Progress, shifted: float,
     recent = ((combined([periods[i].canary for i in latest]), combined([periods[i].baseline for i in latest]))
               if latest else None)
     step = combined([p.canary for p in periods.values()]), combined([p.baseline for p in periods.values()])
-    judgement = judge(plan, step, recent, [], span.coverage, first=span.first_coverage,
+
+    def app_of(chosen: list[Period]) -> tuple[Window, Window]:  # the application rate metric's, as evidence reads it
+        return combined([p.app[0] for p in chosen if p.app]), combined([p.app[1] for p in chosen if p.app])
+
+    app = tuple(AppEvidence(m, app_of(list(periods.values())), app_of([periods[i] for i in latest]) if latest else None)
+                for m in plan.health.metrics if m.kind == "rate" and timeline.truth.app_failure_rate is not None)
+    judgement = judge(plan, step, recent, [], span.coverage, first=span.first_coverage, app=app,
                       shares=(list(shares.values()), [shares[i] for i in latest if i in shares]), explain=False)
     return judgement.verdict, span
 
