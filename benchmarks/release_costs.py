@@ -31,7 +31,7 @@ from bluegreen.decisions import strategy as strategies
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, running_stack
 from bluegreen.local.stand_ins import invoker
-from bluegreen.local.traffic import SampleFunction, TrafficSimulator
+from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_for_metric
 
 COMPRESSION = 60  # one minute of a strategy = one second here
 PRICE_PER_TRANSITION = 0.025 / 1000
@@ -278,6 +278,53 @@ def detection_latency(interval: int, repeats: int) -> list[float]:
     return latencies
 
 
+# The application metric's reaction row, in strategy time (compressed 10x here): one-second metrics (embedded
+# metric format) arriving 7.5 s after their calls and judged 20 s late, checks every 10 s on 10 s periods, beside
+# AWS/Lambda's metrics 180 s late; the new version starts answering 500 to 20% of requests (no Lambda error), at
+# 2,400 new-version calls a minute. The bound: an interval, a period and the delay.
+APP_METRIC_DELAY_SECONDS, APP_CHECK_SECONDS = 20, 10
+
+
+def app_metric_reaction(repeats: int) -> list[float]:
+    """Seconds (strategy time, compressed 10x as ``detection_latency``) from a 5xx regression's onset mid-step to
+    the rollback state, judged on the application's own metric."""
+    scale = 10
+    metric = {"name": "http-5xx", "namespace": "OrdersApp", "failures": "Responses5xx", "total": "Requests",
+              "dimensions": {"Service": "orders"}, "metricDelaySeconds": APP_METRIC_DELAY_SECONDS // scale}
+    latencies = []
+    with running_stack({"ManagedFunctions": "orders-*", "MetricDelaySeconds": METRIC_DELAY_SECONDS // scale}) as stack:
+        for attempt in range(repeats):
+            function = f"orders-app{attempt}"
+            sample = SampleFunction(function, "live", stack.role_arn)
+            sample.create(metrics_namespace="OrdersApp")
+            version = sample.publish("v2", 0.0, metrics_namespace="OrdersApp")
+            traffic = TrafficSimulator(function, "live", rate=2_000, delay_seconds=INGESTION_SECONDS / scale,
+                                       emf_delay_seconds=APP_METRIC_DELAY_SECONDS / scale * 3 / 8)
+            traffic.start()
+            try:
+                wait_for_metric("OrdersApp", "Responses5xx")
+                arn = execution.start(stack, {"functionName": function, "alias": "live", "version": version,
+                                              "strategy": {"steps": [20, 100], "intervalSeconds": 60},
+                                              "health": {"checkIntervalSeconds": APP_CHECK_SECONDS // scale,
+                                                         "metrics": [metric]}})
+                deadline = time.monotonic() + 60
+                while not any(e["type"] == "WaitStateEntered" for e in execution.history(arn)):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("the step never started baking")
+                    time.sleep(0.05)
+                # Regress a few seconds into the step, at a different point of a check interval each time.
+                time.sleep(3 + (attempt % 4) / 4)
+                traffic.override(version, server_error_rate=0.2)
+                regressed = time.time()
+                result = execution.wait(arn, timeout=120)
+            finally:
+                traffic.stop()
+            rolled = next(e["timestamp"].timestamp() for e in result.events
+                          if e.get("stateEnteredEventDetails", {}).get("name") == "Roll back to the old version")
+            latencies.append((rolled - regressed) * scale)
+    return latencies
+
+
 def import_ratios() -> dict[str, float]:
     """Cold import time of each handler over a bare ``import boto3``, each in a fresh interpreter: the handler
     loaded from its file as the Lambda runtime loads it, the shared package importable as from its layer."""
@@ -348,6 +395,14 @@ def main(argv: list[str] | None = None) -> int:
         latencies = detection_latency(interval, 1 if args.quick else 3)
         print(f"| {interval} s | {statistics.median(latencies):.1f} s | {max(latencies):.1f} s | "
               f"{interval + METRIC_DELAY_SECONDS + interval + 5} s |")
+    print()
+    print("| judged on (checks every 10 s, 10 s periods) | onset → rollback (strategy seconds): median | max | runs | "
+          "interval + period + delay |")
+    print("|---|---|---|---|---|")
+    reactions = app_metric_reaction(3 if args.quick else 20)
+    print(f"| application metric (one-second, judged {APP_METRIC_DELAY_SECONDS} s late; AWS/Lambda's 180 s) | "
+          f"{statistics.median(reactions):.1f} s | {max(reactions):.1f} s | {len(reactions)} | "
+          f"{2 * APP_CHECK_SECONDS + APP_METRIC_DELAY_SECONDS} s |")
     print()
     ratios = import_ratios()
     print("| handler | cold import / bare `import boto3` |")

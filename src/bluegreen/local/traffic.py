@@ -181,6 +181,8 @@ class TrafficSimulator:
     tick_seconds: float = 0.2
     seed: int = 7
     delay_seconds: float = INGESTION_DELAY_SECONDS
+    # How late the metrics extracted from the calls' log lines arrive (default: as AWS/Lambda's).
+    emf_delay_seconds: float | None = None
     samples: list[TrafficSample] = field(default_factory=list)
     # Datapoints on their way: (when readable, namespace, data stamped as AWS stamps them).
     _pending: list[tuple[float, str, list[dict[str, Any]]]] = field(default_factory=list)
@@ -270,8 +272,10 @@ class TrafficSimulator:
         # What the calls printed in the embedded metric format: metrics CloudWatch Logs extracts, as late.
         if printed and not emf.routing():
             raise RuntimeError("the function emits metrics to stdout, and the local run is not routing it")
+        emf_delay = self.delay_seconds if self.emf_delay_seconds is None else self.emf_delay_seconds
         for namespace, data in emf.metric_data(printed).items():
-            self._pending.append((now + self.delay_seconds, namespace, data))
+            self._pending.append((now + emf_delay, namespace, data))
+        self._pending.sort(key=lambda pending: pending[0])  # delivered in the order they arrive
         self._deliver(now)
         sample = TrafficSample(time.time(), weights, invocations, errors, throttles, not_ready)
         self.samples.append(sample)
