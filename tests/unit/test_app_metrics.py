@@ -15,10 +15,12 @@ from pydantic import ValidationError
 from bluegreen.aws.application_metrics import app_metric_queries
 from bluegreen.aws.evidence import Series
 from bluegreen.contracts.health_config import AppMetric, HealthConfig
+from bluegreen.contracts.request import parse_request
 from bluegreen.decisions.app_metrics import AppEvidence, metric_rules
 from bluegreen.decisions.cadence import cadence_of
 from bluegreen.decisions.strategy import StepPlan
 from bluegreen.decisions.windows import Window
+from bluegreen.errors import InvalidInput
 from bluegreen.local.stand_ins import emf
 
 HTTP_5XX: dict[str, Any] = {"name": "http-5xx", "namespace": "OrdersApp", "failures": "Responses5xx",
@@ -55,6 +57,14 @@ def test_a_bad_metric_is_refused_with_the_reason(metric: dict[str, Any], words: 
     with pytest.raises(ValidationError, match=r"metrics\.0") as raised:
         config(metric)
     assert words in str(raised.value)
+
+
+def test_a_release_of_several_functions_cannot_name_application_metrics() -> None:
+    several = {"targets": [{"functionName": "orders-api", "alias": "prod"},
+                           {"functionName": "payments-api", "alias": "prod"}], "health": {"metrics": [HTTP_5XX]}}
+    with pytest.raises(InvalidInput, match=r"health\.metrics: application metrics are judged in a release of one"):
+        parse_request(several)
+    parse_request({**several, "targets": several["targets"][:1]})  # one function: accepted
 
 
 def test_queries_name_each_version_by_its_dimension_beside_the_fixed_ones() -> None:

@@ -167,6 +167,11 @@ class ReleaseRequest(JsonModel):
                     raise ValueError(f"{where}: alias {alias} of {name} is already a stage of another target of "
                                      "this release; each alias is moved once")
                 staged.add((name, alias))
+        if self.health.metrics and len({short_name(t.function_name) for t in self.targets}) > 1:
+            # Their dimensions name the executed version, not the function: one function's version 2 would be
+            # read as another's.
+            raise ValueError("health.metrics: application metrics are judged in a release of one function; release "
+                             "these functions one at a time to judge them")
         return self
 
     def stages_of(self, target: TargetRequest) -> list[Stage]:
