@@ -60,11 +60,11 @@ def test_a_bad_metric_is_refused_with_the_reason(metric: dict[str, Any], words: 
 
 
 def test_a_release_of_several_functions_cannot_name_application_metrics() -> None:
-    several = {"targets": [{"functionName": "orders-api", "alias": "prod"},
-                           {"functionName": "payments-api", "alias": "prod"}], "health": {"metrics": [HTTP_5XX]}}
+    targets = [{"functionName": "orders-api", "alias": "prod"}, {"functionName": "payments-api", "alias": "prod"}]
+    health = {"metrics": [HTTP_5XX]}
     with pytest.raises(InvalidInput, match=r"health\.metrics: application metrics are judged in a release of one"):
-        parse_request(several)
-    parse_request({**several, "targets": several["targets"][:1]})  # one function: accepted
+        parse_request({"targets": targets, "health": health})
+    parse_request({"targets": targets[:1], "health": health})  # one function: accepted
 
 
 def test_queries_name_each_version_by_its_dimension_beside_the_fixed_ones() -> None:
