@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bluegreen.aws.application_metrics import app_metric_queries
 from bluegreen.aws.evidence import Series
+from bluegreen.cli.plan import dry_run
 from bluegreen.contracts.health_config import AppMetric, HealthConfig
 from bluegreen.contracts.request import parse_request
 from bluegreen.decisions.app_metrics import AppEvidence, metric_rules
@@ -83,6 +84,17 @@ def test_passing_waits_for_the_latest_metric_and_checking_starts_with_the_soones
     assert (cadence.delay, cadence.soonest) == (240, 15)
     alone = cadence_of(HealthConfig(), StepPlan("canary", (10,), 600), 1, default_delay=180)
     assert (alone.delay, alone.soonest) == (180, 180)
+
+
+def test_plan_says_how_soon_each_metric_shows_a_failure() -> None:
+    request = parse_request({"functionName": "orders-api", "alias": "prod", "strategy": "Canary10Percent5Minutes",
+                             "health": {"checkIntervalSeconds": 10,
+                                        "metrics": [{**HTTP_5XX, "metricDelaySeconds": 15}, CHECKOUT]}})
+    run = dry_run(request)
+    # An interval, a period (10 s) and the delay: AWS/Lambda's 180 s; the one-second metric's own 15 s; the
+    # latency metric's, unset, the release's (the latest of them).
+    assert run.as_json()["failureSeenWithinSeconds"] == {"AWS/Lambda": 200, "http-5xx": 35, "checkout": 200}
+    assert "cloudwatch:ListMetrics (each application metric exists)" in run.actions["validate and publish"]
 
 
 # --- the verdicts -----------------------------------------------------------------------------------

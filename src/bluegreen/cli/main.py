@@ -408,6 +408,8 @@ def _print_plan(result: dict[str, Any], seen: dict[str, Any] | None) -> None:
         for check in checks:
             console.print(f"  verify {verification['functionName']} {check['where']}: {json.dumps(check['check'])} "
                           f"(up to {check['worstCaseSeconds']} s)")
+    seen_within = ", ".join(f"{name} {seconds} s" for name, seconds in result["failureSeenWithinSeconds"].items())
+    console.print(f"  a failure is seen within (an interval, a period and the metric's delay): {seen_within}")
     if result["verificationWorstCaseSeconds"]:
         console.print(f"  verification adds at most {result['verificationWorstCaseSeconds']} s")
     for phase, actions in result["awsActions"].items():

@@ -6,9 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from bluegreen.aws import settings
 from bluegreen.contracts.request import ReleaseRequest
 from bluegreen.contracts.state import Plan, TargetPlan
-from bluegreen.decisions.settled import first_check_seconds
+from bluegreen.decisions.settled import first_check_seconds, metric_period
 from bluegreen.decisions.strategy import StepPlan
 from bluegreen.jobs.release import plan_checks
 
@@ -61,6 +62,17 @@ class DryRun:
             })
         return found
 
+    def reaction_seconds(self) -> dict[str, int]:
+        """How soon after it starts a failure is seen, at most, per judged metric: a check interval, a period and
+        the metric's delay (AWS/Lambda's, and each application metric's own)."""
+        health = self.request.health
+        lambda_delay = settings.current().metric_delay_seconds if health.metric_delay_seconds is None \
+            else health.metric_delay_seconds
+        base = self.interval + metric_period(self.interval)
+        return {"AWS/Lambda": base + lambda_delay,
+                **{m.name: base + (self.delay if m.metric_delay_seconds is None else m.metric_delay_seconds)
+                   for m in health.metrics}}
+
     def _targets(self) -> list[dict[str, Any]]:
         found = []
         for target in self.request.targets:
@@ -87,6 +99,7 @@ class DryRun:
             "strategy": self.steps.name, "schedule": schedule,
             "durationSeconds": {"ifHealthy": at, "atMost": len(self.steps.weights) * self.max_bake},
             "checkIntervalSeconds": self.interval, "checks": self.checks,
+            "failureSeenWithinSeconds": self.reaction_seconds(),
             "stateTransitions": self.transitions, "costUsd": round(self.transitions * TRANSITION_PRICE, 6),
             "historyEventsWorstCase": self.history_events_worst,
             "health": self.request.health.model_dump(mode="json", by_alias=True),
@@ -109,6 +122,8 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
         "validate and publish": ["dynamodb:PutItem (lease)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
                                  *alarms, *(["cloudwatch:GetMetricData (the aliases' last hour)"] if steps.weights
                                             else []),
+                                 *(["cloudwatch:ListMetrics (each application metric exists)"]
+                                   if request.health.metrics else []),
                                  *publish, "lambda:GetFunctionConfiguration (every 5 s while a new version is Pending, "
                                  "e.g. a SnapStart snapshot: up to readyTimeoutSeconds)",
                                  "dynamodb:PutItem (history)", "events:PutEvents"],
