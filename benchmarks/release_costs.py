@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from botocore.client import BaseClient
 from bluegreen.contracts import state_names
 from bluegreen.decisions import strategy as strategies
 from bluegreen.local import execution
-from bluegreen.local.stack import REGION, running_stack
+from bluegreen.local.stack import REGION, LocalStack, running_stack
 from bluegreen.local.stand_ins import invoker
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_for_metric
 
@@ -241,6 +242,31 @@ def multi_function_release(count: int, name: str = "Linear10PercentEvery10Minute
 METRIC_DELAY_SECONDS, INGESTION_SECONDS = 180, 120
 
 
+def _onset_to_rollback(stack: LocalStack, traffic: TrafficSimulator, execution_input: dict[str, Any],
+                       after: float, regress: Callable[[], None], *,
+                       ready: Callable[[], None] = lambda: None) -> float:
+    """Seconds (here) from ``regress`` (called ``after`` s into the first step's bake) to the rollback state; the
+    release starts once the callers run and ``ready`` returns."""
+    traffic.start()
+    try:
+        ready()
+        arn = execution.start(stack, execution_input)
+        deadline = time.monotonic() + 60
+        while not any(e["type"] == "WaitStateEntered" for e in execution.history(arn)):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the step never started baking")
+            time.sleep(0.05)
+        time.sleep(after)
+        regress()
+        regressed = time.time()
+        result = execution.wait(arn, timeout=120)
+    finally:
+        traffic.stop()
+    rolled = next(float(e["timestamp"].timestamp()) for e in result.events
+                  if e.get("stateEnteredEventDetails", {}).get("name") == "Roll back to the old version")
+    return rolled - regressed
+
+
 def detection_latency(interval: int, repeats: int) -> list[float]:
     """Seconds (of the strategy's own time) from a regression starting mid-step to the rollback state,
     with checks every ``interval`` s of strategy time and the metrics 180 s late (compressed 10x: 60 s of
@@ -255,26 +281,15 @@ def detection_latency(interval: int, repeats: int) -> list[float]:
             sample.create()
             version = sample.publish("v2", 0.0)
             traffic = TrafficSimulator(function, "live", delay_seconds=INGESTION_SECONDS / scale)
-            traffic.start()
-            try:
-                arn = execution.start(stack, {"functionName": function, "alias": "live", "version": version,
-                                              "strategy": {"steps": [20, 100], "intervalSeconds": 4 * check},
-                                              "health": {"checkIntervalSeconds": check}})
-                deadline = time.monotonic() + 60
-                while not any(e["type"] == "WaitStateEntered" for e in execution.history(arn)):
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("the step never started baking")
-                    time.sleep(0.05)
-                # Regress between two checks, at a different point of the interval each time.
-                time.sleep(check * (1 + attempt % 3) / 3)
+
+            def regress(traffic: TrafficSimulator = traffic, version: str = version) -> None:
                 traffic.override(version, error_rate=0.3)
-                regressed = time.time()
-                result = execution.wait(arn, timeout=120)
-            finally:
-                traffic.stop()
-            rolled = next(e["timestamp"].timestamp() for e in result.events
-                          if e.get("stateEnteredEventDetails", {}).get("name") == "Roll back to the old version")
-            latencies.append((rolled - regressed) * scale)
+
+            # Regress between two checks, at a different point of the interval each time.
+            latencies.append(scale * _onset_to_rollback(
+                stack, traffic, {"functionName": function, "alias": "live", "version": version,
+                                 "strategy": {"steps": [20, 100], "intervalSeconds": 4 * check},
+                                 "health": {"checkIntervalSeconds": check}}, check * (1 + attempt % 3) / 3, regress))
     return latencies
 
 
@@ -300,28 +315,18 @@ def app_metric_reaction(repeats: int) -> list[float]:
             version = sample.publish("v2", 0.0, metrics_namespace="OrdersApp")
             traffic = TrafficSimulator(function, "live", rate=2_000, delay_seconds=INGESTION_SECONDS / scale,
                                        emf_delay_seconds=APP_METRIC_DELAY_SECONDS / scale * 3 / 8)
-            traffic.start()
-            try:
-                wait_for_metric("OrdersApp", "Responses5xx")
-                arn = execution.start(stack, {"functionName": function, "alias": "live", "version": version,
-                                              "strategy": {"steps": [20, 100], "intervalSeconds": 60},
-                                              "health": {"checkIntervalSeconds": APP_CHECK_SECONDS // scale,
-                                                         "metrics": [metric]}})
-                deadline = time.monotonic() + 60
-                while not any(e["type"] == "WaitStateEntered" for e in execution.history(arn)):
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("the step never started baking")
-                    time.sleep(0.05)
-                # Regress a few seconds into the step, at a different point of a check interval each time.
-                time.sleep(3 + (attempt % 4) / 4)
+            execution_input = {"functionName": function, "alias": "live", "version": version,
+                               "strategy": {"steps": [20, 100], "intervalSeconds": 60},
+                               "health": {"checkIntervalSeconds": APP_CHECK_SECONDS // scale, "metrics": [metric]}}
+
+            def regress(traffic: TrafficSimulator = traffic, version: str = version) -> None:
                 traffic.override(version, server_error_rate=0.2)
-                regressed = time.time()
-                result = execution.wait(arn, timeout=120)
-            finally:
-                traffic.stop()
-            rolled = next(e["timestamp"].timestamp() for e in result.events
-                          if e.get("stateEnteredEventDetails", {}).get("name") == "Roll back to the old version")
-            latencies.append((rolled - regressed) * scale)
+
+            # The release starts once the old version's metrics are listed; the new version regresses a few
+            # seconds into the step, at a different point of a check interval each time.
+            latencies.append(scale * _onset_to_rollback(stack, traffic, execution_input, 3 + (attempt % 4) / 4,
+                                                        regress,
+                                                        ready=lambda: wait_for_metric("OrdersApp", "Responses5xx")))
     return latencies
 
 
