@@ -53,9 +53,15 @@ def span_of(plan: Plan, progress: Progress, now: datetime, delay: int | None = N
                         delay=plan.metric_delay_seconds if delay is None else delay)
 
 
+def app_delays(plan: Plan) -> list[int]:
+    """How late each application metric is: its own metricDelaySeconds, else the release's."""
+    return [plan.metric_delay_seconds if m.metric_delay_seconds is None else m.metric_delay_seconds
+            for m in plan.health.metrics]
+
+
 def app_spans(plan: Plan, progress: Progress, now: datetime) -> list[Span]:
     """Each application metric's settled periods, by its own delay (it may be readable sooner than AWS/Lambda's)."""
-    return [span_of(plan, progress, now, m.metric_delay_seconds) for m in plan.health.metrics]
+    return [span_of(plan, progress, now, delay) for delay in app_delays(plan)]
 
 
 def subject_of(plan: Plan, target: TargetPlan) -> evidence.Subject:
@@ -156,8 +162,7 @@ def _conclude(plan: Plan, judged: list[tuple[TargetPlan, HealthReport]], progres
     more = min((w for _, _, d, w in decided if d == decision), default=0)
     # The next check once any judged metric has grown: an application metric readable sooner than AWS/Lambda's
     # is judged at its own pace (a failure on it shows sooner), while passing waits for all of them.
-    delays = [plan.metric_delay_seconds, *(plan.metric_delay_seconds if m.metric_delay_seconds is None
-                                           else m.metric_delay_seconds for m in plan.health.metrics)]
+    delays = [plan.metric_delay_seconds, *app_delays(plan)]
     wait = min(wait_for(s, now, d, more) for s, d in zip([span, *spans], delays, strict=True)) \
         if decision == "bake" else 0
     if promote_now is not None and decision != "rollback" and report.verdict != "fail":
