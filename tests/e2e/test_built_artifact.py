@@ -5,6 +5,7 @@ no development dependency), drives releases in the embedded run (bluegreen.local
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from bluegreen.local.artifact import built_functions
 from bluegreen.local.stack import REGION, LocalStack, project_root
+from bluegreen.local.template import load_template
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
 from tests.conftest import get_alias, release, weights_of
 
@@ -75,3 +77,17 @@ def test_a_module_left_out_of_the_layer_fails_as_in_aws(stack: LocalStack, sampl
     assert result.status == "FAILED"
     assert result.error == "Runtime.ImportModuleError" and "'payload'" in (result.cause or ""), result.cause
     assert get_alias() == before
+
+
+def test_the_built_template_writes_out_every_yaml_alias_as_cloudformation_needs(build_dir: Path) -> None:
+    """template.yaml says what repeats once (YAML anchors); CloudFormation refuses aliases ("YAML aliases are not
+    allowed"), so what `sam build` ships must hold each copy in full, and the same policies."""
+    source = load_template(ROOT / "template.yaml")
+    built_text = (build_dir / "template.yaml").read_text()
+    assert not re.search(r"(^|[\s\[{,-])[&*][A-Za-z][\w-]*", built_text, re.MULTILINE)
+    built = load_template(build_dir / "template.yaml")
+    functions = [k for k, r in source["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+    assert len(functions) == 6
+    for logical_id in functions:
+        assert built["Resources"][logical_id]["Properties"]["Policies"] == \
+            source["Resources"][logical_id]["Properties"]["Policies"], logical_id
