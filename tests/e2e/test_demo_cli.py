@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bluegreen.cli.main import app
+from bluegreen.cli.plan import shipped_definition
+from bluegreen.decisions.transitions import Course, on_time_transitions
 
 
 def run_demo(*args: str) -> tuple[int, dict[str, Any]]:
@@ -36,6 +38,11 @@ def test_healthy_demo_promotes() -> None:
     # publish, choice, the verify Map and its task, choice, per step a Map and its one task, per check a wait,
     # a check and a decision, then the promotion Map and its task, and the end: 2 + 3 + 2 x 2 + 2 x 3 + 2 + 1.
     assert out["stateTransitions"] == 18 + 3 * (len(out["checks"]) - 2)
+    # What `plan` counts on the definition is what the execution entered, for the checks each step made.
+    per_step = tuple(sum(1 for c in out["checks"] if c["weight"] == weight) for weight in (10, 50))
+    definition = shipped_definition()
+    assert definition is not None
+    assert out["stateTransitions"] == on_time_transitions(definition, Course(1, True, per_step))
 
 
 def test_failing_demo_rolls_back() -> None:

@@ -20,7 +20,7 @@ from bluegreen.aws.aliases import read_alias
 from bluegreen.aws.evidence import recent_traffic
 from bluegreen.cli import executions
 from bluegreen.cli.deployed_stack import Stack
-from bluegreen.cli.plan import DryRun, dry_run, simulated
+from bluegreen.cli.plan import DryRun, dry_run, shipped_definition, simulated
 from bluegreen.cli.progress import ProgressPrinter, bar, describe_check, describe_verification
 from bluegreen.contracts import state_names
 from bluegreen.contracts.request import parse_request
@@ -199,7 +199,11 @@ def plan(request: dict[str, Any], stack: Stack | None) -> DryRun:
         for target in parsed.targets:
             state = read_alias(target.function_name.rsplit(":", 1)[-1], target.alias)
             current[f"{target.function_name}:{target.alias}"] = state.function_version if state else None
-    return dry_run(parsed, current)
+    definition = shipped_definition()
+    if definition is None and stack is not None:  # a CLI installed without its checkout: the deployed one
+        described = boto3.client("stepfunctions").describe_state_machine(stateMachineArn=stack.state_machine_arn)
+        definition = json.loads(described["definition"])
+    return dry_run(parsed, current, definition)
 
 
 def what_the_canary_sees(run: DryRun, stack: Stack | None, calls_per_minute: float | None,

@@ -399,9 +399,12 @@ def _print_plan(result: dict[str, Any], seen: dict[str, Any] | None) -> None:
         more = (f", bakes {step['bakeSeconds']} s (up to {step['upToSeconds']} s while inconclusive), "
                 f"{step['checks']} check(s)") if "bakeSeconds" in step else " (promote)"
         console.print(f"  at {step['startsAtSeconds']:>6} s: {step['weight']:>3}%{more}")
+    transitions = (f"{result['stateTransitions']} state transitions (${result['costUsd']})"
+                   if result["stateTransitions"] is not None
+                   else "state transitions not counted (statemachine/deployment.asl.json not found)")
     console.print(f"  {result['durationSeconds']['ifHealthy']} s if healthy, at most "
-                  f"{result['durationSeconds']['atMost']} s; {result['stateTransitions']} state transitions "
-                  f"(${result['costUsd']}); history ≤ {result['historyEventsWorstCase']} events of 25,000")
+                  f"{result['durationSeconds']['atMost']} s; {transitions}; "
+                  f"history ≤ {result['historyEventsWorstCase']} events of 25,000")
     for verification in result["verification"]:
         checks = [*verification["beforeTraffic"], *(c for s in verification["stages"] for c in s["checks"]),
                   *verification["afterPromotion"]]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bluegreen.aws import settings
@@ -11,9 +15,11 @@ from bluegreen.contracts.request import ReleaseRequest
 from bluegreen.contracts.state import Plan, TargetPlan
 from bluegreen.decisions.settled import first_check_seconds, metric_period
 from bluegreen.decisions.strategy import StepPlan
+from bluegreen.decisions.transitions import Course, on_time_transitions
 from bluegreen.jobs.release import plan_checks
 
 TRANSITION_PRICE = 0.025 / 1000  # Standard workflows, per state transition
+DEFINITION = Path("statemachine") / "deployment.asl.json"
 
 
 @dataclass
@@ -30,15 +36,19 @@ class DryRun:
     # How late the metrics are (the input's, or the stack's default).
     delay: int = 0
 
+    # The state machine's definition the transitions are counted on (None: not found, so not counted).
+    definition: Mapping[str, Any] | None = None
+
     @property
-    def transitions(self) -> int:
-        """States entered if every step passes on time: publish and its choice; per step a Map with a task
-        per function; per check a wait, a check and a decision; then the promotion Map with a task per
-        function, and the end."""
-        functions = len(self.request.targets)
-        # Verification before traffic: the verify Map, a task per function, the choice entered again.
-        verify = (2 + functions) if any(v["beforeTraffic"] or v["stages"] for v in self.verification()) else 0
-        return 2 + verify + len(self.steps.weights) * (1 + functions) + 3 * self.checks + (1 + functions) + 1
+    def transitions(self) -> int | None:
+        """States entered if every step passes on time, walked on the definition (``decisions.transitions``)."""
+        if self.definition is None:
+            return None
+        steps = len(self.steps.weights)
+        per_step = max(1, self.checks // steps) if steps else 0
+        course = Course(functions=len(self.request.targets), checks_per_step=(per_step,) * steps,
+                        verify_first=any(v["beforeTraffic"] or v["stages"] for v in self.verification()))
+        return on_time_transitions(self.definition, course)
 
     def verification(self) -> list[dict[str, Any]]:
         """Each function's checks, where they run and their worst-case time (every check to its timeout)."""
@@ -100,7 +110,8 @@ class DryRun:
             "durationSeconds": {"ifHealthy": at, "atMost": len(self.steps.weights) * self.max_bake},
             "checkIntervalSeconds": self.interval, "checks": self.checks,
             "failureSeenWithinSeconds": self.reaction_seconds(),
-            "stateTransitions": self.transitions, "costUsd": round(self.transitions * TRANSITION_PRICE, 6),
+            "stateTransitions": (transitions := self.transitions),
+            "costUsd": None if transitions is None else round(transitions * TRANSITION_PRICE, 6),
             "historyEventsWorstCase": self.history_events_worst,
             "health": self.request.health.model_dump(mode="json", by_alias=True),
             "approval": self.request.approval.model_dump(mode="json", by_alias=True) if self.request.approval else None,
@@ -151,11 +162,23 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
     return actions
 
 
-def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = None) -> DryRun:
+def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = None,
+            definition: Mapping[str, Any] | None = None) -> DryRun:
     steps = request.step_plan()
     cadence = plan_checks(request.health, steps, functions=len(request.targets))
     return DryRun(request, steps, cadence.interval, cadence.max_bake, cadence.planned, cadence.history_events,
-                  dict(current or {}), aws_actions(request, steps), cadence.delay)
+                  dict(current or {}), aws_actions(request, steps), cadence.delay, definition)
+
+
+def shipped_definition() -> dict[str, Any] | None:
+    """The definition this CLI ships with (statemachine/ in its checkout: $BLUEGREEN_PROJECT_DIR, the working
+    directory, or the package's own); None when the CLI was installed without it."""
+    for root in (os.environ.get("BLUEGREEN_PROJECT_DIR"), os.getcwd(), str(Path(__file__).resolve().parents[3])):
+        path = Path(root) / DEFINITION if root else None
+        if path is not None and path.is_file():
+            loaded: dict[str, Any] = json.loads(path.read_text())
+            return loaded
+    return None
 
 
 def simulated(run: DryRun) -> Plan:
