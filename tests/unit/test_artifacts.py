@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bluegreen.aws.readiness import TASK_MARGIN_SECONDS
+from bluegreen.cli.plan import aws_actions
 from bluegreen.contracts import state_names
 from bluegreen.contracts.request import MAX_READY_TIMEOUT_SECONDS, parse_request
 from bluegreen.local.stand_ins.lambda_code import template_handler
@@ -143,10 +144,11 @@ def test_the_state_names_the_guardian_and_the_cli_read_are_the_definitions() -> 
     assert set(ALL_STATES) == state_names.ALL
 
 
-def _statements() -> list[dict[str, Any]]:
-    """Every inline policy statement; a conditional policy's (Fn::If) as when its condition holds."""
+def _statements(*of: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every inline policy statement (of the resources given, else of all); a conditional policy's (Fn::If) as
+    when its condition holds."""
     found: list[dict[str, Any]] = []
-    for resource in RESOURCES.values():
+    for resource in of or RESOURCES.values():
         for declared in resource.get("Properties", {}).get("Policies", []):
             policy = declared["Fn::If"][1] if isinstance(declared, dict) and "Fn::If" in declared else declared
             found.extend(policy.get("Statement", []) if isinstance(policy, dict) else [])
@@ -280,3 +282,22 @@ def test_the_hooks_statement_is_granted_only_when_hooks_are_named(hooks: list[st
     it could not evaluate as true."""
     resolver = Resolver(parameters={"VerificationHooks": hooks}, pseudo={}, conditions=TEMPLATE["Conditions"])
     assert resolver.condition("HasVerificationHooks") is expected
+
+
+def test_every_action_plan_lists_is_one_the_template_allows_the_task_that_calls_it() -> None:
+    """`plan` lists the calls each task makes; each is granted to that task's function by template.yaml, so a plan
+    never promises a call IAM refuses (the e2e IAM test holds the other side: every call made is listed)."""
+    staged = json.loads((ROOT / "events" / "with-test-stage.json").read_text())
+    metrics = json.loads((ROOT / "events" / "http-500.json").read_text())["health"]["metrics"]
+    request = parse_request({**{k: v for k, v in staged.items() if k != "version"},
+                             "health": {"alarms": ["orders-api-errors"], "metrics": metrics},
+                             "approval": {"before": "promote"}})
+    planned = aws_actions(request, request.step_plan())
+    tasks = {"validate and publish": "PublishFunction", "each shift": "ShiftTrafficFunction",
+             "each check": "CheckHealthFunction", "promote": "PromoteFunction",
+             "on failure: roll back": "RollbackFunction", "verify (before traffic, after promotion)": "VerifyFunction"}
+    assert set(planned) - set(tasks) == {"asking an operator (the state machine)"}
+    for task, logical_id in tasks.items():
+        allowed = {a for s in _statements(RESOURCES[logical_id]) for a in s["Action"]}
+        listed = {a for entry in planned[task] for a in re.findall(r"\b[a-z0-9-]+:[A-Z][A-Za-z]+", entry)}
+        assert listed and listed <= allowed, (task, sorted(listed - allowed))
