@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from bluegreen.contracts.health_config import AppMetric, HealthConfig
 from bluegreen.contracts.state import Plan, TargetPlan
 from bluegreen.decisions import strategy as strategies
+from bluegreen.decisions.sampling import poisson
 from bluegreen.decisions.settled import first_check_seconds
-from bluegreen.decisions.simulation import Outcome, Truth, poisson, simulate_release
+from bluegreen.decisions.simulation import Outcome, Truth, simulate_release
 from bluegreen.jobs.release import plan_checks
 
 STRATEGY = "Canary10Percent5Minutes"

@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 
 from bluegreen.aws.clients import dynamodb_client
 from bluegreen.aws.settings import table_name
-from bluegreen.contracts.state import CheckResult, CheckSummary, Plan, TargetPlan
+from bluegreen.contracts.health_report import CheckSummary
+from bluegreen.contracts.state import CheckResult, Plan, TargetPlan
 
 
 def history_key(plan: Plan, target: TargetPlan, execution_arn: str) -> dict[str, dict[str, str]]:

@@ -12,20 +12,17 @@ JSON at their longest, not guesses.
 
 from __future__ import annotations
 
+from bluegreen.contracts.health_report import CheckSummary, HealthReport, RuleResult, VersionStats
 from bluegreen.contracts.json_model import JsonModel
 from bluegreen.contracts.state import (
     CheckResult,
-    CheckSummary,
     FunctionNames,
-    HealthReport,
     Outcome,
     Plan,
     Progress,
     Question,
-    RuleResult,
     Shifted,
     Verification,
-    VersionStats,
 )
 from bluegreen.errors import InvalidInput
 

@@ -8,16 +8,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.contracts.health_report import CheckSummary, Decision, HealthReport, Onward
 from bluegreen.contracts.json_model import JsonModel
 from bluegreen.contracts.request import Approval, Trigger
 from bluegreen.contracts.verify_request import Check, Verify
-
-# The words of a health check, declared once: its verdict, the rule that gave it, what the release does next.
-Verdict = Literal["pass", "fail", "inconclusive"]
-RuleName = Literal["alarms", "evidence", "error-rate", "error-ceiling", "latency", "throttles", "missing-calls",
-                   "metric-rate", "metric-latency"]  # metric-*: the application's own (health.metrics)
-Decision = Literal["bake", "next-step", "promote", "rollback", "ask-operator"]
-Onward = Literal["next-step", "promote"]
 
 
 class StagePlan(JsonModel):
@@ -110,71 +104,6 @@ class Plan(JsonModel):
     def several(self) -> bool:
         """More than one function: decisions and causes then name the function they are about."""
         return len(self.targets) > 1
-
-
-class VersionStats(JsonModel):
-    """One version's numbers over a window."""
-
-    version: str
-    invocations: int
-    errors: int
-    throttles: int
-    error_rate: float | None
-    throttle_rate: float | None
-    p50_ms: float | None
-    p99_ms: float | None
-    average_ms: float | None
-
-
-class RuleResult(JsonModel):
-    """One rule's verdict over one window ("step": since the shift, "recent": since the last check)."""
-
-    rule: RuleName
-    window: Literal["step", "recent"]
-    verdict: Verdict
-    reason: str
-
-
-class HealthReport(JsonModel):
-    """One health check's verdict, with the numbers it was made from and every rule's reason."""
-
-    verdict: Verdict
-    reason: str
-    weight: int
-    step_index: int
-    # Backward-compatible headline numbers: the canary over the whole step.
-    invocations: int
-    errors: int
-    error_rate: float | None
-    canary: VersionStats
-    baseline: VersionStats | None
-    recent: VersionStats | None
-    rules: list[RuleResult]
-    alarms_in_alarm: list[str]
-    window_start: str
-    window_end: str
-    # A pass: what its evidence excluded ("error rate at most 1.4x the old version's ... (99% confidence)").
-    ruled_out: str | None = None
-    # Not yet a pass: what more evidence would decide ("about 400 more calls of the new version, 8 minutes").
-    needs: str | None = None
-
-
-class CheckSummary(JsonModel):
-    """A check in a line, kept for the whole release in the execution's output."""
-
-    at: str
-    step_index: int
-    weight: int
-    verdict: Verdict
-    decision: Decision
-    invocations: int
-    errors: int
-    baseline_invocations: int | None
-    baseline_errors: int | None
-    p99_ms: float | None
-    baseline_p99_ms: float | None
-    # A release of several functions: the function whose verdict decided (the worst).
-    function_name: str | None = None
 
 
 class FunctionNames(JsonModel):

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bluegreen.contracts.state import Decision, FunctionNames, Onward, Plan, Progress, Question, RuleResult, Verdict
+from bluegreen.contracts.health_report import Decision, Onward, RuleResult, Verdict
+from bluegreen.contracts.state import FunctionNames, Plan, Progress, Question
 from bluegreen.decisions import spending
 from bluegreen.decisions.app_metrics import AppEvidence, metric_rules
 from bluegreen.decisions.missing_calls import missing_calls_rule

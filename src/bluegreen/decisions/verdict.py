@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from bluegreen.contracts.health_config import HealthConfig
-from bluegreen.contracts.state import Verdict
+from bluegreen.contracts.health_report import Verdict
 from bluegreen.decisions.latency import latency_rule
 from bluegreen.decisions.stats import (
     above_rate_p_value,

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bluegreen.contracts.health_config import HealthConfig
-from bluegreen.contracts.state import RuleName, Verdict
+from bluegreen.contracts.health_report import RuleName, Verdict
 
 
 @dataclass(frozen=True)

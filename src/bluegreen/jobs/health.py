@@ -19,16 +19,9 @@ from typing import Any
 from bluegreen.aws import controls, evidence, notify
 from bluegreen.aws.aliases import expect, weights_at
 from bluegreen.aws.pacing import paced
+from bluegreen.contracts.health_report import CheckSummary, HealthReport, VersionStats
 from bluegreen.contracts.payload import MAX_CHECKS_KEPT
-from bluegreen.contracts.state import (
-    CheckSummary,
-    EarlyPromotion,
-    HealthReport,
-    Plan,
-    Progress,
-    TargetPlan,
-    VersionStats,
-)
+from bluegreen.contracts.state import EarlyPromotion, Plan, Progress, TargetPlan
 from bluegreen.contracts.tasks import CheckTask, step_progress
 from bluegreen.decisions.app_metrics import AppEvidence
 from bluegreen.decisions.judge import PRECEDENCE, Judgement, decide, judge, question_for
