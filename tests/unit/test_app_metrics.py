@@ -69,7 +69,7 @@ def test_a_release_of_several_functions_cannot_name_application_metrics() -> Non
 
 
 def test_queries_name_each_version_by_its_dimension_beside_the_fixed_ones() -> None:
-    queries = app_metric_queries(tuple(config(HTTP_5XX).metrics), {"canary": "2", "baseline": "1"}, period=60)
+    queries = app_metric_queries(tuple(config(HTTP_5XX).metrics), {"canary": "2", "baseline": "1"}, periods=[60])
     assert [q["Id"] for q in queries] == ["canary_m0failures", "canary_m0total", "baseline_m0failures",
                                           "baseline_m0total"]
     metric = queries[0]["MetricStat"]["Metric"]
@@ -89,11 +89,14 @@ def test_passing_waits_for_the_latest_metric_and_checking_starts_with_the_soones
 def test_plan_says_how_soon_each_metric_shows_a_failure() -> None:
     request = parse_request({"functionName": "orders-api", "alias": "prod", "strategy": "Canary10Percent5Minutes",
                              "health": {"checkIntervalSeconds": 10,
-                                        "metrics": [{**HTTP_5XX, "metricDelaySeconds": 15}, CHECKOUT]}})
+                                        "metrics": [{**HTTP_5XX, "metricDelaySeconds": 15, "storageResolution": 1},
+                                                    CHECKOUT]}})
     run = dry_run(request)
-    # An interval, a period (10 s) and the delay: AWS/Lambda's 180 s; the one-second metric's own 15 s; the
-    # latency metric's, unset, the release's (the latest of them).
-    assert run.as_json()["failureSeenWithinSeconds"] == {"AWS/Lambda": 200, "http-5xx": 35, "checkout": 200}
+    # An interval, a period and the delay: AWS/Lambda's one-minute period and 180 s; the one-second metric's 10 s
+    # period and own 15 s; the standard-resolution latency metric's minute and the release's delay (the latest).
+    planned = run.as_json()
+    assert planned["metricPeriodSeconds"] == {"AWS/Lambda": 60, "http-5xx": 10, "checkout": 60}
+    assert planned["failureSeenWithinSeconds"] == {"AWS/Lambda": 250, "http-5xx": 35, "checkout": 250}
     assert "cloudwatch:ListMetrics (each application metric exists)" in run.actions["validate and publish"]
 
 

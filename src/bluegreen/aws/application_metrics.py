@@ -3,6 +3,7 @@ AWS/Lambda's in the same GetMetricData call, and the check, before anything chan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bluegreen.aws.clients import cloudwatch_client
@@ -27,13 +28,13 @@ def app_parts(metric: AppMetric) -> list[tuple[str, str, str]]:
     return [("failures", metric.failures, "Sum"), ("total", metric.total, "Sum")]
 
 
-def app_metric_queries(metrics: tuple[AppMetric, ...], versions: dict[str, str], *, period: int,
+def app_metric_queries(metrics: tuple[AppMetric, ...], versions: dict[str, str], *, periods: Sequence[int],
                        prefix: str = "") -> list[MetricDataQueryTypeDef]:
     """The application's metrics of every version, ids ``<prefix><role>_m<index><part>``: the metric's fixed
-    dimensions and its version dimension set to the version, as the function emits them."""
+    dimensions and its version dimension set to the version, as the function emits them, each in its own period."""
     queries: list[MetricDataQueryTypeDef] = []
     for role, version in versions.items():
-        for index, metric in enumerate(metrics):
+        for index, (metric, period) in enumerate(zip(metrics, periods, strict=True)):
             fixed: list[DimensionTypeDef] = [{"Name": k, "Value": v} for k, v in sorted(metric.dimensions.items())]
             dimensions: list[DimensionTypeDef] = [*fixed, {"Name": metric.version_dimension, "Value": version}]
             for part, name, stat in app_parts(metric):

@@ -10,6 +10,7 @@ so that the whole step and the last interval are both judged from one response.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -139,12 +140,15 @@ class Subject:
     app_metrics: tuple[AppMetric, ...] = ()
 
 
-def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, period: int) -> list[Series]:
-    """Each subject's series over [start, end), as few GetMetricData calls as the 500-query limit allows."""
+def fetch_many(subjects: list[Subject], *, start: datetime, end: datetime, period: int,
+               app_periods: Sequence[int] = ()) -> list[Series]:
+    """Each subject's series over [start, end), as few GetMetricData calls as the 500-query limit allows: AWS/Lambda's
+    metrics in periods of ``period``, each application metric in its own (default: the same)."""
     # Query ids ``f<subject>_<role>_<metric>``: each subject's datapoints come back under its own prefix.
     queries = [q for i, s in enumerate(subjects)
                for q in [*metric_queries(s.function_name, s.alias, s.versions, period=period, prefix=f"f{i}_"),
-                         *app_metric_queries(s.app_metrics, s.versions, period=period, prefix=f"f{i}_")]]
+                         *app_metric_queries(s.app_metrics, s.versions, prefix=f"f{i}_",
+                                             periods=list(app_periods) or [period] * len(s.app_metrics))]]
     found = Series()
     for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
         kwargs: dict[str, Any] = {

@@ -20,6 +20,10 @@ EVENT_BUS_NAME = "EVENT_BUS_NAME"
 CONTROL_PLANE_CALLS_PER_SECOND = "CONTROL_PLANE_CALLS_PER_SECOND"
 VERIFICATION_HOOKS = "VERIFICATION_HOOKS"
 METRIC_DELAY_SECONDS = "METRIC_DELAY_SECONDS"
+# The resolution of AWS/Lambda's metrics and of standard-resolution custom ones: CloudWatch reads them in periods
+# of whole minutes only. (The local run compresses minutes into seconds: its stand-in sets 1.)
+STANDARD_RESOLUTION_SECONDS = "STANDARD_RESOLUTION_SECONDS"
+DEFAULT_STANDARD_RESOLUTION_SECONDS = 60
 DEFAULT_CALLS_PER_SECOND = 10.0
 # AWS's one-minute metrics are typically readable about 2 minutes late (alarms have been seen 4-9 minutes late):
 # 3 minutes, unless the stack (MetricDelaySeconds) or the input (health.metricDelaySeconds) says otherwise.
@@ -53,6 +57,7 @@ class Settings:
     verification_hooks: tuple[str, ...] = ()
     # How late AWS/Lambda metrics are readable, unless an input says (template parameter MetricDelaySeconds).
     metric_delay_seconds: int = DEFAULT_METRIC_DELAY_SECONDS
+    standard_resolution_seconds: int = DEFAULT_STANDARD_RESOLUTION_SECONDS
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Settings:
@@ -67,6 +72,8 @@ class Settings:
             control_plane_calls_per_second=rate if rate > 0 else DEFAULT_CALLS_PER_SECOND,
             verification_hooks=tuple(h.strip() for h in env.get(VERIFICATION_HOOKS, "").split(",") if h.strip()),
             metric_delay_seconds=_whole(env.get(METRIC_DELAY_SECONDS), DEFAULT_METRIC_DELAY_SECONDS),
+            standard_resolution_seconds=max(1, _whole(env.get(STANDARD_RESOLUTION_SECONDS),
+                                                      DEFAULT_STANDARD_RESOLUTION_SECONDS)),
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from bluegreen.aws import settings
 from bluegreen.contracts.request import ReleaseRequest
 from bluegreen.contracts.state import Plan, TargetPlan
+from bluegreen.decisions.cadence import resolution_of
 from bluegreen.decisions.settled import first_check_seconds, metric_period
 from bluegreen.decisions.strategy import StepPlan
 from bluegreen.decisions.transitions import Course, on_time_transitions
@@ -35,6 +36,9 @@ class DryRun:
     actions: dict[str, list[str]] = field(default_factory=dict)
     # How late the metrics are (the input's, or the stack's default).
     delay: int = 0
+    # AWS/Lambda's resolution (the stack's: 60 s in AWS).
+    resolution: int = 1
+    first_check: int = 0
 
     # The state machine's definition the transitions are counted on (None: not found, so not counted).
     definition: Mapping[str, Any] | None = None
@@ -73,15 +77,22 @@ class DryRun:
         return found
 
     def reaction_seconds(self) -> dict[str, int]:
-        """How soon after it starts a failure is seen, at most, per judged metric: a check interval, a period and
-        the metric's delay (AWS/Lambda's, and each application metric's own)."""
+        """How soon after it starts a failure is seen, at most, per judged metric: a check interval, a period (never
+        finer than the metric's resolution) and the metric's delay (AWS/Lambda's, and each application metric's)."""
         health = self.request.health
         lambda_delay = settings.current().metric_delay_seconds if health.metric_delay_seconds is None \
             else health.metric_delay_seconds
-        base = self.interval + metric_period(self.interval)
-        return {"AWS/Lambda": base + lambda_delay,
-                **{m.name: base + (self.delay if m.metric_delay_seconds is None else m.metric_delay_seconds)
+        return {"AWS/Lambda": first_check_seconds(self.interval, lambda_delay, self.resolution),
+                **{m.name: first_check_seconds(self.interval,
+                                               self.delay if m.metric_delay_seconds is None else m.metric_delay_seconds,
+                                               resolution_of(m, self.resolution))
                    for m in health.metrics}}
+
+    def periods(self) -> dict[str, int]:
+        """The period each judged metric is read in: the check interval's, never finer than its resolution."""
+        return {"AWS/Lambda": metric_period(self.interval, self.resolution),
+                **{m.name: metric_period(self.interval, resolution_of(m, self.resolution))
+                   for m in self.request.health.metrics}}
 
     def _targets(self) -> list[dict[str, Any]]:
         found = []
@@ -109,6 +120,7 @@ class DryRun:
             "strategy": self.steps.name, "schedule": schedule,
             "durationSeconds": {"ifHealthy": at, "atMost": len(self.steps.weights) * self.max_bake},
             "checkIntervalSeconds": self.interval, "checks": self.checks,
+            "metricPeriodSeconds": self.periods(),
             "failureSeenWithinSeconds": self.reaction_seconds(),
             "stateTransitions": (transitions := self.transitions),
             "costUsd": None if transitions is None else round(transitions * TRANSITION_PRICE, 6),
@@ -167,7 +179,8 @@ def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = Non
     steps = request.step_plan()
     cadence = plan_checks(request.health, steps, functions=len(request.targets))
     return DryRun(request, steps, cadence.interval, cadence.max_bake, cadence.planned, cadence.history_events,
-                  dict(current or {}), aws_actions(request, steps), cadence.delay, definition)
+                  dict(current or {}), aws_actions(request, steps), cadence.delay, resolution=cadence.resolution,
+                  first_check=cadence.first_check, definition=definition)
 
 
 def shipped_definition() -> dict[str, Any] | None:
@@ -187,4 +200,5 @@ def simulated(run: DryRun) -> Plan:
     return Plan(targets=[target], action="shift", strategy=run.steps.name, weights=list(run.steps.weights),
                 step_count=len(run.steps.weights), bake_seconds=run.steps.bake_seconds, health=run.request.health,
                 check_interval_seconds=run.interval, max_bake_seconds=run.max_bake, checks_planned=run.checks,
-                metric_delay_seconds=run.delay, first_check_seconds=first_check_seconds(run.interval, run.delay))
+                metric_delay_seconds=run.delay, first_check_seconds=run.first_check,
+                standard_resolution_seconds=run.resolution)

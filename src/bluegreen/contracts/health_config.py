@@ -67,6 +67,9 @@ class AppMetric(JsonModel):
     must_rule_out: MustRuleOut = Field(default_factory=MustRuleOut)
     # How late this metric is readable (default: health.metricDelaySeconds, or the stack's).
     metric_delay_seconds: int | None = Field(default=None, ge=0, le=3600)
+    # How the function stores it, as its StorageResolution: 1 (high resolution, as Powertools Metrics writes with
+    # resolution=1) may be read in periods as short as the check interval; 60 (standard) in whole minutes only.
+    storage_resolution: Literal[1, 60] = 60
 
     @model_validator(mode="after")
     def _one_kind(self) -> AppMetric:

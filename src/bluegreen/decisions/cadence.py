@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bluegreen.contracts.health_config import HealthConfig
+from bluegreen.contracts.health_config import AppMetric, HealthConfig
+from bluegreen.decisions.settled import first_check_seconds
 from bluegreen.decisions.strategy import StepPlan
 from bluegreen.errors import InvalidInput
 
@@ -34,9 +35,14 @@ class Cadence:
     # How late the soonest judged metric is (an application metric may be readable sooner than AWS/Lambda's):
     # a step's first check comes once it has settled, and may fail the step on it.
     soonest: int = 0
+    # The resolution of AWS/Lambda's and standard-resolution metrics (the stack's; see ``settled.metric_period``).
+    resolution: int = 1
+    # When a step's first check comes: once the soonest judged metric has settled over an interval.
+    first_check: int = 0
 
 
-def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_delay: int) -> Cadence:
+def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_delay: int,
+               standard_resolution: int = 1) -> Cadence:
     """How often the steps are checked, and whether the worst case fits the execution history."""
     bake = steps.bake_seconds
     max_bake = health.max_bake_seconds if health.max_bake_seconds is not None else 2 * bake
@@ -58,5 +64,15 @@ def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_de
         )
     delay = default_delay if health.metric_delay_seconds is None else health.metric_delay_seconds
     own = [m.metric_delay_seconds for m in health.metrics if m.metric_delay_seconds is not None]
+    judged = [(delay, standard_resolution), *((delay if m.metric_delay_seconds is None else m.metric_delay_seconds,
+                                               resolution_of(m, standard_resolution)) for m in health.metrics)]
+    first = min(first_check_seconds(interval, d, r) for d, r in judged)
     # A step passes once every metric it reads has settled over its bake: the latest of them sets that pace.
-    return Cadence(interval, max_bake, planned, events, max([delay, *own]), min([delay, *own]))
+    return Cadence(interval, max_bake, planned, events, max([delay, *own]), min([delay, *own]), standard_resolution,
+                   first)
+
+
+def resolution_of(metric: AppMetric, standard_resolution: int) -> int:
+    """The finest period an application metric can be read in: a second when stored at high resolution, else the
+    standard resolution (whole minutes in AWS)."""
+    return 1 if metric.storage_resolution == 1 else standard_resolution

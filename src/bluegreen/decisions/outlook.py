@@ -56,7 +56,8 @@ def _first_step(plan: Plan, weight: int, bake: int) -> Plan:
     return plan.model_copy(update={"weights": [weight], "step_count": 1, "bake_seconds": bake,
                                    "check_interval_seconds": interval, "max_bake_seconds": max_bake,
                                    "checks_planned": math.ceil(bake / interval),
-                                   "first_check_seconds": first_check_seconds(interval, plan.metric_delay_seconds)})
+                                   "first_check_seconds": first_check_seconds(interval, plan.metric_delay_seconds,
+                                                                             plan.standard_resolution_seconds)})
 
 
 def _mostly_on_time(plan: Plan, traffic: Traffic, healthy: Truth, releases: int, seed: int) -> bool:

@@ -18,13 +18,14 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-# CloudWatch periods a check may read: the longest valid one within the check interval (AWS/Lambda's own
-# resolution is one minute; the local run compresses minutes into seconds).
+# CloudWatch periods a check may read: the longest valid one within the check interval, never finer than the
+# metric's resolution (AWS/Lambda's and standard-resolution metrics: whole minutes; high-resolution ones: a second;
+# the local run compresses minutes into seconds).
 PERIODS = (1, 5, 10, 30, 60)
 
 
-def metric_period(check_interval: int) -> int:
-    return max(p for p in PERIODS if p <= max(1, check_interval))
+def metric_period(check_interval: int, resolution: int = 1) -> int:
+    return max(resolution, *(p for p in PERIODS if p <= max(1, check_interval)))
 
 
 def grid_floor(moment: datetime, period: int) -> datetime:
@@ -63,17 +64,17 @@ class Span:
         return grid_floor(self.end - timedelta(seconds=self.interval), self.period)
 
 
-def span_of(shifted: datetime, now: datetime, *, interval: int, delay: int) -> Span:
-    period = metric_period(interval)
+def span_of(shifted: datetime, now: datetime, *, interval: int, delay: int, resolution: int = 1) -> Span:
+    period = metric_period(interval, resolution)
     start = grid_floor(shifted, period)
     end = max(start, grid_floor(now - timedelta(seconds=delay), period))
     return Span(shifted, start, end, period, interval)
 
 
-def first_check_seconds(interval: int, delay: int) -> int:
+def first_check_seconds(interval: int, delay: int, resolution: int = 1) -> int:
     """When a step's first check comes, after its shift: once its first interval has settled, wherever in a
     period the shift fell (an interval, the delay and a period)."""
-    return interval + delay + metric_period(interval)
+    return interval + delay + metric_period(interval, resolution)
 
 
 def wait_for(span: Span, now: datetime, delay: int, more: float) -> int:

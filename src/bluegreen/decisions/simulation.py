@@ -158,7 +158,8 @@ def _judged(plan: Plan, timeline: _Timeline, progress: Progress, shifted: float,
     period = timeline.length
     previous = plan.weights[progress.step_index - 1] if progress.step_index else 0
     span = span_of(_EPOCH + timedelta(seconds=shifted), _EPOCH + timedelta(seconds=now),
-                   interval=plan.check_interval_seconds, delay=plan.metric_delay_seconds)
+                   interval=plan.check_interval_seconds, delay=plan.metric_delay_seconds,
+                   resolution=plan.standard_resolution_seconds)
     if span.coverage <= 0:
         return "inconclusive", span
 
@@ -189,7 +190,7 @@ def _judged(plan: Plan, timeline: _Timeline, progress: Progress, shifted: float,
 def simulate_release(plan: Plan, calls_per_minute: float, truth: Truth, rng: random.Random) -> Outcome:
     """One release of ``plan`` on an alias that ``calls_per_minute`` callers invoke, checked as the state machine
     checks it, on the periods settled at each check."""
-    period = metric_period(plan.check_interval_seconds)
+    period = metric_period(plan.check_interval_seconds, plan.standard_resolution_seconds)
     at = rng.uniform(0, period)  # the first shift, anywhere in a minute
     # The regression's onset, in seconds from the release's first shift.
     onset = at + truth.onset_seconds + rng.uniform(0, truth.onset_spread)

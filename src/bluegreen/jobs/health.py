@@ -24,6 +24,7 @@ from bluegreen.contracts.payload import MAX_CHECKS_KEPT
 from bluegreen.contracts.state import EarlyPromotion, Plan, Progress, TargetPlan
 from bluegreen.contracts.tasks import CheckTask, step_progress
 from bluegreen.decisions.app_metrics import AppEvidence
+from bluegreen.decisions.cadence import resolution_of
 from bluegreen.decisions.judge import PRECEDENCE, Judgement, decide, judge, question_for
 from bluegreen.decisions.settled import Span, expected_share, wait_for
 from bluegreen.decisions.settled import span_of as settled_span
@@ -38,12 +39,14 @@ def _stats(version: str, window: Window) -> VersionStats:
                         p50_ms=window.p50_ms, p99_ms=window.p99_ms, average_ms=window.average_ms)
 
 
-def span_of(plan: Plan, progress: Progress, now: datetime, delay: int | None = None) -> Span:
-    """The periods the check judges: the step's, as far as they have settled (``settled``) ``delay`` (default:
-    AWS/Lambda's) late."""
+def span_of(plan: Plan, progress: Progress, now: datetime, delay: int | None = None,
+            resolution: int | None = None) -> Span:
+    """The periods the check judges: the step's, as far as they have settled (``settled``) ``delay`` late, in periods
+    no finer than ``resolution`` (default: AWS/Lambda's delay and resolution)."""
     shifted = datetime.fromisoformat(progress.shifted_at) if progress.shifted_at else now
     return settled_span(shifted, now, interval=plan.check_interval_seconds,
-                        delay=plan.metric_delay_seconds if delay is None else delay)
+                        delay=plan.metric_delay_seconds if delay is None else delay,
+                        resolution=plan.standard_resolution_seconds if resolution is None else resolution)
 
 
 def app_delays(plan: Plan) -> list[int]:
@@ -53,8 +56,10 @@ def app_delays(plan: Plan) -> list[int]:
 
 
 def app_spans(plan: Plan, progress: Progress, now: datetime) -> list[Span]:
-    """Each application metric's settled periods, by its own delay (it may be readable sooner than AWS/Lambda's)."""
-    return [span_of(plan, progress, now, delay) for delay in app_delays(plan)]
+    """Each application metric's settled periods, by its own delay (it may be readable sooner than AWS/Lambda's) and
+    resolution (a high-resolution one in periods of the check interval, however short)."""
+    return [span_of(plan, progress, now, delay, resolution_of(metric, plan.standard_resolution_seconds))
+            for delay, metric in zip(app_delays(plan), plan.health.metrics, strict=True)]
 
 
 def subject_of(plan: Plan, target: TargetPlan) -> evidence.Subject:
@@ -137,8 +142,8 @@ def check(plan: Plan, progress: Progress, now: datetime | None = None,
     span = span_of(plan, progress, now)
     spans = app_spans(plan, progress, now)
     end = max([span.end, span.start + timedelta(seconds=span.period), *(s.end for s in spans)])
-    series = evidence.fetch_many([subject_of(plan, t) for t in targets], start=span.start, end=end,
-                                 period=span.period)
+    series = evidence.fetch_many([subject_of(plan, t) for t in targets], start=min(s.start for s in [span, *spans]),
+                                 end=end, period=span.period, app_periods=[s.period for s in spans])
     in_alarm = evidence.alarms_in_alarm(plan.health.alarms)
     judged = [(target, report_from(plan, target, progress, found, span, in_alarm=in_alarm, spans=spans))
               for target, found in zip(targets, series, strict=True)]

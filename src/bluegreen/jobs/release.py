@@ -23,7 +23,7 @@ from bluegreen.contracts.request import ReleaseRequest, TargetRequest
 from bluegreen.contracts.state import Plan, StagePlan, TargetPlan
 from bluegreen.contracts.verify_request import Stage, Verify
 from bluegreen.decisions.cadence import Cadence, cadence_of
-from bluegreen.decisions.settled import first_check_seconds, metric_period
+from bluegreen.decisions.settled import metric_period
 from bluegreen.decisions.strategy import StepPlan
 from bluegreen.errors import InsufficientTraffic, InvalidInput, VersionStillPending
 from bluegreen.jobs.admission import check_managed, check_verification, resolve_function_name
@@ -62,7 +62,8 @@ def _check_alias(name: str, alias: str, current: AliasState | None) -> None:
 def plan_checks(health: HealthConfig, steps: StepPlan, functions: int = 1) -> Cadence:
     """The release's cadence (``decisions.cadence``), its metrics as late as the stack's MetricDelaySeconds unless
     the input says otherwise."""
-    return cadence_of(health, steps, functions, settings.current().metric_delay_seconds)
+    current = settings.current()
+    return cadence_of(health, steps, functions, current.metric_delay_seconds, current.standard_resolution_seconds)
 
 
 def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, execution_arn: str,
@@ -124,7 +125,8 @@ def _plan(request: ReleaseRequest, steps: StepPlan, cadence: Cadence, changing: 
         targets=changing, unchanged=unchanged, action=action,
         strategy=steps.name, weights=weights, step_count=len(weights), bake_seconds=steps.bake_seconds,
         health=request.health, check_interval_seconds=cadence.interval, max_bake_seconds=cadence.max_bake,
-        metric_delay_seconds=cadence.delay, first_check_seconds=first_check_seconds(cadence.interval, cadence.soonest),
+        metric_delay_seconds=cadence.delay, first_check_seconds=cadence.first_check,
+        standard_resolution_seconds=cadence.resolution,
         checks_planned=cadence.planned if weights else 0, alarms_in_alarm_at_start=alarms_at_start,
         started_at=datetime.now(UTC).isoformat(), trigger=request.trigger, approval=request.approval,
         verify_first=any(t.verifies_first for t in changing))
@@ -143,7 +145,7 @@ def check_traffic(plan: Plan, checked: list[Checked]) -> str | None:
 
     traffic = evidence.recent_traffic_many([evidence.Subject(c.name, c.request.alias, {
         "current": c.current.function_version}) for c in shifting if c.current is not None],
-        period=metric_period(plan.check_interval_seconds))
+        period=metric_period(plan.check_interval_seconds, plan.standard_resolution_seconds))
     with_calls = [(c, t) for c, t in zip(shifting, traffic, strict=True) if t.minutes > 0]
     if not with_calls:
         return ("no calls on the alias in the last hour: nothing tells whether the steps can prove the new version "

@@ -66,7 +66,8 @@ SCENARIOS = {
 # The application metric the http-500 scenario judges (events/http-500.json names the same).
 METRICS_NAMESPACE = "OrdersApp"
 HTTP_5XX = {"name": "http-5xx", "namespace": METRICS_NAMESPACE, "failures": "Responses5xx", "total": "Requests",
-            "dimensions": {"Service": "orders"}, "versionDimension": "FunctionVersion"}
+            "dimensions": {"Service": "orders"}, "versionDimension": "FunctionVersion",
+            "storageResolution": 1}
 EXIT_CODES = {"promoted": 0, "rolled_back": 1, "rejected": 2, "failed": 3}
 SAMPLE_FUNCTION = "orders-api"
 SAMPLE_ALIAS = "prod"

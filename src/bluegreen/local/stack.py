@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from bluegreen.aws import settings
 from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, function_arn
 from bluegreen.local.stand_ins.cloudwatch import (
     alarms_as_cloudwatch_answers,
@@ -44,6 +45,9 @@ LOCAL_REQUESTER = f"arn:aws:iam::{ACCOUNT}:role/ci-deployer"
 # How late the local stack judges its metrics (its MetricDelaySeconds): the local run compresses minutes into
 # seconds, and its callers' datapoints arrive 1.5 s late (``traffic``), about a minute at a 60 s check's scale.
 LOCAL_METRIC_DELAY_SECONDS = 2
+# The local run's minute is a second: its AWS/Lambda datapoints (``traffic``) are one-second, so its functions, and
+# the CLI beside them, read them in periods as short as a second (AWS: whole minutes; settings).
+LOCAL_RESOLUTION = {settings.STANDARD_RESOLUTION_SECONDS: "1"}
 
 
 def project_root() -> Path:
@@ -89,7 +93,7 @@ def local_aws(rules: LambdaRules | None = None) -> Iterator[LambdaRules]:
     """moto with Step Functions executing ASL, Lambda without Docker and with AWS's rules (``lambda_rules``),
     and fake credentials."""
     fake_env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing", **LOCAL_RESOLUTION}
     with patched_environ(fake_env), mock_aws(config=MOTO_CONFIG), percentile_statistics(), indexed_metric_data(), \
             alarms_as_cloudwatch_answers(), \
             deliver_to_state_machines(), bus_policies_enforced(), stops_stay_aborted(), payload_limits_enforced(), \
@@ -199,7 +203,7 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
         props = {**globals_fn, **resource.get("Properties", {})}
         env = {**globals_fn.get("Environment", {}).get("Variables", {}),
                **resource.get("Properties", {}).get("Environment", {}).get("Variables", {})}
-        env = {k: str(v) for k, v in resolver.resolve(env).items()}
+        env = {k: str(v) for k, v in resolver.resolve(env).items()} | LOCAL_RESOLUTION
         lam.create_function(
             FunctionName=resolver.physical[logical_id], Runtime=props["Runtime"], Role=role_arn,
             Handler=props["Handler"], Code={"ZipFile": _placeholder_zip()},
