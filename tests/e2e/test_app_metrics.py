@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bluegreen.cli.progress import describe_check
 from bluegreen.contracts import state_names
 from bluegreen.local.stack import LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_for_metric
@@ -61,6 +62,14 @@ def test_a_version_answering_500s_is_rolled_back_on_the_application_metric(
     # Lambda saw no error at all: only the application's metric tells.
     assert failing["health"]["canary"]["errors"] == 0 and failing["health"]["canary"]["invocations"] > 0
     assert any(r["verdict"] == "fail" for r in rules_of(failing, "metric-rate"))
+    # Its numbers are in the check's report, and in the line `watch` prints: the new version's 5xx, the old one's.
+    [metric] = failing["health"]["metrics"]
+    assert (metric["name"], metric["kind"], metric["measured"]) == ("http-5xx", "rate",
+                                                                     "OrdersApp Responses5xx/Requests")
+    assert metric["canary"]["errors"] > 0.1 * metric["canary"]["invocations"] > 0
+    assert metric["baseline"]["errors"] < 0.05 * metric["baseline"]["invocations"]
+    watched = describe_check(failing)
+    assert f"http-5xx: new {metric['canary']['errors']}/{metric['canary']['invocations']}" in watched
 
 
 def test_a_healthy_version_with_application_metrics_is_promoted(

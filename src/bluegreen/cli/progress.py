@@ -115,6 +115,20 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 
+def describe_metric(metric: dict[str, Any]) -> str:
+    """An application metric's numbers at a check: "http-5xx: new 68/350 (19.43%) | old 0/3338 (0.00%)"."""
+
+    def side(stats: dict[str, Any] | None) -> str:
+        if not stats:
+            return "-"
+        if metric["kind"] == "latency":
+            return f"{ms(stats.get('p99Ms'))} over {stats['invocations']}"
+        rate = stats.get("errorRate")
+        return f"{stats['errors']}/{stats['invocations']}" + (f" ({rate:.2%})" if rate is not None else "")
+
+    return f"{metric['name']}: new {side(metric['canary'])} | old {side(metric.get('baseline'))}"
+
+
 def describe_check(progress: dict[str, Any]) -> str:
     """One check as a line: verdict, both versions' numbers, what happens next and why."""
     health = progress["health"]
@@ -126,6 +140,8 @@ def describe_check(progress: dict[str, Any]) -> str:
     nxt = {"bake": f"bake on, next check in {progress['waitSeconds']} s", "next-step": "next step",
            "promote": "promote", "rollback": "roll back", "ask-operator": "ask an operator"}[progress["decision"]]
     line = f"check at {health['weight']}%: [{colour}]{health['verdict']}[/] ({numbers}) → {nxt}"
+    for metric in health.get("metrics") or []:
+        line += f"\n    {describe_metric(metric)}"
     if health["verdict"] != "pass" or progress["decision"] != "bake":
         line += f"\n    [dim]{health['reason']}[/]"
     if health.get("ruledOut"):

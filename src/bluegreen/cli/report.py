@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bluegreen.cli.executions import ExecutionResult
-from bluegreen.cli.progress import describe_verification, error_message
+from bluegreen.cli.progress import describe_metric, describe_verification, error_message
 from bluegreen.contracts import state_names
 from bluegreen.decisions.latency import P99_MIN_CALLS
 
@@ -67,7 +67,8 @@ def timeline(result: ExecutionResult) -> Timeline:
                                 "weight": health["weight"],
                                 "reason": health["reason"] + (f"; ruled out: {health['ruledOut']}"
                                                               if health.get("ruledOut") else ""),
-                                "new": health["canary"], "old": health["baseline"] or {}})
+                                "new": health["canary"], "old": health["baseline"] or {},
+                                "metrics": [describe_metric(m) for m in health.get("metrics") or []]})
         elif out.get("outcome") in ("promoted", "rolled_back"):
             line.weights.append((t, 100 if out["outcome"] == "promoted" else 0))
     line.end = _seconds(events[-1], start) or 1.0
@@ -165,10 +166,11 @@ def svg(line: Timeline) -> str:
     for check in line.checks:
         colour = VERDICT_COLOURS[check["verdict"]]
         x = weights.x(check["t"])
+        verdict_line = check["verdict"] + ": " + check["reason"]
         parts.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{latency.y0 + PANEL_HEIGHT}" '
                      f'stroke="{colour}" stroke-dasharray="3,3" opacity="0.6"/>')
         parts.append(f'<circle cx="{x:.1f}" cy="{weights.y(check["weight"]):.1f}" r="6" fill="{colour}">'
-                     f'<title>{html.escape(check["verdict"] + ": " + check["reason"])}</title></circle>')
+                     f'<title>{html.escape("; ".join([verdict_line, *check.get("metrics", [])]))}</title></circle>')
         if check["decision"] in ("rollback", "promote", "ask-operator"):
             # Written on the side of the line with room for it.
             anchor, dx = ("end", -8) if x > WIDTH / 2 else ("start", 8)
@@ -193,8 +195,10 @@ def page(line: Timeline) -> str:
     rows = "".join(
         f"<tr><td>{c['t']:.1f} s</td><td>{c['weight']}%</td>"
         f"<td style='color:{VERDICT_COLOURS[c['verdict']]}'>{c['verdict']}</td><td>{c['decision']}</td>"
-        f"<td>{html.escape(c['reason'])}</td></tr>" for c in line.checks)
+        f"<td>{html.escape(c['reason'])}</td><td>{'<br>'.join(html.escape(m) for m in c.get('metrics', []))}</td>"
+        "</tr>" for c in line.checks)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(line.title)}</title></head>"
             f"<body style='font-family:sans-serif'>{svg(line)}<table border='1' cellpadding='4' "
             "style='border-collapse:collapse;margin-top:1em'><tr><th>at</th><th>weight</th><th>verdict</th>"
-            f"<th>decision</th><th>reason</th></tr>{rows}</table>{verification}</body></html>")
+            f"<th>decision</th><th>reason</th><th>application metrics (whole step)</th></tr>{rows}</table>"
+            f"{verification}</body></html>")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from bluegreen.contracts.json_model import JsonModel
 
 # The words of a health check, declared once: its verdict, the rule that gave it, what the release does next.
@@ -38,6 +40,17 @@ class RuleResult(JsonModel):
     reason: str
 
 
+class MetricReport(JsonModel):
+    """One application metric's numbers over the step (``health.metrics``): a rate's failures as errors over its
+    total as invocations; a latency's calls as invocations and its statistic as p99Ms."""
+
+    name: str
+    measured: str  # as CloudWatch names it: "OrdersApp Responses5xx/Requests"
+    kind: Literal["rate", "latency"]
+    canary: VersionStats
+    baseline: VersionStats | None
+
+
 class HealthReport(JsonModel):
     """One health check's verdict, with the numbers it was made from and every rule's reason."""
 
@@ -60,6 +73,8 @@ class HealthReport(JsonModel):
     ruled_out: str | None = None
     # Not yet a pass: what more evidence would decide ("about 400 more calls of the new version, 8 minutes").
     needs: str | None = None
+    # Each application metric's numbers over the step, beside AWS/Lambda's above.
+    metrics: list[MetricReport] = Field(default_factory=list)
 
 
 class CheckSummary(JsonModel):

@@ -12,7 +12,7 @@ JSON at their longest, not guesses.
 
 from __future__ import annotations
 
-from bluegreen.contracts.health_report import CheckSummary, HealthReport, RuleResult, VersionStats
+from bluegreen.contracts.health_report import CheckSummary, HealthReport, MetricReport, RuleResult, VersionStats
 from bluegreen.contracts.json_model import JsonModel
 from bluegreen.contracts.state import (
     CheckResult,
@@ -67,14 +67,18 @@ def worst_progress(plan: Plan) -> Progress:
                          invocations=_LONG_NUMBER, errors=_LONG_NUMBER, baseline_invocations=_LONG_NUMBER,
                          baseline_errors=_LONG_NUMBER, p99_ms=900000.123, baseline_p99_ms=900000.123,
                          function_name=function)
+    # AWS/Lambda's rules over both windows, and each application metric's.
     rules = [RuleResult(rule="error-rate", window="step", verdict="inconclusive", reason="x" * REASON_CHARS)
-             for _ in range(12)]
+             for _ in range(12 + 2 * len(plan.health.metrics))]
+    metrics = [MetricReport(name=m.name, measured=m.measured, kind=m.kind, canary=_stats(version),
+                            baseline=_stats(version)) for m in plan.health.metrics]
     rules.append(RuleResult(rule="alarms", window="step", verdict="fail", reason=", ".join(alarms) + "x" * 200))
     report = HealthReport(
         verdict="inconclusive", reason=f"{function}: " + "x" * REASON_CHARS, weight=99, step_index=99,
         invocations=_LONG_NUMBER, errors=_LONG_NUMBER, error_rate=0.123456789, canary=_stats(version),
         baseline=_stats(version), recent=_stats(version), rules=rules, alarms_in_alarm=alarms,
-        window_start=_LONG_TIME, window_end=_LONG_TIME, ruled_out="x" * REASON_CHARS, needs="x" * REASON_CHARS)
+        window_start=_LONG_TIME, window_end=_LONG_TIME, ruled_out="x" * REASON_CHARS, needs="x" * REASON_CHARS,
+        metrics=metrics)
     question = Question(kind="inconclusive", text="x" * REASON_CHARS, if_approved="next-step",
                         timeout_seconds=604_800, functions=[
                             FunctionNames(function_name=t.function_name, alias=t.alias, old_version=t.old_version,

@@ -19,7 +19,7 @@ from typing import Any
 from bluegreen.aws import controls, evidence, notify
 from bluegreen.aws.aliases import expect, weights_at
 from bluegreen.aws.pacing import paced
-from bluegreen.contracts.health_report import CheckSummary, HealthReport, VersionStats
+from bluegreen.contracts.health_report import CheckSummary, HealthReport, MetricReport, VersionStats
 from bluegreen.contracts.payload import MAX_CHECKS_KEPT
 from bluegreen.contracts.state import EarlyPromotion, Plan, Progress, TargetPlan
 from bluegreen.contracts.tasks import CheckTask, step_progress
@@ -108,14 +108,13 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
                   series.window("baseline", since, span.end) if baseline else None)
     shares = (shares_of(plan, progress, series, span), shares_of(plan, progress, series, span, since)
               if since is not None else [])
+    app = app_evidence(plan, series, spans or [span] * len(plan.health.metrics), bool(target.old_version))
     if span.coverage <= 0 and not any(s.coverage > 0 for s in spans or []):
         judgement = Judgement("inconclusive", f"no settled metrics yet: AWS/Lambda's are {plan.metric_delay_seconds} s "
                               "late, and the step's first settled period is still to come", [])
     else:
         judgement = judge(plan, (canary, baseline), recent, in_alarm, span.coverage,
-                          shares=shares if target.old_version else None, first=span.first_coverage,
-                          app=app_evidence(plan, series, spans or [span] * len(plan.health.metrics),
-                                           bool(target.old_version)))
+                          shares=shares if target.old_version else None, first=span.first_coverage, app=app)
     return HealthReport(
         verdict=judgement.verdict, reason=judgement.reason, weight=progress.weight, step_index=progress.step_index,
         invocations=canary.invocations, errors=canary.errors, error_rate=canary.error_rate,
@@ -125,6 +124,10 @@ def report_from(plan: Plan, target: TargetPlan, progress: Progress, series: evid
         rules=judgement.rules, alarms_in_alarm=in_alarm,
         window_start=span.start.isoformat(), window_end=span.end.isoformat(), ruled_out=judgement.ruled_out,
         needs=judgement.needs,
+        metrics=[MetricReport(name=e.metric.name, measured=e.metric.measured, kind=e.metric.kind,
+                              canary=_stats(target.new_version, e.step[0]),
+                              baseline=_stats(target.old_version, e.step[1]) if target.old_version and e.step[1]
+                              else None) for e in app],
     )
 
 
@@ -193,7 +196,9 @@ def checked_event(target: TargetPlan, report: HealthReport, decided: CheckSummar
         "baseline_errors": report.baseline.errors if report.baseline else None,
         "p99_ms": report.canary.p99_ms, "baseline_p99_ms": report.baseline.p99_ms if report.baseline else None})
     return {**own.model_dump(mode="json", by_alias=True), "functionName": target.function_name,
-            "alias": target.alias, "newVersion": target.new_version, "reason": report.reason}
+            "alias": target.alias, "newVersion": target.new_version, "reason": report.reason,
+            **({"metrics": [m.model_dump(mode="json", by_alias=True) for m in report.metrics]} if report.metrics
+               else {})}
 
 
 def ensure_where_left(plan: Plan, progress: Progress) -> None:
