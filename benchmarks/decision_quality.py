@@ -25,7 +25,6 @@ from bluegreen.contracts.health_config import AppMetric, HealthConfig
 from bluegreen.contracts.state import Plan, TargetPlan
 from bluegreen.decisions import strategy as strategies
 from bluegreen.decisions.sampling import poisson
-from bluegreen.decisions.settled import first_check_seconds
 from bluegreen.decisions.simulation import Outcome, Truth, simulate_release
 from bluegreen.jobs.release import plan_checks
 
@@ -88,8 +87,8 @@ def release_plan(health: HealthConfig | None = None) -> Plan:
                 step_count=len(steps.weights),
                 bake_seconds=steps.bake_seconds, health=health, check_interval_seconds=cadence.interval,
                 max_bake_seconds=cadence.max_bake, checks_planned=cadence.planned,
-                metric_delay_seconds=cadence.delay,
-                first_check_seconds=first_check_seconds(cadence.interval, cadence.delay))
+                metric_delay_seconds=cadence.delay, first_check_seconds=cadence.first_check,
+                standard_resolution_seconds=cadence.resolution)
 
 
 def static_alarm(plan: Plan, truth: Truth, canary_rate: float, rng: random.Random) -> Outcome:

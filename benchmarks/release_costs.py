@@ -274,7 +274,9 @@ def detection_latency(interval: int, repeats: int) -> list[float]:
     scale = 10
     check = max(1, interval // scale)
     latencies = []
-    with running_stack({"ManagedFunctions": "orders-*", "MetricDelaySeconds": METRIC_DELAY_SECONDS // scale}) as stack:
+    # AWS/Lambda's one-minute resolution, compressed as the strategy is: 6 s here.
+    with running_stack({"ManagedFunctions": "orders-*", "MetricDelaySeconds": METRIC_DELAY_SECONDS // scale},
+                       resolution=60 // scale) as stack:
         for attempt in range(repeats):
             function = f"orders-bench{attempt}"
             sample = SampleFunction(function, "live", stack.role_arn)
@@ -313,7 +315,8 @@ def app_metric_reaction(repeats: int, scale: int = REACTION_SCALE) -> list[float
               "dimensions": {"Service": "orders"}, "metricDelaySeconds": APP_METRIC_DELAY_SECONDS // scale,
               "storageResolution": 1}
     latencies = []
-    with running_stack({"ManagedFunctions": "orders-*", "MetricDelaySeconds": METRIC_DELAY_SECONDS // scale}) as stack:
+    with running_stack({"ManagedFunctions": "orders-*", "MetricDelaySeconds": METRIC_DELAY_SECONDS // scale},
+                       resolution=60 // scale) as stack:
         for attempt in range(repeats):
             function = f"orders-app{attempt}"
             sample = SampleFunction(function, "live", stack.role_arn)
@@ -400,12 +403,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['controlPlaneCalls']} | {r['transitions']} |")
     print()
     print("| check interval | onset → rollback (strategy seconds, metrics 180 s late): median | max | "
-          "interval + delay + a period + 5 s |")
+          "interval + delay + a period (AWS/Lambda's: a minute at least) + 5 s |")
     print("|---|---|---|---|")
     for interval in (10, 30, 60):
         latencies = detection_latency(interval, 1 if args.quick else 3)
         print(f"| {interval} s | {statistics.median(latencies):.1f} s | {max(latencies):.1f} s | "
-              f"{interval + METRIC_DELAY_SECONDS + interval + 5} s |")
+              f"{interval + METRIC_DELAY_SECONDS + max(interval, 60) + 5} s |")
     print()
     print(f"| judged on (checks every 10 s, 10 s periods; compressed {REACTION_SCALE}x) | onset → rollback (strategy "
           "seconds): median | max | runs | interval + period + delay |")

@@ -45,9 +45,10 @@ LOCAL_REQUESTER = f"arn:aws:iam::{ACCOUNT}:role/ci-deployer"
 # How late the local stack judges its metrics (its MetricDelaySeconds): the local run compresses minutes into
 # seconds, and its callers' datapoints arrive 1.5 s late (``traffic``), about a minute at a 60 s check's scale.
 LOCAL_METRIC_DELAY_SECONDS = 2
-# The local run's minute is a second: its AWS/Lambda datapoints (``traffic``) are one-second, so its functions, and
-# the CLI beside them, read them in periods as short as a second (AWS: whole minutes; settings).
-LOCAL_RESOLUTION = {settings.STANDARD_RESOLUTION_SECONDS: "1"}
+# The local run's minute is a second: its functions, and the CLI beside them, read AWS/Lambda's metrics in periods
+# as short as a second (AWS: whole minutes; settings). A run compressing time less (a benchmark's 10x) says its own.
+LOCAL_RESOLUTION_SECONDS = 1
+LOCAL_RESOLUTION = {settings.STANDARD_RESOLUTION_SECONDS: str(LOCAL_RESOLUTION_SECONDS)}
 
 
 def project_root() -> Path:
@@ -194,7 +195,7 @@ def granted_statements(policies: list[Any], resolver: Resolver) -> tuple[Grant, 
 
 
 def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], resolver: Resolver, role_arn: str, *,
-                      router: HandlerRouter, root: Path) -> dict[str, LocalFunction]:
+                      router: HandlerRouter, root: Path, resolution: int) -> dict[str, LocalFunction]:
     lam = boto3.client("lambda", region_name=REGION)
     functions: dict[str, LocalFunction] = {}
     for logical_id, resource in resources.items():
@@ -203,7 +204,8 @@ def _create_functions(resources: dict[str, Any], globals_fn: dict[str, Any], res
         props = {**globals_fn, **resource.get("Properties", {})}
         env = {**globals_fn.get("Environment", {}).get("Variables", {}),
                **resource.get("Properties", {}).get("Environment", {}).get("Variables", {})}
-        env = {k: str(v) for k, v in resolver.resolve(env).items()} | LOCAL_RESOLUTION
+        env = {k: str(v) for k, v in resolver.resolve(env).items()} | {
+            settings.STANDARD_RESOLUTION_SECONDS: str(resolution)}
         lam.create_function(
             FunctionName=resolver.physical[logical_id], Runtime=props["Runtime"], Role=role_arn,
             Handler=props["Handler"], Code={"ZipFile": _placeholder_zip()},
@@ -241,7 +243,8 @@ def _create_state_machine(props: dict[str, Any], root: Path, resolver: Resolver,
     return arn, definition
 
 
-def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", root: Path | None = None) -> LocalStack:
+def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", root: Path | None = None,
+                    resolution: int = LOCAL_RESOLUTION_SECONDS) -> LocalStack:
     """Create every resource of template.yaml in the active moto mock. Call inside ``local_aws()``
     and ``route_invocations(stack.router)`` (see ``running_stack``)."""
     root = root or project_root()
@@ -267,7 +270,7 @@ def deploy_template(parameters: dict[str, Any], stack_name: str = "bluegreen", r
             _create_bus(resolver.physical[logical_id], resolver.resolve(resource["Properties"]))
     router = HandlerRouter()
     functions = _create_functions(resources, template.get("Globals", {}).get("Function", {}), resolver, role_arn,
-                                  router=router, root=root)
+                                  router=router, root=root, resolution=resolution)
     arn, definition = _create_state_machine(resources[STATE_MACHINE_ID]["Properties"], root, resolver, role_arn,
                                             stack_name)
     return LocalStack(stack_name, arn, definition, functions, router, role_arn, tables)
@@ -325,16 +328,18 @@ def _stop_everything(stack: LocalStack, timeout: float = 15.0) -> None:
 
 
 @contextmanager
-def running_stack(parameters: dict[str, Any], echo_logs: bool = False) -> Iterator[LocalStack]:
+def running_stack(parameters: dict[str, Any], echo_logs: bool = False,
+                  resolution: int = LOCAL_RESOLUTION_SECONDS) -> Iterator[LocalStack]:
     """moto started, the template deployed in it, and the handlers serving its functions (their logs
     kept per function in ``stack.router.logs``; ``echo_logs`` also prints them). Release requests are
-    admitted from the local CI role (``LOCAL_REQUESTER``) unless ``ReleaseRequesters`` says otherwise."""
+    admitted from the local CI role (``LOCAL_REQUESTER``) unless ``ReleaseRequesters`` says otherwise.
+    ``resolution``: the seconds of AWS/Lambda's one-minute resolution at the run's compression of time."""
     if not echo_logs:
         # moto's own logs (its interpreter logs every Fail state as an exception) are not the user's business.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
     with local_aws() as rules:
         stack = deploy_template({"ReleaseRequesters": LOCAL_REQUESTER, "MetricDelaySeconds": LOCAL_METRIC_DELAY_SECONDS,
-                                 **parameters})
+                                 **parameters}, resolution=resolution)
         stack.lambda_rules = rules
         with route_invocations(stack.router), routed_logs(stack.router, echo=echo_logs), \
                 powertools_metrics_routed(stack.router):
