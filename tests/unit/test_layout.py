@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bluegreen.cli.local_run import local_run
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "bluegreen"
 # What never runs in a Lambda (src/build_layer.py leaves them out of the layer).
@@ -73,6 +75,17 @@ def test_nothing_shipped_reaches_the_cli_or_the_local_run(path: Path) -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "functions").glob("*/app.py")), ids=lambda p: p.parent.name)
 def test_the_handlers_reach_only_what_ships(path: Path) -> None:
     assert not reaches(imported(path), "bluegreen.cli", "bluegreen.local"), path
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if layer(p) == "cli"], ids=dotted)
+def test_the_cli_reaches_the_local_run_only_through_what_it_registers(path: Path) -> None:
+    assert not reaches(imported(path), "bluegreen.local"), dotted(path)
+
+
+def test_the_local_run_registers_what_the_cli_asks_of_it() -> None:
+    registered = local_run()
+    assert "healthy" in registered.demo.SCENARIOS and registered.active_stack() is None
+    assert all(callable(getattr(registered, name)) for name in ("announce_status_change", "world_for"))
 
 
 def test_the_adapters_reach_no_job() -> None:

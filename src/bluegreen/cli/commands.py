@@ -20,6 +20,7 @@ from bluegreen.aws.aliases import read_alias
 from bluegreen.aws.evidence import recent_traffic
 from bluegreen.cli import executions
 from bluegreen.cli.deployed_stack import Stack
+from bluegreen.cli.local_run import local_run
 from bluegreen.cli.plan import DryRun, dry_run, shipped_definition, simulated
 from bluegreen.cli.progress import ProgressPrinter, bar, describe_check, describe_verification
 from bluegreen.contracts import state_names
@@ -181,9 +182,7 @@ def abort(stack: Stack, execution_arn: str, reason: str) -> None:
     executions.sfn_client().stop_execution(executionArn=execution_arn, error="AbortedByOperator",
                                            cause=f"{who()}: {reason}"[:32768])
     if stack.local:
-        from bluegreen.local.execution import announce_status_change  # noqa: PLC0415 - moto only locally
-
-        announce_status_change(execution_arn)  # AWS emits this event itself
+        local_run().announce_status_change(execution_arn)  # AWS emits this event itself
 
 
 def history_rows(stack: Stack, function_name: str, alias: str, limit: int) -> list[dict[str, Any]]:

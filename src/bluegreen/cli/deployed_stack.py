@@ -12,6 +12,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluegreen.aws import settings
+from bluegreen.cli.local_run import LocalRunMissing, local_run
 
 
 class StackNotFound(Exception):
@@ -68,10 +69,9 @@ def from_cloudformation(stack_name: str | None) -> Stack:
 def embedded() -> Stack:
     """The embedded local run's stack in this process."""
     try:
-        from bluegreen.local.stack import active_stack  # noqa: PLC0415 - moto only when asked for
-    except ImportError:
+        running = local_run().active_stack()
+    except LocalRunMissing:
         raise StackNotFound("the embedded local run is not installed") from None
-    stack = active_stack()
-    if stack is None:
+    if running is None:
         raise StackNotFound("no embedded local run in this process")
-    return Stack(stack.state_machine_arn, stack.tables["DeploymentsTable"], local=True)
+    return Stack(*running, local=True)

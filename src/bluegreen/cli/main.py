@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from bluegreen.cli import progress
+from bluegreen.cli.local_run import LocalRun, LocalRunMissing, local_run
 
 app = typer.Typer(help="Blue-green and canary releases of AWS Lambda aliases.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -29,18 +30,13 @@ def main(show_version: Annotated[bool, typer.Option(
     """Blue-green and canary releases of AWS Lambda aliases, orchestrated by Step Functions."""
 
 
-LOCAL_EXTRA_MISSING = ("the embedded local run needs the 'local' extra (moto, PyYAML, Powertools): "
-                       "pip install 'bluegreen[local]'")
-
-
-def _local_demo() -> Any:
-    """``bluegreen.local.demo``, or exit 2 saying which extra to install."""
+def _local_run() -> LocalRun:
+    """The embedded local run (``cli.local_run``), or exit 2 saying which extra to install."""
     try:
-        from bluegreen.local import demo as local_demo  # noqa: PLC0415 - moto is heavy, and optional
-    except ImportError:
-        typer.echo(f"error: {LOCAL_EXTRA_MISSING}", err=True)
+        return local_run()
+    except LocalRunMissing as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    return local_demo
 
 
 @app.command()
@@ -64,7 +60,7 @@ def demo(
 
     Exit code: 0 promoted, 1 rolled back, 2 rejected input.
     """
-    local_demo = _local_demo()
+    local_demo = _local_run().demo
     if scenario not in local_demo.SCENARIOS:
         raise typer.BadParameter(f"choose one of {', '.join(local_demo.SCENARIOS)}", param_hint="--scenario")
     options = local_demo.DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose,
@@ -106,11 +102,10 @@ def _stack(name: str | None, local: bool, request: dict[str, Any] | None = None)
     try:
         yield stacks.embedded()
     except stacks.StackNotFound:
-        local_demo = _local_demo()
+        embedded = _local_run()
+        local_demo = embedded.demo
         if request is not None:
-            from bluegreen.local.sample_world import world_for  # noqa: PLC0415 - moto only when asked for
-
-            with world_for(request):
+            with embedded.world_for(request):
                 typer.echo("embedded local run started: template.yaml in moto, with what the input names",
                            err=True)
                 yield stacks.embedded()

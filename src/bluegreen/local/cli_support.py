@@ -1,0 +1,28 @@
+"""What the local run gives the CLI (``bluegreen.cli.local_run``), registered in pyproject.toml under the entry point
+group ``bluegreen.local_run``: the CLI reaches the local run only through this object."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from types import ModuleType
+from typing import Any
+
+from bluegreen.local import demo as local_demo
+from bluegreen.local import execution, sample_world, stack
+
+
+class EmbeddedRun:
+    demo: ModuleType = local_demo
+
+    def active_stack(self) -> tuple[str, str] | None:
+        running = stack.active_stack()
+        return (running.state_machine_arn, running.tables["DeploymentsTable"]) if running else None
+
+    def announce_status_change(self, execution_arn: str) -> None:
+        execution.announce_status_change(execution_arn)
+
+    def world_for(self, execution_input: dict[str, Any]) -> AbstractContextManager[Any]:
+        return sample_world.world_for(execution_input)
+
+
+LOCAL_RUN = EmbeddedRun()
