@@ -39,8 +39,16 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2'
 	touch $@
 
-demo: $(BIN)/.installed
-	$(BIN)/bluegreen demo $(ARGS)
+# The demo needs only the CLI and the local extra: a fresh checkout installs just those (not the development
+# toolchain); one that has run `make test` already has them. (`@`: the output is the demo's alone, JSON with --json.)
+$(BIN)/.installed-local: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	touch $@
+
+demo: $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-local)
+	@$(BIN)/bluegreen demo $(ARGS)
 
 test: lint typecheck sam-validate sam-build checkov unit
 
