@@ -8,7 +8,8 @@ from bluegreen.contracts.health_config import HealthConfig
 from bluegreen.contracts.state import Plan, Progress, TargetPlan
 from bluegreen.decisions import strategy as strategies
 from bluegreen.decisions.cadence import HISTORY_EVENTS_LIMIT
-from bluegreen.decisions.judge import decide, levels_at
+from bluegreen.decisions.judge import decide, levels_at, more_evidence
+from bluegreen.decisions.windows import Window
 from bluegreen.errors import InvalidInput
 from bluegreen.jobs.release import plan_checks
 
@@ -82,3 +83,12 @@ def test_max_bake_shorter_than_the_bake_is_refused() -> None:
 def test_check_interval_never_exceeds_the_bake() -> None:
     cadence = plan_checks(HealthConfig(), strategies.plan_steps([10, 50, 100], 20))
     assert (cadence.interval, cadence.planned, cadence.max_bake) == (20, 2, 40)
+
+
+def test_a_step_the_alias_s_callers_never_reached_says_so_and_does_not_ask_for_traffic_it_has() -> None:
+    plan = make_plan()
+    levels = levels_at(plan, 300)
+    quiet = more_evidence(plan, (Window(invocations=0, errors=0), Window(invocations=40, errors=0)), levels, 300)
+    assert "none of the alias's 40 calls" in quiet and "route traffic" not in quiet
+    idle = more_evidence(plan, (Window(invocations=0, errors=0), Window(invocations=0, errors=0)), levels, 300)
+    assert "route traffic to the alias" in idle

@@ -120,6 +120,10 @@ def more_evidence(plan: Plan, step: tuple[Window, Window | None], levels: spendi
     rates it takes for the evidence to rule out mustRuleOut, or that no amount would."""
     canary, baseline = step
     if not canary.invocations:
+        if baseline is not None and baseline.invocations:
+            # The alias had callers: too few for the weight to route any to the new version.
+            return (f"the new version got none of the alias's {baseline.invocations:,} calls: raise the step's "
+                    "weight, or bake longer (maxBakeSeconds)")
         return "the new version got no calls: route traffic to the alias, or raise the first step's weight"
     for factor in _MORE_EVIDENCE:
         scaled = (_scaled(canary, factor), _scaled(baseline, factor) if baseline else None)
