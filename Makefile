@@ -12,6 +12,8 @@ CHECKOV_VENV := .venv-checkov
 LAMBDA_RUNTIME := .lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
+# mkdocs-material's notice about its successor, on every build.
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: demo test lint typecheck unit sam-validate sam-build checkov clean bench-decisions bench
 
@@ -59,6 +61,7 @@ lint: $(BIN)/.installed
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml \
 		examples/*/template.yaml
 	$(BIN)/python scripts/lint_asl.py
+	$(BIN)/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy src functions tests benchmarks examples/orders-app/src
@@ -87,10 +90,10 @@ unit: $(BIN)/.installed $(SAM_VENV)/.installed $(LAMBDA_RUNTIME)/.installed
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(LAMBDA_RUNTIME) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-# Decision quality of the health check on simulated releases (see README "How good are the decisions?").
+# Decision quality of the health check on simulated releases (docs/decision-quality.md).
 bench-decisions: $(BIN)/.installed
 	$(BIN)/python benchmarks/decision_quality.py $(ARGS)
 
-# What a release costs and how fast it reacts (see README "Cost, speed and reaction time").
+# What a release costs and how fast it reacts (docs/cost-and-speed.md).
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/release_costs.py $(ARGS)

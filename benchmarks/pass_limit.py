@@ -1,6 +1,6 @@
 """How often any test could pass a healthy step, given how rarely it may promote a regression.
 
-The README's decision-quality section says that at 50 new-version calls/min no test can promote healthy
+The decision-quality page (docs/decision-quality.md) says that at 50 new-version calls/min no test can promote healthy
 releases within the planned bake much more often than ours without promoting 5x error regressions more
 than 0.5% of the time. This computes that limit exactly for one step's counts:
 

@@ -1,4 +1,4 @@
-"""The limit the README quotes for healthy passes at low traffic: computed, and consistent with itself."""
+"""The limit docs/decision-quality.md quotes for healthy passes at low traffic: computed, and consistent with itself."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_more_traffic_or_a_looser_level_only_helps_and_knowing_the_rate_helps_mo
 
 
 def test_an_earlier_hour_of_baseline_helps_only_while_that_hour_was_like_this_one() -> None:
-    """The README's reason the release compares the versions side by side only: the step's level (0.63% at
+    """The docs' reason the release compares the versions side by side only: the step's level (0.63% at
     the planned end of a one-step canary), 250 new-version calls, an hour before the release added."""
     level, step, hour = 0.0063, (2250, 0.01), 30_000
     side_by_side = borrowed_baseline_test((250, 0.01), step, (0, 0.01), 5.0, level)
