@@ -61,7 +61,8 @@ lint: $(BIN)/.installed
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml \
 		examples/*/template.yaml
 	$(BIN)/python scripts/lint_asl.py
-	$(BIN)/mkdocs build --strict --quiet --site-dir "$$(mktemp -d)"
+	site=$$(mktemp -d) && $(BIN)/mkdocs build --strict --quiet --site-dir "$$site"; status=$$?; rm -rf "$$site"; \
+		exit $$status
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy src functions tests benchmarks examples/orders-app/src
