@@ -61,7 +61,7 @@ lint: $(BIN)/.installed
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml examples/*.yaml \
 		examples/*/template.yaml
 	$(BIN)/python scripts/lint_asl.py
-	site=$$(mktemp -d) && $(BIN)/mkdocs build --strict --quiet --site-dir "$$site"; status=$$?; rm -rf "$$site"; \
+	site=$$(mktemp -d) && $(BIN)/mkdocs build --strict --site-dir "$$site"; status=$$?; rm -rf "$$site"; \
 		exit $$status
 
 typecheck: $(BIN)/.installed
