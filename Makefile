@@ -45,7 +45,6 @@ $(CHECKOV_VENV)/.installed:
 # toolchain); one that has run `make test` already has them. (`@`: the output is the demo's alone, JSON with --json.)
 $(BIN)/.installed-local: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[local]'
 	touch $@
 
