@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bluegreen.aws import settings
 from bluegreen.contracts.request import ReleaseRequest
 from bluegreen.contracts.state import Plan, TargetPlan
-from bluegreen.decisions.cadence import resolution_of
 from bluegreen.decisions.settled import first_check_seconds, metric_period
 from bluegreen.decisions.strategy import StepPlan
 from bluegreen.decisions.transitions import Course, on_time_transitions
@@ -39,6 +37,8 @@ class DryRun:
     # AWS/Lambda's resolution (the stack's: 60 s in AWS).
     resolution: int = 1
     first_check: int = 0
+    # Each judged metric's (delay, resolution), AWS/Lambda's first (``decisions.cadence``).
+    judged: tuple[tuple[int, int], ...] = ()
 
     # The state machine's definition the transitions are counted on (None: not found, so not counted).
     definition: Mapping[str, Any] | None = None
@@ -76,23 +76,19 @@ class DryRun:
             })
         return found
 
+    def _names(self) -> list[str]:
+        return ["AWS/Lambda", *(m.name for m in self.request.health.metrics)]
+
     def reaction_seconds(self) -> dict[str, int]:
         """How soon after it starts a failure is seen, at most, per judged metric: a check interval, a period (never
         finer than the metric's resolution) and the metric's delay (AWS/Lambda's, and each application metric's)."""
-        health = self.request.health
-        lambda_delay = settings.current().metric_delay_seconds if health.metric_delay_seconds is None \
-            else health.metric_delay_seconds
-        return {"AWS/Lambda": first_check_seconds(self.interval, lambda_delay, self.resolution),
-                **{m.name: first_check_seconds(self.interval,
-                                               self.delay if m.metric_delay_seconds is None else m.metric_delay_seconds,
-                                               resolution_of(m, self.resolution))
-                   for m in health.metrics}}
+        return {name: first_check_seconds(self.interval, delay, resolution)
+                for name, (delay, resolution) in zip(self._names(), self.judged, strict=True)}
 
     def periods(self) -> dict[str, int]:
         """The period each judged metric is read in: the check interval's, never finer than its resolution."""
-        return {"AWS/Lambda": metric_period(self.interval, self.resolution),
-                **{m.name: metric_period(self.interval, resolution_of(m, self.resolution))
-                   for m in self.request.health.metrics}}
+        return {name: metric_period(self.interval, resolution)
+                for name, (_, resolution) in zip(self._names(), self.judged, strict=True)}
 
     def _targets(self) -> list[dict[str, Any]]:
         found = []
@@ -180,7 +176,7 @@ def dry_run(request: ReleaseRequest, current: dict[str, str | None] | None = Non
     cadence = plan_checks(request.health, steps, functions=len(request.targets))
     return DryRun(request, steps, cadence.interval, cadence.max_bake, cadence.planned, cadence.history_events,
                   dict(current or {}), aws_actions(request, steps), cadence.delay, resolution=cadence.resolution,
-                  first_check=cadence.first_check, definition=definition)
+                  first_check=cadence.first_check, judged=cadence.judged, definition=definition)
 
 
 def shipped_definition() -> dict[str, Any] | None:

@@ -39,6 +39,8 @@ class Cadence:
     resolution: int = 1
     # When a step's first check comes: once the soonest judged metric has settled over an interval.
     first_check: int = 0
+    # Each judged metric's (delay, resolution): AWS/Lambda's first, then health.metrics' in order.
+    judged: tuple[tuple[int, int], ...] = ()
 
 
 def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_delay: int,
@@ -64,12 +66,14 @@ def cadence_of(health: HealthConfig, steps: StepPlan, functions: int, default_de
         )
     delay = default_delay if health.metric_delay_seconds is None else health.metric_delay_seconds
     own = [m.metric_delay_seconds for m in health.metrics if m.metric_delay_seconds is not None]
-    judged = [(delay, standard_resolution), *((delay if m.metric_delay_seconds is None else m.metric_delay_seconds,
-                                               resolution_of(m, standard_resolution)) for m in health.metrics)]
+    # A step passes once every metric it reads has settled over its bake: the latest of them sets that pace (and is
+    # the delay of an application metric that names none, as the check reads it).
+    latest = max([delay, *own])
+    judged = ((delay, standard_resolution), *((latest if m.metric_delay_seconds is None else m.metric_delay_seconds,
+                                               resolution_of(m, standard_resolution)) for m in health.metrics))
     first = min(first_check_seconds(interval, d, r) for d, r in judged)
-    # A step passes once every metric it reads has settled over its bake: the latest of them sets that pace.
-    return Cadence(interval, max_bake, planned, events, max([delay, *own]), min([delay, *own]), standard_resolution,
-                   first)
+    return Cadence(interval, max_bake, planned, events, latest, min([delay, *own]), standard_resolution, first,
+                   judged)
 
 
 def resolution_of(metric: AppMetric, standard_resolution: int) -> int:
