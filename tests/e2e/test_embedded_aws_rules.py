@@ -245,3 +245,61 @@ def test_a_task_timing_out_in_a_map_iteration_reaches_the_maps_catch(stack: Loca
     found = _run_machine(stack, definition, {"items": [{}]})
     assert found["status"] == "SUCCEEDED", found
     assert json.loads(found["output"])["error"]["Error"] == "States.Timeout", found["output"]
+
+
+# --- provisioned concurrency (bluegreen.local.stand_ins.provisioned_concurrency) ---------------------------------
+
+def test_provisioned_concurrency_is_allocated_over_time_on_a_version_or_an_alias(
+        stack: LocalStack, sample: SampleFunction) -> None:
+    """PutProvisionedConcurrencyConfig answers 202 IN_PROGRESS with nothing allocated; READY later, all allocated.
+    Not on $LATEST ("cannot be applied to unpublished function versions"); not on what does not exist."""
+    stack.lambda_rules.provisioned.ready_seconds = 0.5
+    put = lam().put_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier="1",
+                                                   ProvisionedConcurrentExecutions=3)
+    assert (put["ResponseMetadata"]["HTTPStatusCode"], put["Status"], put["AllocatedProvisionedConcurrentExecutions"]
+            ) == (202, "IN_PROGRESS", 0)
+    time.sleep(0.6)
+    got = lam().get_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier="1")
+    assert (got["Status"], got["AllocatedProvisionedConcurrentExecutions"]) == ("READY", 3)
+    assert error_of(lam().put_provisioned_concurrency_config, FunctionName=FUNCTION, Qualifier="$LATEST",
+                    ProvisionedConcurrentExecutions=1) == ("InvalidParameterValueException", 400)
+    assert error_of(lam().get_provisioned_concurrency_config, FunctionName=FUNCTION, Qualifier="9") == (
+        "ResourceNotFoundException", 404)
+    assert error_of(lam().get_provisioned_concurrency_config, FunctionName=FUNCTION, Qualifier=ALIAS) == (
+        "ProvisionedConcurrencyConfigNotFoundException", 404)
+
+
+def test_provisioned_concurrency_has_one_owner_and_no_new_one_on_a_weighted_alias(
+        stack: LocalStack, sample: SampleFunction) -> None:
+    """A version and an alias pointing at it exclude each other (ResourceConflictException); a weighted alias takes
+    no configuration ("Alias with weights can not be used with Provisioned Concurrency"); the account's unreserved
+    concurrency keeps its floor of 100."""
+    stack.lambda_rules.provisioned.ready_seconds = 0.0
+    lam().put_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier=ALIAS, ProvisionedConcurrentExecutions=2)
+    assert error_of(lam().put_provisioned_concurrency_config, FunctionName=FUNCTION, Qualifier="1",
+                    ProvisionedConcurrentExecutions=2) == ("ResourceConflictException", 409)
+    lam().delete_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier=ALIAS)
+    new = sample.publish("v2", 0.0)
+    lam().update_alias(FunctionName=FUNCTION, Name=ALIAS, FunctionVersion="1",
+                       RoutingConfig={"AdditionalVersionWeights": {new: 0.1}})
+    with pytest.raises(ClientError) as caught:
+        lam().put_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier=ALIAS,
+                                                 ProvisionedConcurrentExecutions=2)
+    assert caught.value.response["Error"]["Message"] == (
+        "Alias with weights can not be used with Provisioned Concurrency")
+    stack.lambda_rules.provisioned.account_limit = 110
+    lam().put_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier=new, ProvisionedConcurrentExecutions=10)
+    with pytest.raises(ClientError) as caught:
+        lam().put_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier="1",
+                                                 ProvisionedConcurrentExecutions=1)
+    assert "below its minimum value of [100]" in caught.value.response["Error"]["Message"]
+
+
+def test_an_aliass_provisioned_concurrency_is_allocated_again_when_the_alias_moves(
+        stack: LocalStack, sample: SampleFunction) -> None:
+    stack.lambda_rules.provisioned.ready_seconds = 0.0
+    lam().put_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier=ALIAS, ProvisionedConcurrentExecutions=2)
+    stack.lambda_rules.provisioned.ready_seconds = 60
+    new = sample.publish("v2", 0.0)
+    lam().update_alias(FunctionName=FUNCTION, Name=ALIAS, FunctionVersion=new)
+    assert lam().get_provisioned_concurrency_config(FunctionName=FUNCTION, Qualifier=ALIAS)["Status"] == "IN_PROGRESS"

@@ -52,6 +52,9 @@ class Lease:
     pending: Routing | None = None
     # How the holder's release ended for this alias (None while it runs).
     ended: str | None = None
+    # The version on which the holder put provisioned concurrency of its own (said before the put: the guardian
+    # removes it when the release ends before its plan was made).
+    provisioned_on: str | None = None
 
     def writable_by(self, execution_arn: str) -> bool:
         return self.holder == execution_arn and self.ended in (None, PROMOTED)
@@ -83,7 +86,8 @@ def read(function_name: str, alias: str) -> Lease | None:
     if not item:
         return None
     return Lease(function_name, alias, item["executionArn"]["S"], item.get("revision", {}).get("S"),
-                 _routing(item.get("state")), _routing(item.get("pending")), item.get("ended", {}).get("S"))
+                 _routing(item.get("state")), _routing(item.get("pending")), item.get("ended", {}).get("S"),
+                 item.get("provisionedOn", {}).get("S"))
 
 
 def holder(function_name: str, alias: str) -> str | None:
@@ -188,6 +192,14 @@ def record(function_name: str, alias: str, execution_arn: str, revision: str, ro
     if not _update_if(function_name, alias, execution_arn,
                       expression="SET #revision = :revision, #state = :state REMOVE #pending", condition=_WRITABLE,
                       values={":revision": {"S": revision}, ":state": _as_attribute(routing)}):
+        raise _lost(function_name, alias, execution_arn)
+
+
+def note_provisioned(function_name: str, alias: str, execution_arn: str, version: str) -> None:
+    """Say, before putting it, that this release puts provisioned concurrency on ``version`` (LeaseLost if the
+    lease is no longer this release's)."""
+    if not _update_if(function_name, alias, execution_arn, expression="SET provisionedOn = :version",
+                      condition=_WRITABLE, values={":version": {"S": version}}):
         raise _lost(function_name, alias, execution_arn)
 
 

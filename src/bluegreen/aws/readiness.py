@@ -47,7 +47,7 @@ class Deadline:
                    attempt=now + remaining_ms / 1000 - TASK_MARGIN_SECONDS)
 
 
-def _out_of_time(deadline: Deadline, what: str) -> NoReturn:
+def out_of_time(deadline: Deadline, what: str) -> NoReturn:
     """VersionNotReady when readyTimeoutSeconds is what ends the wait, else VersionStillPending: this attempt's
     time is up, and the publish task's next attempt waits on (holding the leases)."""
     if deadline.final <= deadline.attempt:
@@ -72,7 +72,7 @@ def wait_for_update(name: str, config: Any, deadline: Deadline) -> None:
                 raise ClientError(config, "GetFunctionConfiguration") from exc
             status = config.get("LastUpdateStatus", "Failed")
             if status == "InProgress":
-                _out_of_time(deadline, f"the update of {name} in progress:")
+                out_of_time(deadline, f"the update of {name} in progress:")
     if status == "Failed":
         raise InvalidInput(f"functionName: the last update of {name} failed "
                            f"({config.get('LastUpdateStatusReasonCode')}: {config.get('LastUpdateStatusReason')}); "
@@ -100,7 +100,7 @@ def wait_until_active(versions: list[tuple[str, str, Any]], deadline: Deadline) 
         left = deadline.left()
         if left <= 0:
             shown = ", ".join(f"version {v} of {n}" for n, v in pending[:3])
-            _out_of_time(deadline, shown + (f" and {len(pending) - 3} more" if len(pending) > 3 else "") + ":")
+            out_of_time(deadline, shown + (f" and {len(pending) - 3} more" if len(pending) > 3 else "") + ":")
         time.sleep(min(POLL_SECONDS, left))  # the last poll at the deadline itself
         pending = [(name, version) for name, version in pending if not _ready(
             name, version, lambda_client().get_function_configuration(FunctionName=name, Qualifier=version))]

@@ -137,6 +137,18 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
     a task acts on each function)."""
     alarms = ["cloudwatch:DescribeAlarms"] if request.health.alarms else []
     publish = ["lambda:PublishVersion"] if any(t.version is None for t in request.targets) else []
+    # Provisioned concurrency follows the release: looked for once per function; the rest only where there is some.
+    follow = ["lambda:ListProvisionedConcurrencyConfigs (the alias's or its version's, if any)",
+              "lambda:PutProvisionedConcurrencyConfig, then lambda:GetProvisionedConcurrencyConfig every 1-5 s until "
+              "READY (where there is some: Lambda allocates in a minute or two, up to readyTimeoutSeconds)"] \
+        if request.follow_provisioned_concurrency else []
+    handed_over = ["lambda:GetProvisionedConcurrencyConfig and lambda:DeleteProvisionedConcurrencyConfig (where there "
+                   "is provisioned concurrency: the old version's, or the release's own once the alias's is READY on "
+                   "the new version, up to 180 s)"] if request.follow_provisioned_concurrency else []
+    given_back = ["lambda:DeleteProvisionedConcurrencyConfig (the release's own, where there is provisioned "
+                  "concurrency), lambda:GetProvisionedConcurrencyConfig and, if a promotion had moved it, "
+                  "lambda:PutProvisionedConcurrencyConfig (the old version's back)"] \
+        if request.follow_provisioned_concurrency else []
     actions = {
         "validate and publish": ["dynamodb:PutItem (lease)", "lambda:GetFunctionConfiguration", "lambda:GetAlias",
                                  *alarms, *(["cloudwatch:GetMetricData (the aliases' last hour)"] if steps.weights
@@ -144,18 +156,19 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
                                  *(["cloudwatch:ListMetrics (each application metric exists)"]
                                    if request.health.metrics else []),
                                  *publish, "lambda:GetFunctionConfiguration (every 5 s while a new version is Pending, "
-                                 "e.g. a SnapStart snapshot: up to readyTimeoutSeconds)",
+                                 "e.g. a SnapStart snapshot: up to readyTimeoutSeconds)", *follow,
                                  "dynamodb:PutItem (history)", "events:PutEvents"],
         "each shift": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
                        "lambda:UpdateAlias", "dynamodb:UpdateItem (write recorded)", "events:PutEvents"],
         "each check": ["lambda:GetAlias (where the release left it?)", "dynamodb:GetItem (promote now?)",
                        "cloudwatch:GetMetricData", *alarms, "events:PutEvents"],
         "promote": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias", "dynamodb:UpdateItem (write announced)",
-                    "lambda:UpdateAlias or lambda:CreateAlias", "dynamodb:UpdateItem (write recorded)",
+                    "lambda:UpdateAlias or lambda:CreateAlias", "dynamodb:UpdateItem (write recorded)", *handed_over,
                     "dynamodb:UpdateItem (lease ended)", "dynamodb:UpdateItem (history)", "events:PutEvents"],
         "on failure: roll back": ["dynamodb:GetItem (lease held?)", "lambda:GetAlias",
                                   "dynamodb:UpdateItem (write announced)", "lambda:UpdateAlias",
-                                  "dynamodb:UpdateItem (write recorded)", "dynamodb:UpdateItem (lease ended)",
+                                  "dynamodb:UpdateItem (write recorded)", *given_back,
+                                  "dynamodb:UpdateItem (lease ended)",
                                   "dynamodb:UpdateItem (history)", "events:PutEvents"],
     }
     if any(request.verify_of(t) or request.stages_of(t) for t in request.targets):

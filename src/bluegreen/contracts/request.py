@@ -132,6 +132,9 @@ class ReleaseRequest(JsonModel):
     # How long a new version may take to become ready (State Active) before the release is refused: a
     # SnapStart snapshot takes minutes. Counted from the release's start; at most the waiter's own bound.
     ready_timeout_seconds: int = Field(default=600, ge=0, le=MAX_READY_TIMEOUT_SECONDS)
+    # Provisioned concurrency on the alias or its version is given to the new version, READY before its first
+    # traffic, and left where the user had it (aws/provisioned.py); false leaves every configuration alone.
+    follow_provisioned_concurrency: bool = True
 
     @field_validator("targets")
     @classmethod

@@ -23,6 +23,17 @@ class StagePlan(JsonModel):
     checks: list[Check] = Field(default_factory=list)
 
 
+class ProvisionedMove(JsonModel):
+    """The user's provisioned concurrency for the alias (on the alias, or on its old version), which the release
+    gives the new version too, READY before its first traffic (``aws.provisioned``)."""
+
+    owner: Literal["alias", "version"]
+    amount: int
+    # Whether the release put a configuration on the new version (else the version had one already): removed when
+    # the release does not promote, or once the alias's own configuration has moved to the new version.
+    added: bool
+
+
 class TargetPlan(JsonModel):
     """Which alias moves from which version to which (``shift``: in weighted steps; ``create``: a new
     alias, made at the new version when the release promotes), and how the new version is verified."""
@@ -34,6 +45,7 @@ class TargetPlan(JsonModel):
     action: Literal["shift", "create"]
     stages: list[StagePlan] = Field(default_factory=list)
     verify: Verify | None = None
+    provisioned: ProvisionedMove | None = None
 
     @property
     def verifies_first(self) -> bool:

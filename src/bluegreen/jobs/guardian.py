@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bluegreen.aws import execution_history, history, locks, notify
+from bluegreen.aws import execution_history, history, locks, notify, provisioned
 from bluegreen.aws.aliases import describe, restore, whole
 from bluegreen.aws.clients import stepfunctions_client
 from bluegreen.aws.locks import PROMOTED, Lease, Routing
@@ -66,6 +66,10 @@ def guard(execution_arn: str, status: str) -> Guarded:
         # Publish takes the leases before it writes nothing but versions: let go of any it took.
         for function, alias in _targets_from_input(execution_arn):
             locks.end(function, alias, execution_arn, status, only_open=True)
+            lease = locks.read(function, alias)
+            if lease is not None and lease.holder == execution_arn and lease.provisioned_on:
+                # Put before the plan was made (after the fence, the publish task removes its own put).
+                provisioned.remove(function, lease.provisioned_on)
         return Guarded(execution_arn, "nothing to do", "the release had changed nothing yet")
     if not plan.targets:
         return Guarded(execution_arn, "nothing to do", "the release had nothing to change")
@@ -95,6 +99,7 @@ def _guard_target(execution_arn: str, status: str, plan: Plan, target: TargetPla
     outcomes = [_guard_alias(execution_arn, status, target.function_name, alias, start, promoted=promoted)
                 for alias, start in _moved(target)]
     main = outcomes[0]
+    _settle_provisioned(target, main, promoted)
     if len(outcomes) > 1:
         main = Guarded(execution_arn, _overall(outcomes), "; ".join(
             f"{alias}: {g.detail}" for (alias, _), g in zip(_moved(target), outcomes, strict=True)),
@@ -108,6 +113,23 @@ def _guard_target(execution_arn: str, status: str, plan: Plan, target: TargetPla
             "newVersion": target.new_version, "functionVersion": target.old_version, "error": error,
             "cause": main.detail, "historyCompleted": closed})
     return main
+
+
+# What the guardian waits, at most, for an alias's own provisioned concurrency to reach the new version.
+_HANDOVER_SECONDS = 20
+
+
+def _settle_provisioned(target: TargetPlan, main: Guarded, promoted: bool) -> None:
+    """The provisioned concurrency the release gave the new version, settled as its promotion or rollback would have
+    (idempotent): only for an alias this release still held or ended itself."""
+    move = target.provisioned
+    if move is None or target.old_version is None or not (main.fenced or main.detail.startswith(
+            ("the release ended it itself", "the release was promoted"))):
+        return
+    if promoted:
+        provisioned.after_promotion(target, _HANDOVER_SECONDS)
+    elif main.action != "left alone":
+        provisioned.after_rollback(target)
 
 
 def _guard_alias(execution_arn: str, status: str, function: str, alias: str, start: Routing | None, *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bluegreen.aws import provisioned
 from bluegreen.aws.aliases import step, whole, write_owned
 from bluegreen.aws.pacing import paced_iteration
 from bluegreen.contracts.payload import compact
@@ -32,6 +33,8 @@ def promote(task: PromoteTask) -> Outcome:
     logger.info("promoted", extra={"functionName": target.function_name, "version": target.new_version})
     # The checks through the promoted alias; a failure raises VerificationFailed: every function rolls back.
     verified = after_promotion(plan, target, task.execution_arn)
+    # Only once the checks passed: a failed one rolls back, and the old version keeps what it had.
+    provisioned.after_promotion(target, provisioned.HANDOVER_SECONDS)
     early = task.progress.promoted_early if task.progress else None
     health = task.progress.health if task.progress else None
     cause = f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bluegreen.aws import application_metrics, evidence, locks, readiness, settings
+from bluegreen.aws import application_metrics, evidence, locks, provisioned, readiness, settings
 from bluegreen.aws.aliases import AliasState, read_alias
 from bluegreen.aws.evidence import alarm_states
 from bluegreen.aws.pacing import first_calls_of_a_map, paced
 from bluegreen.contracts import payload
 from bluegreen.contracts.health_config import HealthConfig
 from bluegreen.contracts.request import ReleaseRequest, TargetRequest
-from bluegreen.contracts.state import Plan, StagePlan, TargetPlan
+from bluegreen.contracts.state import Plan, ProvisionedMove, StagePlan, TargetPlan
 from bluegreen.contracts.verify_request import Stage, Verify
 from bluegreen.decisions.cadence import Cadence, cadence_of
 from bluegreen.decisions.settled import metric_period
@@ -83,6 +83,7 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
     payload.check_fits(_plan(request, steps, cadence, _provisional_targets(request, names), unchanged=[],
                              alarms_at_start=request.health.alarms))
     taken: list[tuple[str, str]] = []
+    warmed: list[TargetPlan] = []
     try:
         for name, target in zip(names, request.targets, strict=True):
             for alias in [target.alias, *(stage.alias for stage in request.stages_of(target))]:
@@ -99,12 +100,12 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
                                                unchanged=[], alarms_at_start=alarms_at_start), checked)
             versions = publish_ready([(c.request, c.name, c.config) for c in checked], deadline)
             planned = [_target_plan_unless_there(c, v) for c, v in zip(checked, versions, strict=True)]
+            planned = [_warmed(t, request, execution_arn, deadline, warmed) for t in planned]
             pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
     except VersionStillPending:
         raise  # the next attempt waits on: the leases stay this release's (taking them again is idempotent)
     except BaseException:
-        for name, alias in taken:
-            locks.release(name, alias, execution_arn)
+        _let_go(taken, warmed, execution_arn)
         raise
     changing = [t for t in planned if isinstance(t, TargetPlan)]
     unchanged = [c for c, t in zip(checked, planned, strict=True) if t is None]
@@ -113,6 +114,27 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
             locks.release(done.name, alias, execution_arn)
     return _plan(request, steps, cadence, changing, unchanged=[f"{c.name}:{c.request.alias}" for c in unchanged],
                  alarms_at_start=alarms_at_start).model_copy(update={"traffic_note": traffic_note})
+
+
+def _let_go(taken: list[tuple[str, str]], warmed: list[TargetPlan], execution_arn: str) -> None:
+    """A refused release changes nothing: the provisioned concurrency it put removed, every lease let go."""
+    for done in warmed:
+        provisioned.after_rollback(done)
+    for name, alias in taken:
+        locks.release(name, alias, execution_arn)
+
+
+def _warmed(target: TargetPlan | None, request: ReleaseRequest, execution_arn: str, deadline: readiness.Deadline,
+            warmed: list[TargetPlan]) -> TargetPlan | None:
+    """The target with the user's provisioned concurrency given to its new version, READY (``aws.provisioned``)."""
+    if target is None or target.old_version is None or not request.follow_provisioned_concurrency:
+        return target
+    move = provisioned.follow(target, target.old_version, execution_arn, deadline)
+    if move is None:
+        return target
+    target = target.model_copy(update={"provisioned": move})
+    warmed.append(target)
+    return target
 
 
 def _plan(request: ReleaseRequest, steps: StepPlan, cadence: Cadence, changing: list[TargetPlan], *,
@@ -219,8 +241,10 @@ def _check_target(request: TargetRequest, name: str, release: ReleaseRequest) ->
 def _provisional_targets(request: ReleaseRequest, names: list[str]) -> list[TargetPlan]:
     """Every target as its plan will be, versions at their longest (none known yet)."""
     longest = "9" * 10
+    move = ProvisionedMove(owner="version", amount=10**6, added=True) if request.follow_provisioned_concurrency \
+        else None
     return [TargetPlan(function_name=name, alias=target.alias, old_version=longest, new_version=longest,
-                       action="shift", verify=request.verify_of(target),
+                       action="shift", verify=request.verify_of(target), provisioned=move,
                        stages=[StagePlan(alias=stage.alias, old_version=longest, checks=stage.verify)
                                for stage in request.stages_of(target)])
             for name, target in zip(names, request.targets, strict=True)]

@@ -26,7 +26,7 @@ from moto.awslambda.utils import get_backend as lambda_backend
 from bluegreen.aws.settings import provided
 from bluegreen.local.app_stack import code_package, wait_until_updated
 from bluegreen.local.stack import project_root
-from bluegreen.local.stand_ins import emf
+from bluegreen.local.stand_ins import emf, provisioned_concurrency
 from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, function_arn
 from bluegreen.local.stand_ins.invoker import FakeContext, HandlerRouter, LocalFunction
 from bluegreen.local.stand_ins.lambda_code import load_handler
@@ -162,6 +162,8 @@ class TrafficSample:
     throttles: dict[str, int]
     # Calls routed to a version that was not Active yet: refused by Lambda, in none of its metrics.
     not_ready: dict[str, int] = field(default_factory=dict)
+    # Calls a version ran on demand (cold) while its function has provisioned concurrency somewhere.
+    cold: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -242,11 +244,14 @@ class TrafficSimulator:
         throttles: dict[str, int] = {}
         durations: dict[str, list[float]] = {}
         not_ready: dict[str, int] = {}
+        cold: dict[str, int] = {}
         printed: list[str] = []
         for version, count in chosen.items():
             if _lambda_backend().get_function(self.function_name, version).state != "Active":
                 not_ready[version] = count  # SnapStartNotReadyException (or a conflict) to each caller
                 continue
+            if provisioned_concurrency.warm(_lambda_backend(), self.function_name, version) is False:
+                cold[version] = count
             env = self._version_env(version)
             throttles[version] = self._throttled(version, env, count)
             # Calls that hang end after the release: none of their datapoints arrive while it runs.
@@ -277,7 +282,7 @@ class TrafficSimulator:
             self._pending.append((now + emf_delay, namespace, data))
         self._pending.sort(key=lambda pending: pending[0])  # delivered in the order they arrive
         self._deliver(now)
-        sample = TrafficSample(time.time(), weights, invocations, errors, throttles, not_ready)
+        sample = TrafficSample(time.time(), weights, invocations, errors, throttles, not_ready, cold)
         self.samples.append(sample)
         return sample
 

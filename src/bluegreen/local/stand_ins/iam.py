@@ -90,6 +90,8 @@ _RESOURCES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "lambda:GetFunction": _function_arns,
     "lambda:GetFunctionConfiguration": _function_arns,
     "lambda:InvokeFunction": _function_arns,
+    **{f"lambda:{call}ProvisionedConcurrencyConfig": _function_arns for call in ("Get", "Put", "Delete")},
+    "lambda:ListProvisionedConcurrencyConfigs": lambda p: _function_arns(p, qualifier_key=None),
     **{f"dynamodb:{item_call}": lambda p: [_arn_or(p["TableName"], "dynamodb", "table/")]
        for item_call in ("GetItem", "PutItem", "DeleteItem", "UpdateItem", "Query")},
     "events:PutEvents": lambda p: sorted({_arn_or(e.get("EventBusName") or "default", "events", "event-bus/")

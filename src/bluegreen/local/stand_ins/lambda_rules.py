@@ -25,6 +25,7 @@ of throttles and conflicts), so the embedded run enforces them as the Lambda API
   and region: ``TooManyRequestsException`` (429), from a token bucket every caller shares.
   https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 - A new version is Pending for a while (SnapStart, or a slow function), refusing calls: ``lambda_versions``.
+- Provisioned concurrency, which moto lacks: ``provisioned_concurrency``.
 - Invoke runs the version or alias its ``Qualifier`` names: moto 5.2 reads a query parameter
   ``qualifier`` while the SDK sends ``Qualifier``, so every qualified invoke reached ``$LATEST``.
   https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
@@ -43,12 +44,16 @@ from typing import Any
 from unittest import mock
 from urllib.parse import unquote
 
+from moto.awslambda import urls as lambda_urls
 from moto.awslambda.exceptions import InvalidParameterValueException, PreconditionFailedException
 from moto.awslambda.responses import LambdaResponse
 from moto.core.exceptions import JsonRESTError
 
 from bluegreen.local.stand_ins.accounts import split_function_name
 from bluegreen.local.stand_ins.lambda_versions import VersionReadiness
+from bluegreen.local.stand_ins.provisioned_concurrency import ACTIONS as PROVISIONED_ACTIONS
+from bluegreen.local.stand_ins.provisioned_concurrency import URL_PATHS as PROVISIONED_PATHS
+from bluegreen.local.stand_ins.provisioned_concurrency import ProvisionedConcurrency
 
 # Control-plane requests per second per account and region, and the ones that do not count.
 CONTROL_PLANE_RATE = 15.0
@@ -117,6 +122,7 @@ class LambdaRules:
     limit: TokenBucket = field(default_factory=TokenBucket)
     throttled: int = 0  # requests answered TooManyRequestsException, for the tests and the benchmark
     versions: VersionReadiness = field(default_factory=VersionReadiness)
+    provisioned: ProvisionedConcurrency = field(default_factory=ProvisionedConcurrency)
     _updating_until: dict[str, float] = field(default_factory=dict)
     _revisions: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -209,19 +215,25 @@ def _check_routing(response: LambdaResponse, name: str, version: str | None, rou
         raise InvalidParameterValueException("Specified versions must be associated with the same dead letter config")
 
 
+def _check_alias_write(rules: LambdaRules, response: LambdaResponse, action: str) -> None:
+    name, body = _function_name(response), _body(response)
+    if action == "UpdateAlias" and body.get("RevisionId"):
+        alias = response.backend.get_alias(response.path.rsplit("/", 1)[-1], name)
+        if body["RevisionId"] != alias.revision_id:
+            raise PreconditionFailedException("The Revision Id provided does not match the latest Revision Id. "
+                                              "Call the GetAlias API to retrieve the latest Revision Id")
+    _check_routing(response, name, body.get("FunctionVersion"), body.get("RoutingConfig"))
+    if action == "UpdateAlias":
+        rules.provisioned.alias_moving(response.backend, name, response.path.rsplit("/", 1)[-1])
+
+
 def _before(rules: LambdaRules, response: LambdaResponse, action: str) -> None:
     """The checks AWS makes before the action; raises its error."""
     if action not in NOT_CONTROL_PLANE and not rules.limit.take():
         rules.throttled += 1
         raise TooManyRequests()
     if action in {"UpdateAlias", "CreateAlias"}:
-        name, body = _function_name(response), _body(response)
-        if action == "UpdateAlias" and body.get("RevisionId"):
-            alias = response.backend.get_alias(response.path.rsplit("/", 1)[-1], name)
-            if body["RevisionId"] != alias.revision_id:
-                raise PreconditionFailedException("The Revision Id provided does not match the latest Revision Id. "
-                                                  "Call the GetAlias API to retrieve the latest Revision Id")
-        _check_routing(response, name, body.get("FunctionVersion"), body.get("RoutingConfig"))
+        _check_alias_write(rules, response, action)
     if action in {"UpdateFunctionCode", "UpdateFunctionConfiguration", "PublishVersion"}:
         name = _function_name(response)
         if rules.updating(name):
@@ -292,9 +304,12 @@ def enforced(rules: LambdaRules) -> Iterator[LambdaRules]:
         if action == "Invoke":
             _check_invoke(rules, self)
         _before(rules, self, action)
+        if action in PROVISIONED_ACTIONS:
+            return rules.provisioned.answer(self, action, _function_name(self))
         result = original(self)
         status = int(result[0])
         return _after(rules, self, action, result) if status < 300 else result
 
-    with mock.patch.object(LambdaResponse, "call_action", call_action):
+    with mock.patch.object(LambdaResponse, "call_action", call_action), \
+            mock.patch.dict(lambda_urls.url_paths, dict.fromkeys(PROVISIONED_PATHS, LambdaResponse.dispatch)):
         yield rules

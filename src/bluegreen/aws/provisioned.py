@@ -1,0 +1,165 @@
+"""Provisioned concurrency follows the release: the new version is warm before its first call, and the user's
+configuration ends where they had it.
+
+Teams pay for provisioned concurrency to keep cold starts from their callers; a canary that routes 10% of them to a
+new version with none gives them cold starts, and the latency rule then judges those. Within Lambda's rules (an
+alias or a version owns a configuration, not both; a weighted alias takes no new one; allocation takes minutes;
+the account's unreserved pool keeps its floor):
+
+==============  =================================  =====================================================
+user's config   during the release                 after promotion / after a rollback
+==============  =================================  =====================================================
+on the version  the same amount on the new version  new version's kept, old version's removed / new
+                (put and READY before any traffic)  version's removed, the old one's as it was
+on the alias    the same amount on the new version  the alias's follows it to the new version (the
+                (the alias's own follows its        release's own removed once READY) / the release's own
+                weights, as Lambda splits it)      removed, the alias's back on the old version
+==============  =================================  =====================================================
+
+The release's own configuration is said in the alias's lease before it is put (``locks.note_provisioned``), so the
+abort guardian can remove it whatever ended the execution; a publish task still in flight after the guardian ended
+its lease removes what it put itself.
+https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bluegreen.aws import locks, readiness
+from bluegreen.aws.clients import lambda_client
+from bluegreen.contracts.state import ProvisionedMove, TargetPlan
+from bluegreen.errors import InvalidInput, VersionNotReady
+
+_MISSING = {"ProvisionedConcurrencyConfigNotFoundException", "ResourceNotFoundException"}
+# How long a promotion waits for the alias's own configuration to be allocated on the new version before it removes
+# the release's (Lambda's allocation takes a minute or two).
+HANDOVER_SECONDS = 180
+# Polls of an allocation: soon at first (a small one is quick), then every readiness.POLL_SECONDS.
+_FIRST_POLLS = (1.0, 2.0)
+
+
+def configured(name: str, qualifier: str) -> Any | None:
+    """The configuration on a version or alias, or None."""
+    try:
+        return lambda_client().get_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _MISSING:
+            return None
+        raise
+
+
+def remove(name: str, qualifier: str) -> bool:
+    """Delete the configuration on a version or alias; whether there was one."""
+    try:
+        lambda_client().delete_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in _MISSING:
+            return False
+        raise
+    return True
+
+
+def every_configuration(name: str) -> dict[str, Any]:
+    """The function's configurations by qualifier (a version or an alias): one call for all, paginated."""
+    pages = lambda_client().get_paginator("list_provisioned_concurrency_configs").paginate(FunctionName=name)
+    return {config["FunctionArn"].rsplit(":", 1)[-1]: config
+            for page in pages for config in page.get("ProvisionedConcurrencyConfigs", [])}
+
+
+def _put(name: str, version: str, amount: int) -> None:
+    try:
+        lambda_client().put_provisioned_concurrency_config(FunctionName=name, Qualifier=version,
+                                                           ProvisionedConcurrentExecutions=amount)
+    except ClientError as exc:
+        error = exc.response["Error"]
+        if error["Code"] in {"InvalidParameterValueException", "ResourceConflictException"}:
+            raise InvalidInput(f"followProvisionedConcurrency: Lambda refused {amount} provisioned concurrency on "
+                               f"version {version} of {name}: {error.get('Message')} (set "
+                               "followProvisionedConcurrency: false to release without it)") from exc
+        raise
+
+
+def follow(target: TargetPlan, old_version: str, execution_arn: str,
+           deadline: readiness.Deadline) -> ProvisionedMove | None:
+    """The user's configuration given to the new version too, READY; None when the alias has none. A refusal or a
+    FAILED allocation removes what this release put and refuses the release (nothing else changed yet)."""
+    name, alias, new_version = target.function_name, target.alias, target.new_version
+    configs = every_configuration(name)
+    owner = next((o for o, qualifier in (("alias", alias), ("version", old_version)) if qualifier in configs), None)
+    if owner is None:
+        return None
+    amount = int(configs[alias if owner == "alias" else old_version]["RequestedProvisionedConcurrentExecutions"])
+    lease = locks.read(name, alias)
+    mine = lease is not None and lease.provisioned_on == new_version  # put by this release's earlier attempt
+    existing = configs.get(new_version)
+    added = mine or existing is None
+    if existing is None:
+        locks.note_provisioned(name, alias, execution_arn, new_version)
+        _put(name, new_version, amount)
+        try:
+            locks.ensure_held(name, alias, execution_arn)
+        except locks.LeaseLost:
+            remove(name, new_version)  # the guardian ended the release meanwhile: undo this put
+            raise
+    move = ProvisionedMove(owner="alias" if owner == "alias" else "version", amount=amount, added=added)
+    try:
+        _wait_ready(name, new_version, deadline)
+    except VersionNotReady:
+        if added:
+            remove(name, new_version)
+        raise
+    return move
+
+
+def _wait_ready(name: str, version: str, deadline: readiness.Deadline) -> None:
+    polls = iter(_FIRST_POLLS)
+    while True:
+        config = configured(name, version)
+        status = config["Status"] if config else "FAILED"
+        if status == "READY":
+            return
+        if status == "FAILED":
+            reason = (config or {}).get("StatusReason", "the configuration was removed")
+            raise VersionNotReady(f"provisioned concurrency for version {version} of {name} failed: {reason}; "
+                                  "nothing was shifted")
+        left = deadline.left()
+        if left <= 0:
+            readiness.out_of_time(deadline, f"provisioned concurrency for version {version} of {name}:")
+        time.sleep(min(next(polls, readiness.POLL_SECONDS), left))
+
+
+def after_promotion(target: TargetPlan, wait_seconds: float) -> None:
+    """The user's configuration where they had it, on the new version: a version's moved (the old one's removed),
+    an alias's allocated on the new version before the release's own is removed (up to ``wait_seconds``)."""
+    move, name, alias, old_version = target.provisioned, target.function_name, target.alias, target.old_version
+    if move is None or old_version is None:
+        return
+    if move.owner == "version":
+        remove(name, old_version)
+        return
+    if not move.added:
+        return
+    until = time.monotonic() + wait_seconds
+    while time.monotonic() < until:
+        config = configured(name, alias)
+        if config is None or config["Status"] != "IN_PROGRESS":
+            break
+        time.sleep(min(readiness.POLL_SECONDS, max(0.0, until - time.monotonic())))
+    remove(name, target.new_version)
+
+
+def after_rollback(target: TargetPlan) -> None:
+    """Nothing the release allocated left: its own configuration removed; a version's the user had, there again
+    (a promotion that another function's failure undid had moved it)."""
+    move, name, old_version = target.provisioned, target.function_name, target.old_version
+    if move is None or old_version is None:
+        return
+    if move.added:
+        remove(name, target.new_version)
+    if move.owner == "version" and configured(name, old_version) is None:
+        lambda_client().put_provisioned_concurrency_config(FunctionName=name, Qualifier=old_version,
+                                                           ProvisionedConcurrentExecutions=move.amount)
