@@ -8,7 +8,7 @@ import pytest
 
 from bluegreen.contracts import payload
 from bluegreen.contracts.health_config import HealthConfig
-from bluegreen.contracts.state import Plan, ProvisionedMove, TargetPlan
+from bluegreen.contracts.state import Plan, TargetPlan
 from bluegreen.contracts.verify_request import Invocation, InvokeCheck, Verify
 from bluegreen.decisions import strategy
 from bluegreen.errors import InvalidInput
@@ -21,7 +21,7 @@ def plan_of(functions: int, verify: Verify | None = None, strategy_name: str = "
     steps = strategy.plan_predefined(strategy_name)
     targets = [TargetPlan(function_name=f"orders-service-{i:03}-{'x' * 40}", alias="production", old_version="1234",
                           new_version="1235", action="shift", verify=verify,
-                          provisioned=ProvisionedMove(owner="version", amount=3000, added=True))
+                          provisioned=True)
                for i in range(functions)]
     health = HealthConfig(alarms=[f"alarm-{i:03}-{'y' * 200}" for i in range(alarms)])
     return Plan(targets=targets, action="shift", strategy=steps.name, weights=list(steps.weights),

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from bluegreen.aws.clients import dynamodb_client, stepfunctions_client
 from bluegreen.aws.settings import table_name
+from bluegreen.contracts.state import ProvisionedMove
 from bluegreen.errors import AliasDrift, DeploymentInProgress
 
 if TYPE_CHECKING:
@@ -52,9 +53,9 @@ class Lease:
     pending: Routing | None = None
     # How the holder's release ended for this alias (None while it runs).
     ended: str | None = None
-    # The version on which the holder put provisioned concurrency of its own (said before the put: the guardian
-    # removes it when the release ends before its plan was made).
-    provisioned_on: str | None = None
+    # The provisioned concurrency the holder put on its new version (said before the put: the guardian removes it
+    # whenever the release ends unpromoted, its plan made or not).
+    provisioned: ProvisionedMove | None = None
 
     def writable_by(self, execution_arn: str) -> bool:
         return self.holder == execution_arn and self.ended in (None, PROMOTED)
@@ -87,7 +88,7 @@ def read(function_name: str, alias: str) -> Lease | None:
         return None
     return Lease(function_name, alias, item["executionArn"]["S"], item.get("revision", {}).get("S"),
                  _routing(item.get("state")), _routing(item.get("pending")), item.get("ended", {}).get("S"),
-                 item.get("provisionedOn", {}).get("S"))
+                 ProvisionedMove.model_validate_json(item["provisioned"]["S"]) if "provisioned" in item else None)
 
 
 def holder(function_name: str, alias: str) -> str | None:
@@ -195,11 +196,11 @@ def record(function_name: str, alias: str, execution_arn: str, revision: str, ro
         raise _lost(function_name, alias, execution_arn)
 
 
-def note_provisioned(function_name: str, alias: str, execution_arn: str, version: str) -> None:
-    """Say, before putting it, that this release puts provisioned concurrency on ``version`` (LeaseLost if the
+def note_provisioned(function_name: str, alias: str, execution_arn: str, move: ProvisionedMove) -> None:
+    """Say, before putting it, what provisioned concurrency this release puts on its new version (LeaseLost if the
     lease is no longer this release's)."""
-    if not _update_if(function_name, alias, execution_arn, expression="SET provisionedOn = :version",
-                      condition=_WRITABLE, values={":version": {"S": version}}):
+    if not _update_if(function_name, alias, execution_arn, expression="SET provisioned = :move",
+                      condition=_WRITABLE, values={":move": {"S": move.model_dump_json(by_alias=True)}}):
         raise _lost(function_name, alias, execution_arn)
 
 

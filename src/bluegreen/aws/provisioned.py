@@ -83,36 +83,43 @@ def _put(name: str, version: str, amount: int) -> None:
         raise
 
 
-def follow(target: TargetPlan, old_version: str, execution_arn: str,
-           deadline: readiness.Deadline) -> ProvisionedMove | None:
-    """The user's configuration given to the new version too, READY; None when the alias has none. A refusal or a
-    FAILED allocation removes what this release put and refuses the release (nothing else changed yet)."""
+def follow(target: TargetPlan, old_version: str, execution_arn: str, deadline: readiness.Deadline) -> bool:
+    """The user's configuration given to the new version too, READY; whether the release gave it (not when the alias
+    has none, or the new version has its own). A refusal or a FAILED allocation removes what this release put and
+    refuses the release (nothing else changed yet)."""
     name, alias, new_version = target.function_name, target.alias, target.new_version
     configs = every_configuration(name)
     owner = next((o for o, qualifier in (("alias", alias), ("version", old_version)) if qualifier in configs), None)
     if owner is None:
-        return None
-    amount = int(configs[alias if owner == "alias" else old_version]["RequestedProvisionedConcurrentExecutions"])
+        return False
     lease = locks.read(name, alias)
-    mine = lease is not None and lease.provisioned_on == new_version  # put by this release's earlier attempt
-    existing = configs.get(new_version)
-    added = mine or existing is None
-    if existing is None:
-        locks.note_provisioned(name, alias, execution_arn, new_version)
+    mine = lease is not None and lease.provisioned is not None and lease.provisioned.on == new_version
+    if new_version in configs and not mine:
+        return False  # the user's own already: the release leaves every configuration as it is
+    if not mine:
+        amount = int(configs[alias if owner == "alias" else old_version]["RequestedProvisionedConcurrentExecutions"])
+        move = ProvisionedMove(on=new_version, owner="alias" if owner == "alias" else "version", amount=amount)
+        locks.note_provisioned(name, alias, execution_arn, move)
         _put(name, new_version, amount)
         try:
             locks.ensure_held(name, alias, execution_arn)
         except locks.LeaseLost:
             remove(name, new_version)  # the guardian ended the release meanwhile: undo this put
             raise
-    move = ProvisionedMove(owner="alias" if owner == "alias" else "version", amount=amount, added=added)
     try:
         _wait_ready(name, new_version, deadline)
     except VersionNotReady:
-        if added:
-            remove(name, new_version)
+        remove(name, new_version)
         raise
-    return move
+    return True
+
+
+def given(target: TargetPlan) -> ProvisionedMove | None:
+    """What the release put on the new version, as its lease says (only read for a target that has some)."""
+    if not target.provisioned or target.old_version is None:
+        return None
+    lease = locks.read(target.function_name, target.alias)
+    return lease.provisioned if lease is not None else None
 
 
 def _wait_ready(name: str, version: str, deadline: readiness.Deadline) -> None:
@@ -132,34 +139,31 @@ def _wait_ready(name: str, version: str, deadline: readiness.Deadline) -> None:
         time.sleep(min(next(polls, readiness.POLL_SECONDS), left))
 
 
-def after_promotion(target: TargetPlan, wait_seconds: float) -> None:
+def after_promotion(target: TargetPlan, move: ProvisionedMove | None, wait_seconds: float) -> None:
     """The user's configuration where they had it, on the new version: a version's moved (the old one's removed),
     an alias's allocated on the new version before the release's own is removed (up to ``wait_seconds``)."""
-    move, name, alias, old_version = target.provisioned, target.function_name, target.alias, target.old_version
-    if move is None or old_version is None:
+    if move is None or target.old_version is None:
         return
+    name = target.function_name
     if move.owner == "version":
-        remove(name, old_version)
-        return
-    if not move.added:
+        remove(name, target.old_version)
         return
     until = time.monotonic() + wait_seconds
     while time.monotonic() < until:
-        config = configured(name, alias)
+        config = configured(name, target.alias)
         if config is None or config["Status"] != "IN_PROGRESS":
             break
         time.sleep(min(readiness.POLL_SECONDS, max(0.0, until - time.monotonic())))
-    remove(name, target.new_version)
+    remove(name, move.on)
 
 
-def after_rollback(target: TargetPlan) -> None:
+def after_rollback(target: TargetPlan, move: ProvisionedMove | None) -> None:
     """Nothing the release allocated left: its own configuration removed; a version's the user had, there again
     (a promotion that another function's failure undid had moved it)."""
-    move, name, old_version = target.provisioned, target.function_name, target.old_version
-    if move is None or old_version is None:
+    if move is None or target.old_version is None:
         return
-    if move.added:
-        remove(name, target.new_version)
-    if move.owner == "version" and configured(name, old_version) is None:
-        lambda_client().put_provisioned_concurrency_config(FunctionName=name, Qualifier=old_version,
+    remove(target.function_name, move.on)
+    if move.owner == "version" and configured(target.function_name, target.old_version) is None:
+        lambda_client().put_provisioned_concurrency_config(FunctionName=target.function_name,
+                                                           Qualifier=target.old_version,
                                                            ProvisionedConcurrentExecutions=move.amount)

@@ -24,14 +24,13 @@ class StagePlan(JsonModel):
 
 
 class ProvisionedMove(JsonModel):
-    """The user's provisioned concurrency for the alias (on the alias, or on its old version), which the release
-    gives the new version too, READY before its first traffic (``aws.provisioned``)."""
+    """The provisioned concurrency a release put on the new version ``on``: the amount the user has for the alias,
+    on the alias or on its old version (``owner``). Kept in the alias's lease, written before the put
+    (``aws.provisioned``)."""
 
+    on: str
     owner: Literal["alias", "version"]
     amount: int
-    # Whether the release put a configuration on the new version (else the version had one already): removed when
-    # the release does not promote, or once the alias's own configuration has moved to the new version.
-    added: bool
 
 
 class TargetPlan(JsonModel):
@@ -45,7 +44,8 @@ class TargetPlan(JsonModel):
     action: Literal["shift", "create"]
     stages: list[StagePlan] = Field(default_factory=list)
     verify: Verify | None = None
-    provisioned: ProvisionedMove | None = None
+    # True when the release gave the new version provisioned concurrency (what it put: the alias's lease says).
+    provisioned: bool | None = None
 
     @property
     def verifies_first(self) -> bool:

@@ -67,9 +67,9 @@ def guard(execution_arn: str, status: str) -> Guarded:
         for function, alias in _targets_from_input(execution_arn):
             locks.end(function, alias, execution_arn, status, only_open=True)
             lease = locks.read(function, alias)
-            if lease is not None and lease.holder == execution_arn and lease.provisioned_on:
+            if lease is not None and lease.holder == execution_arn and lease.provisioned:
                 # Put before the plan was made (after the fence, the publish task removes its own put).
-                provisioned.remove(function, lease.provisioned_on)
+                provisioned.remove(function, lease.provisioned.on)
         return Guarded(execution_arn, "nothing to do", "the release had changed nothing yet")
     if not plan.targets:
         return Guarded(execution_arn, "nothing to do", "the release had nothing to change")
@@ -122,14 +122,14 @@ _HANDOVER_SECONDS = 20
 def _settle_provisioned(target: TargetPlan, main: Guarded, promoted: bool) -> None:
     """The provisioned concurrency the release gave the new version, settled as its promotion or rollback would have
     (idempotent): only for an alias this release still held or ended itself."""
-    move = target.provisioned
-    if move is None or target.old_version is None or not (main.fenced or main.detail.startswith(
+    if not target.provisioned or not (main.fenced or main.detail.startswith(
             ("the release ended it itself", "the release was promoted"))):
         return
+    move = provisioned.given(target)
     if promoted:
-        provisioned.after_promotion(target, _HANDOVER_SECONDS)
+        provisioned.after_promotion(target, move, _HANDOVER_SECONDS)
     elif main.action != "left alone":
-        provisioned.after_rollback(target)
+        provisioned.after_rollback(target, move)
 
 
 def _guard_alias(execution_arn: str, status: str, function: str, alias: str, start: Routing | None, *,

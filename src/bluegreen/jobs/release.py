@@ -20,7 +20,7 @@ from bluegreen.aws.pacing import first_calls_of_a_map, paced
 from bluegreen.contracts import payload
 from bluegreen.contracts.health_config import HealthConfig
 from bluegreen.contracts.request import ReleaseRequest, TargetRequest
-from bluegreen.contracts.state import Plan, ProvisionedMove, StagePlan, TargetPlan
+from bluegreen.contracts.state import Plan, StagePlan, TargetPlan
 from bluegreen.contracts.verify_request import Stage, Verify
 from bluegreen.decisions.cadence import Cadence, cadence_of
 from bluegreen.decisions.settled import metric_period
@@ -119,7 +119,7 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
 def _let_go(taken: list[tuple[str, str]], warmed: list[TargetPlan], execution_arn: str) -> None:
     """A refused release changes nothing: the provisioned concurrency it put removed, every lease let go."""
     for done in warmed:
-        provisioned.after_rollback(done)
+        provisioned.after_rollback(done, provisioned.given(done))
     for name, alias in taken:
         locks.release(name, alias, execution_arn)
 
@@ -129,10 +129,9 @@ def _warmed(target: TargetPlan | None, request: ReleaseRequest, execution_arn: s
     """The target with the user's provisioned concurrency given to its new version, READY (``aws.provisioned``)."""
     if target is None or target.old_version is None or not request.follow_provisioned_concurrency:
         return target
-    move = provisioned.follow(target, target.old_version, execution_arn, deadline)
-    if move is None:
+    if not provisioned.follow(target, target.old_version, execution_arn, deadline):
         return target
-    target = target.model_copy(update={"provisioned": move})
+    target = target.model_copy(update={"provisioned": True})
     warmed.append(target)
     return target
 
@@ -241,8 +240,7 @@ def _check_target(request: TargetRequest, name: str, release: ReleaseRequest) ->
 def _provisional_targets(request: ReleaseRequest, names: list[str]) -> list[TargetPlan]:
     """Every target as its plan will be, versions at their longest (none known yet)."""
     longest = "9" * 10
-    move = ProvisionedMove(owner="version", amount=10**6, added=True) if request.follow_provisioned_concurrency \
-        else None
+    move = True if request.follow_provisioned_concurrency else None
     return [TargetPlan(function_name=name, alias=target.alias, old_version=longest, new_version=longest,
                        action="shift", verify=request.verify_of(target), provisioned=move,
                        stages=[StagePlan(alias=stage.alias, old_version=longest, checks=stage.verify)

@@ -74,15 +74,15 @@ def every_function(plan: Plan) -> str:
 def _release_provisioned(target: TargetPlan, *, left_alone: bool) -> None:
     """The provisioned concurrency the release gave the new version removed, the old version's as it was; an alias a
     person moved to the new version keeps it warm."""
-    move = target.provisioned
-    if move is None or target.old_version is None:
+    move = provisioned.given(target)
+    if move is None:
         return
     if left_alone:
         now = read_alias(target.function_name, target.alias)
-        if move.added and now is not None and target.new_version not in {now.function_version, *now.additional_weights}:
-            provisioned.remove(target.function_name, target.new_version)
+        if now is not None and move.on not in {now.function_version, *now.additional_weights}:
+            provisioned.remove(target.function_name, move.on)
         return
-    provisioned.after_rollback(target)
+    provisioned.after_rollback(target, move)
 
 
 def roll_back(plan: Plan, target: TargetPlan, execution_arn: str, error: dict[str, str] | None,
