@@ -40,7 +40,9 @@ HISTORY_LIMIT = 25_000
 # The functions' handlers, as the template names them (CodeUri functions/<job>/, Handler app.lambda_handler).
 HANDLERS = ("publish", "shift_traffic", "check_health", "promote", "rollback")
 WRITES = {"UpdateAlias", "PublishVersion", "CreateAlias"}
-CONTROL_PLANE = {"GetAlias", "UpdateAlias", "PublishVersion", "CreateAlias", "GetFunctionConfiguration"}
+CONTROL_PLANE = {"GetAlias", "UpdateAlias", "PublishVersion", "CreateAlias", "GetFunctionConfiguration",
+                 "ListProvisionedConcurrencyConfigs", "GetProvisionedConcurrencyConfig",
+                 "PutProvisionedConcurrencyConfig", "DeleteProvisionedConcurrencyConfig"}
 
 
 @dataclass
@@ -164,25 +166,34 @@ def run_strategy(name: str) -> dict[str, Any]:
     }
 
 
-def snap_start_release(ready_seconds: float | None) -> dict[str, Any]:
+def readiness_release(ready_seconds: float | None, provisioned_seconds: float | None = None) -> dict[str, Any]:
     """One AllAtOnce release of $LATEST, its function with SnapStart (its new version Pending ``ready_seconds``)
-    or without (None): what waiting for the version to be Active adds to the publish task."""
+    or without (None), with provisioned concurrency on its alias (allocated in ``provisioned_seconds``) or
+    without: what waiting for the version to be Active, and for its provisioned concurrency, adds."""
     calls = CallLog()
     with running_stack({"ManagedFunctions": "orders-api"}) as stack:
         sample = SampleFunction("orders-api", "prod", stack.role_arn)
         sample.create()
+        lam = boto3.client("lambda", region_name=REGION)
         if ready_seconds is not None:
-            lam = boto3.client("lambda", region_name=REGION)
             lam.update_function_configuration(FunctionName="orders-api", SnapStart={"ApplyOn": "PublishedVersions"})
             stack.lambda_rules.versions.ready_seconds = ready_seconds
+        if provisioned_seconds is not None:
+            stack.lambda_rules.provisioned.ready_seconds = 0.0
+            lam.put_provisioned_concurrency_config(FunctionName="orders-api", Qualifier="prod",
+                                                   ProvisionedConcurrentExecutions=10)
+            stack.lambda_rules.provisioned.ready_seconds = provisioned_seconds
         sha = sample.stage("v2", 0.0)
         calls.install()
         result = execution.run(stack, {"functionName": "orders-api", "alias": "prod", "codeSha256": sha,
                                        "strategy": "AllAtOnce"}, timeout=900)
     ops = Counter(op for _, op in calls.calls)
-    return {"snapStart": ready_seconds is not None, "readySeconds": ready_seconds, "outcome": result.outcome,
+    return {"snapStart": ready_seconds is not None, "readySeconds": ready_seconds,
+            "provisionedSeconds": provisioned_seconds, "outcome": result.outcome,
             "publishSeconds": state_seconds(result.events, state_names.PUBLISH),
+            "promoteSeconds": state_seconds(result.events, state_names.PROMOTE),
             "transitions": result.state_transitions, "getFunctionConfiguration": ops["GetFunctionConfiguration"],
+            "provisionedConcurrencyCalls": sum(v for k, v in ops.items() if "ProvisionedConcurrency" in k),
             "controlPlaneCalls": sum(v for k, v in ops.items() if k in CONTROL_PLANE)}
 
 
@@ -392,15 +403,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{m['controlPlaneCalls']} ({m['controlPlanePerFunction']:.1f}) | {m['peakControlPlanePerSecond']:.0f} | "
               f"{m['refusedByTheRateLimit']} | {m['largestStateBytes']:,} |")
     print()
-    print("| function | outcome | publish task | GetFunctionConfiguration | Lambda control-plane calls | "
-          "state transitions |")
-    print("|---|---|---|---|---|---|")
-    for ready in (None, 12.0):
-        r = snap_start_release(ready)
+    print("| function (AllAtOnce) | outcome | publish task | promote task | GetFunctionConfiguration | "
+          "provisioned-concurrency calls | Lambda control-plane calls | state transitions |")
+    print("|---|---|---|---|---|---|---|---|")
+    for ready, allocated, label in ((None, None, "no SnapStart, no provisioned concurrency"),
+                                    (12.0, None, "SnapStart, Pending 12 s"),
+                                    (None, 12.0, "provisioned concurrency on the alias, allocated in 12 s")):
+        r = readiness_release(ready, allocated)
         print(json.dumps(r), file=sys.stderr)
-        label = f"SnapStart, Pending {ready:g} s" if ready is not None else "no SnapStart"
-        print(f"| {label} | {r['outcome']} | {r['publishSeconds']:.1f} s | {r['getFunctionConfiguration']} | "
-              f"{r['controlPlaneCalls']} | {r['transitions']} |")
+        print(f"| {label} | {r['outcome']} | {r['publishSeconds']:.1f} s | {r['promoteSeconds']:.1f} s | "
+              f"{r['getFunctionConfiguration']} | {r['provisionedConcurrencyCalls']} | {r['controlPlaneCalls']} | "
+              f"{r['transitions']} |")
     print()
     print("| check interval | onset → rollback (strategy seconds, metrics 180 s late): median | max | "
           "interval + delay + a period (AWS/Lambda's: a minute at least) + 5 s |")

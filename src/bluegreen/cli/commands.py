@@ -181,8 +181,8 @@ def abort(stack: Stack, execution_arn: str, reason: str) -> None:
     """Stop the execution; the abort guardian returns the alias to the old version."""
     executions.sfn_client().stop_execution(executionArn=execution_arn, error="AbortedByOperator",
                                            cause=f"{who()}: {reason}"[:32768])
-    if stack.local:
-        local_run().announce_status_change(execution_arn)  # AWS emits this event itself
+    if stack.local and not stack.served:
+        local_run().announce_status_change(execution_arn)  # AWS (and the local AWS's server) emits this itself
 
 
 def history_rows(stack: Stack, function_name: str, alias: str, limit: int) -> list[dict[str, Any]]:

@@ -24,6 +24,8 @@ class Stack:
     state_machine_arn: str
     table_name: str
     local: bool = False
+    # The local AWS of `bluegreen local up`, reached over HTTP (it announces executions' ends itself, as AWS does).
+    served: bool = False
 
     def execution_arn(self, name_or_arn: str) -> str:
         """An execution's ARN from its name (as printed by ``deploy``) or its ARN."""

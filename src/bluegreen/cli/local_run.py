@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Protocol
 
 GROUP = "bluegreen.local_run"
@@ -30,6 +31,9 @@ class LocalRun(Protocol):
 
     def world_for(self, execution_input: dict[str, Any]) -> AbstractContextManager[Any]:
         """A fresh embedded run in which ``execution_input`` can run as written."""
+
+    def server_argv(self, state_file: Path, port: int, example: bool) -> list[str]:
+        """The command that serves the local run over HTTP until stopped (``bluegreen local up``)."""
 
 
 def local_run() -> LocalRun:

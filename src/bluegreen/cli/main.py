@@ -10,10 +10,12 @@ from typing import Annotated, Any
 import typer
 
 from bluegreen.cli import progress
+from bluegreen.cli.local_commands import local_app
 from bluegreen.cli.local_run import LocalRun, LocalRunMissing, local_run
 
 app = typer.Typer(help="Blue-green and canary releases of AWS Lambda aliases.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
+app.add_typer(local_app, name="local")
 
 
 def _print_version(asked: bool) -> None:
@@ -80,7 +82,8 @@ def demo(
 StackOption = Annotated[str | None, typer.Option(
     "--stack", help="CloudFormation stack of bluegreen (default: samconfig.toml's stack_name).")]
 LocalOption = Annotated[bool, typer.Option(
-    "--local", help="Use the embedded local run (moto) in this process; started with the sample function if none.")]
+    "--local", help="Use the local AWS (bluegreen local up); without one, an embedded run in this process, started "
+                    "with the sample function (gone when the command ends).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 ExecutionArg = Annotated[str, typer.Argument(help="The execution's name (as printed by deploy) or ARN.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why: recorded with the decision.")]
@@ -99,9 +102,18 @@ def _stack(name: str | None, local: bool, request: dict[str, Any] | None = None)
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(4) from None
         return
+    from bluegreen.cli import local_server  # noqa: PLC0415
+
+    served = local_server.running()
+    if served is not None:  # `bluegreen local up`: this command's calls go to it
+        local_server.use(served)
+        yield stacks.Stack(served.state_machine_arn, served.table_name, local=True, served=True)
+        return
     try:
         yield stacks.embedded()
     except stacks.StackNotFound:
+        typer.echo("no local AWS running (bluegreen local up starts one that lasts): this command runs in an "
+                   "embedded AWS of its own, gone when it ends", err=True)
         embedded = _local_run()
         local_demo = embedded.demo
         if request is not None:

@@ -3,7 +3,9 @@ group ``bluegreen.local_run``: the CLI reaches the local run only through this o
 
 from __future__ import annotations
 
+import sys
 from contextlib import AbstractContextManager
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +25,10 @@ class EmbeddedRun:
 
     def world_for(self, execution_input: dict[str, Any]) -> AbstractContextManager[Any]:
         return sample_world.world_for(execution_input)
+
+    def server_argv(self, state_file: Path, port: int, example: bool) -> list[str]:
+        return [sys.executable, "-m", "bluegreen.local.server", "--state", str(state_file), "--port", str(port),
+                *(["--example"] if example else [])]
 
 
 LOCAL_RUN = EmbeddedRun()

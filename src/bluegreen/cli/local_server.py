@@ -1,0 +1,118 @@
+"""The local AWS that lasts across commands (``bluegreen local up``): started as a process of its own, found again by
+its state file, and used by ``--local`` commands through ``AWS_ENDPOINT_URL``.
+
+The state file (``BLUEGREEN_LOCAL_STATE``, default ``.bluegreen/local.json`` in the working directory) holds the
+endpoint, the server's pid, the state machine and the table; the server writes it once it serves and removes it
+when it stops. A file whose process is gone is stale: removed when read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bluegreen.cli.local_run import local_run
+
+STATE_ENV = "BLUEGREEN_LOCAL_STATE"
+DEFAULT_STATE = Path(".bluegreen") / "local.json"
+# The embedded AWS's fake credentials: moto accepts any.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+class LocalServerError(Exception):
+    """The local AWS could not be started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class Served:
+    endpoint: str
+    pid: int
+    region: str
+    state_machine_arn: str
+    table_name: str
+    example: bool
+    started_at: str
+
+
+def state_file() -> Path:
+    return Path(os.environ.get(STATE_ENV) or DEFAULT_STATE)
+
+
+def log_file() -> Path:
+    return state_file().with_suffix(".log")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running() -> Served | None:
+    """The local AWS serving now, if any (a stale state file is removed)."""
+    path = state_file()
+    try:
+        raw = json.loads(path.read_text())
+        served = Served(raw["endpoint"], int(raw["pid"]), raw["region"], raw["stateMachineArn"], raw["tableName"],
+                        bool(raw["example"]), raw["startedAt"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        path.unlink(missing_ok=True)
+        return None
+    if not _alive(served.pid):
+        path.unlink(missing_ok=True)
+        return None
+    return served
+
+
+def up(example: bool, port: int, timeout: float = 180.0) -> Served:
+    """Start the server and wait until it serves; LocalServerError with its log's last lines if it does not."""
+    path = state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    argv = local_run().server_argv(path, port, example)
+    with log_file().open("w") as log:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # lasts after this command; Ctrl-C here does not stop it
+    deadline = time.monotonic() + timeout
+    while (served := running()) is None:
+        if process.poll() is not None or time.monotonic() > deadline:
+            if process.poll() is None:
+                process.terminate()
+            tail = log_file().read_text().strip().splitlines()[-3:]
+            raise LocalServerError("the local AWS did not start" + (f": {' / '.join(tail)}" if tail else "") +
+                                   f" (its log: {log_file()})")
+        time.sleep(0.2)
+    return served
+
+
+def down(timeout: float = 30.0) -> Served | None:
+    """Stop the server (SIGTERM, then SIGKILL after ``timeout``); what ran, or None."""
+    served = running()
+    if served is None:
+        return None
+    os.kill(served.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _alive(served.pid):
+        if time.monotonic() > deadline:
+            os.kill(served.pid, signal.SIGKILL)
+            break
+        time.sleep(0.1)
+    state_file().unlink(missing_ok=True)
+    return served
+
+
+def use(served: Served) -> None:
+    """This process's AWS calls go to the local AWS (a CLI command's own process, before it calls anything)."""
+    os.environ.update({"AWS_ENDPOINT_URL": served.endpoint, "AWS_REGION": served.region,
+                       "AWS_DEFAULT_REGION": served.region, **CREDENTIALS})

@@ -1,0 +1,96 @@
+"""A newcomer's path against a local AWS that lasts across commands: `bluegreen local up --example`, a release
+started without watching it, then status, watch, history and aliases as separate commands (each its own process,
+as a person types them), another client (boto3 with an endpoint URL) seeing the same AWS, and `local down`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BLUEGREEN = str(Path(sys.executable).with_name("bluegreen"))
+
+
+class Person:
+    """Runs `bluegreen ...` as a person would, each command its own process; the local AWS's state file in a
+    directory of the test's own (so no other test's --local finds it)."""
+
+    def __init__(self, state: Path) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.env["BLUEGREEN_LOCAL_STATE"] = str(state)
+
+    def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([BLUEGREEN, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def json(self, *args: str) -> Any:
+        done = self.run(*args, "--json")
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return json.loads(done.stdout)
+
+
+def _until(condition: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def person(tmp_path: Path) -> Iterator[Person]:
+    person = Person(tmp_path / "local.json")
+    yield person
+    person.run("local", "down")  # whatever the test did, nothing keeps running
+
+
+def test_a_newcomer_releases_and_operates_against_a_lasting_local_aws(person: Person, tmp_path: Path) -> None:
+    served = person.json("local", "up", "--example")
+    assert served["endpoint"].startswith("http://127.0.0.1:") and served["example"] is True
+    assert person.json("local", "status")["pid"] == served["pid"]
+    release = tmp_path / "release.json"
+    release.write_text(json.dumps({"functionName": "orders-api", "alias": "prod",
+                                   "strategy": {"steps": [10, 100], "intervalSeconds": 2}}))
+    started = person.json("deploy", str(release), "--local", "--no-watch")
+    name = started["execution"]
+    # A later command, another process: the release is there, and runs on (it did not die with `deploy`).
+    assert person.json("status", name, "--local")["status"] in {"RUNNING", "SUCCEEDED"}
+    watched = person.run("watch", name, "--local")
+    assert watched.returncode == 0, (watched.stdout, watched.stderr)
+    assert "PROMOTED" in watched.stdout
+    (row, *_) = person.json("history", "orders-api", "--local")
+    assert (row["status"], row["newVersion"]) == ("PROMOTED", "2")
+    # Another client of the same AWS, as the AWS CLI with --endpoint-url would be.
+    lam = boto3.client("lambda", endpoint_url=served["endpoint"], region_name=served["region"],
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert lam.get_alias(FunctionName="orders-api", Name="prod")["FunctionVersion"] == "2"
+    # An operator stops a release from another command: the guardian (the local AWS announces the execution's end,
+    # as AWS does) puts the alias back.
+    back = tmp_path / "back.json"
+    back.write_text(json.dumps({"functionName": "orders-api", "alias": "prod", "version": "1", "allowDowngrade": True,
+                                "strategy": {"steps": [10, 100], "intervalSeconds": 120}}))
+    second = person.json("deploy", str(back), "--local", "--no-watch")["execution"]
+    _until(lambda: lam.get_alias(FunctionName="orders-api", Name="prod").get("RoutingConfig", {}).get(
+        "AdditionalVersionWeights") == {"1": 0.1})
+    person.json("abort", second, "--local", "--reason", "trying it")
+    _until(lambda: person.json("history", "orders-api", "--local")[0]["status"] == "ABORTED")
+    alias = lam.get_alias(FunctionName="orders-api", Name="prod")
+    assert (alias["FunctionVersion"], alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})) == ("2", {})
+    assert person.run("status", "no-such-release", "--local").returncode == 4
+    # A function that does not exist is an error, as in AWS: nothing is invented for it.
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"functionName": "orders-apx", "alias": "prod", "version": "2"}))
+    refused = person.run("deploy", str(typo), "--local")
+    assert refused.returncode == 2, (refused.stdout, refused.stderr)
+    assert "orders-apx" in refused.stdout + refused.stderr
+    stopped = person.json("local", "down")
+    assert stopped["stopped"]["pid"] == served["pid"]
+    assert person.run("local", "status").returncode == 1
