@@ -49,7 +49,7 @@ $(BIN)/.installed-local: pyproject.toml
 	touch $@
 
 demo: $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-local)
-	@$(BIN)/bluegreen demo $(ARGS)
+	@$(BIN)/bluegreen demo --as-intended $(ARGS)
 
 test: lint typecheck sam-validate sam-build checkov unit
 

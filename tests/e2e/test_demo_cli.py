@@ -53,6 +53,13 @@ def test_failing_demo_rolls_back() -> None:
     assert out["checks"][0]["verdict"] == "fail" and out["checks"][0]["errors"] > 0
 
 
+def test_a_rollback_the_scenario_intends_exits_0_as_intended() -> None:
+    """make demo's --as-intended: the failing scenario's rollback is the demo working (exit 0); the release's own
+    outcome is still in the JSON."""
+    code, out = run_demo("--scenario", "failing", "--as-intended")
+    assert (code, out["outcome"], out["asIntended"]) == (0, "rolled_back", True)
+
+
 def test_smoke_fails_demo_never_touches_prod_and_puts_test_back() -> None:
     code, out = run_demo("--scenario", "smoke-fails")
     assert code == 1

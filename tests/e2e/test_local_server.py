@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -94,3 +95,23 @@ def test_a_newcomer_releases_and_operates_against_a_lasting_local_aws(person: Pe
     stopped = person.json("local", "down")
     assert stopped["stopped"]["pid"] == served["pid"]
     assert person.run("local", "status").returncode == 1
+
+
+def readme_local_block() -> list[list[str]]:
+    """The commands of the README's local block (after its marker), each as its arguments, comments dropped."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- local-block -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.strip()]
+
+
+def test_the_readmes_local_block_runs_as_written(person: Person) -> None:
+    commands = readme_local_block()
+    assert commands[0][:3] == [".venv/bin/bluegreen", "local", "up"]
+    assert commands[-1][1:] == ["local", "down"]
+    outputs = []
+    for command in commands:
+        assert command[0] == ".venv/bin/bluegreen", command
+        done = person.run(*command[1:])
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        outputs.append(done.stdout)
+    assert "PROMOTED" in outputs[-2], outputs[-2]

@@ -57,16 +57,19 @@ def demo(
     verbose: Annotated[bool, typer.Option(help="Show the handlers' and moto's logs.")] = False,
     report: Annotated[str, typer.Option(help="Write the release's timeline picture here (.html or .svg); "
                                              "'' for none.")] = "bluegreen-demo-report.html",
+    as_intended: Annotated[bool, typer.Option(
+        "--as-intended", help="Exit 0 when the release ended as the scenario intends (healthy and noisy-baseline: "
+                              "promoted; the others: rolled back), 1 when not (make demo uses it).")] = False,
 ) -> None:
     """Release a sample function in an embedded AWS (moto) with the real template, state machine and handlers.
 
-    Exit code: 0 promoted, 1 rolled back, 2 rejected input.
+    Exit code: 0 promoted, 1 rolled back, 2 rejected input (with --as-intended: 0 as the scenario intends, 1 not).
     """
     local_demo = _local_run().demo
     if scenario not in local_demo.SCENARIOS:
         raise typer.BadParameter(f"choose one of {', '.join(local_demo.SCENARIOS)}", param_hint="--scenario")
     options = local_demo.DemoOptions(scenario, strategy, interval, check_interval, json_output, verbose,
-                                     report or None)
+                                     report or None, as_intended)
     from bluegreen.errors import InvalidInput  # noqa: PLC0415
 
     try:

@@ -47,16 +47,19 @@ class Scenario:
     # Judge the application's own metrics too (health.metrics: its HTTP 5xx rate per version). Each call then
     # runs Powertools Metrics here (about 0.1 ms), so such scenarios call less often.
     app_metrics: bool = False
+    # How the release should end: what the scenario shows (--as-intended exits 0 when it did).
+    intends: str = "rolled_back"
 
 
 SCENARIOS = {
-    "healthy": Scenario("works like the old one (0.2% errors, 20 ms)", 0.002),
+    "healthy": Scenario("works like the old one (0.2% errors, 20 ms)", 0.002, intends="promoted"),
     "failing": Scenario("fails 30% of calls", 0.3),
     "slow": Scenario("answers in 60 ms where the old one takes 20 ms", 0.002, new_latency_ms=60.0),
     "flaky": Scenario("fails 3% of calls where the old one fails 0.5%", 0.03, old_error_rate=0.005),
     "low-traffic": Scenario("works, but the alias gets 2 calls a second: too few to judge", 0.0,
                             requests_per_second=2.0),
-    "noisy-baseline": Scenario("fails 5% of calls, as the old one does", 0.05, old_error_rate=0.05),
+    "noisy-baseline": Scenario("fails 5% of calls, as the old one does", 0.05, old_error_rate=0.05,
+                               intends="promoted"),
     "smoke-fails": Scenario("answers 500 to every call: its smoke check at test fails, prod is never touched",
                             0.0, new_status_code=500),
     "http-500": Scenario("answers 500 to 20% of requests (no Lambda error: its smoke check passes); judged on the "
@@ -148,6 +151,8 @@ class DemoOptions:
     as_json: bool = False
     verbose: bool = False
     report: str | None = "bluegreen-demo-report.html"  # the timeline picture written at the end
+    # Exit 0 when the release ended as the scenario intends (a rollback the scenario shows is not a failure).
+    as_intended: bool = False
 
 
 @contextmanager
@@ -212,10 +217,15 @@ def run_demo(options: DemoOptions) -> int:
         Path(options.report).write_text(reports.svg(line) if options.report.endswith(".svg") else reports.page(line),
                                         encoding="utf-8")
         console.print(f"Timeline picture: {options.report}")
+    summary["asIntended"] = summary["outcome"] == scenario.intends
     if as_json:
         print(json.dumps(summary))
     else:
         print_summary(console, summary)
+        said = "as the scenario intends" if summary["asIntended"] else f"NOT as intended ({scenario.intends})"
+        console.print(f"{options.scenario}: {summary['outcome'].replace('_', ' ')}, {said}")
+    if options.as_intended:
+        return 0 if summary["asIntended"] else 1
     return EXIT_CODES[summary["outcome"]]
 
 
