@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # mkdocs-material's notice about its successor, on every build.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test lint typecheck unit sam-validate sam-build checkov clean bench-decisions bench
+.PHONY: demo test lint typecheck unit sam-validate sam-build checkov clean bench-decisions bench pictures
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ $(BIN)/.installed-local: pyproject.toml
 
 demo: $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-local)
 	@$(BIN)/bluegreen demo --as-intended $(ARGS)
+
+# The timeline pictures in docs/, drawn from current demo runs (a promoted and a rolled-back release).
+pictures: $(if $(wildcard $(BIN)/.installed),$(BIN)/.installed,$(BIN)/.installed-local)
+	$(BIN)/bluegreen demo --as-intended --json --scenario healthy --report docs/promoted.svg > /dev/null
+	$(BIN)/bluegreen demo --as-intended --json --scenario flaky --report docs/rolled-back.svg > /dev/null
 
 test: lint typecheck sam-validate sam-build checkov unit
 

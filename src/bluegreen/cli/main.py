@@ -293,7 +293,7 @@ def history_command(function: Annotated[str, typer.Argument(help="Function name.
                       str(len(row.get("checks", []))),
                       f"{trigger.get('source')} {trigger.get('requestedBy') or ''}"
                       + (" (declared)" if trigger.get("requestedBy") else ""),
-                      (row.get("error") or "") + (f": {row['cause']}" if row.get("cause") else ""))
+                      ": ".join(part for part in (row.get("error"), row.get("cause")) if part))
     progress.console().print(table)
 
 

@@ -19,11 +19,16 @@ def bar(weight: int, width: int = 30) -> str:
     return "[green]" + "█" * (width - filled) + "[/][yellow]" + "░" * filled + "[/]"
 
 
+# A table's width when the output is not a terminal (rich's 80 columns wrapped every cell of `history`).
+PIPED_WIDTH = 200
+
+
 def console(*, stderr: bool = False) -> Console:
     """Rich's console for the CLI's lines: unwrapped when not a terminal (a pipe, a CI log), where rich would
-    otherwise cut every line at 80 columns mid-phrase."""
+    otherwise cut every line at 80 columns mid-phrase; its tables there as wide as a log line may be."""
     stream = sys.stderr if stderr else sys.stdout
-    return Console(highlight=False, stderr=stderr, soft_wrap=not stream.isatty())
+    piped = not stream.isatty()
+    return Console(highlight=False, stderr=stderr, soft_wrap=piped, width=PIPED_WIDTH if piped else None)
 
 
 @dataclass
