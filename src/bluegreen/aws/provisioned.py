@@ -139,14 +139,26 @@ def _wait_ready(name: str, version: str, deadline: readiness.Deadline) -> None:
         time.sleep(min(next(polls, readiness.POLL_SECONDS), left))
 
 
-def after_promotion(target: TargetPlan, move: ProvisionedMove | None, wait_seconds: float) -> None:
+def after_promotion(target: TargetPlan, move: ProvisionedMove | None, wait_seconds: float,
+                    execution_arn: str | None = None) -> None:
     """The user's configuration where they had it, on the new version: a version's moved (the old one's removed),
-    an alias's allocated on the new version before the release's own is removed (up to ``wait_seconds``)."""
+    an alias's allocated on the new version before the release's own is removed (up to ``wait_seconds``). With
+    ``execution_arn`` (the promote task), only while the release still holds the alias."""
     if move is None or target.old_version is None:
         return
     name = target.function_name
     if move.owner == "version":
+        if execution_arn is None:
+            remove(name, target.old_version)
+            return
+        # Under the lease, as an alias write: a guardian that ended it meanwhile puts the alias (and this) back.
+        locks.ensure_held(name, target.alias, execution_arn)
         remove(name, target.old_version)
+        try:
+            locks.ensure_held(name, target.alias, execution_arn)
+        except locks.LeaseLost:
+            _put(name, target.old_version, move.amount)  # undo: the release did not end promoted
+            raise
         return
     until = time.monotonic() + wait_seconds
     while time.monotonic() < until:

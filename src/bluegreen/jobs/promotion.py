@@ -34,7 +34,7 @@ def promote(task: PromoteTask) -> Outcome:
     # The checks through the promoted alias; a failure raises VerificationFailed: every function rolls back.
     verified = after_promotion(plan, target, task.execution_arn)
     # Only once the checks passed: a failed one rolls back, and the old version keeps what it had.
-    provisioned.after_promotion(target, provisioned.given(target), provisioned.HANDOVER_SECONDS)
+    provisioned.after_promotion(target, provisioned.given(target), provisioned.HANDOVER_SECONDS, task.execution_arn)
     early = task.progress.promoted_early if task.progress else None
     health = task.progress.health if task.progress else None
     cause = f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None
