@@ -14,4 +14,4 @@ from bluegreen.jobs.promotion import promote
 @logger.inject_lambda_context
 @retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return to_json(promote(parse_task(PromoteTask, event)))
+    return to_json(promote(parse_task(PromoteTask, event), context.get_remaining_time_in_millis()))

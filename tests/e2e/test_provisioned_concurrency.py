@@ -14,7 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
+from bluegreen.aws import locks, settings
 from bluegreen.contracts import state_names
+from bluegreen.contracts.state import ProvisionedMove
 from bluegreen.local import execution
 from bluegreen.local.stack import REGION, LocalStack
 from bluegreen.local.traffic import SampleFunction, TrafficSimulator
@@ -155,3 +157,16 @@ def _wait_for(condition: Any, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < until, "condition never held"
         time.sleep(0.1)
+
+
+def test_a_retried_publish_keeps_what_its_lease_says_it_put(stack: LocalStack) -> None:
+    """The publish task's next attempt (a version or an allocation still not ready) takes its leases again: what they
+    say the release put stays, so the attempt waits on for it and every later task can remove it."""
+    arn = "arn:aws:states:us-east-1:123456789012:execution:bluegreen-deployment:retried"
+    move = ProvisionedMove(on="2", owner="alias", amount=AMOUNT)
+    with settings.provided({settings.DEPLOYMENTS_TABLE: stack.tables["DeploymentsTable"]}):
+        locks.acquire(FUNCTION, ALIAS, arn)
+        locks.note_provisioned(FUNCTION, ALIAS, arn, move)
+        locks.acquire(FUNCTION, ALIAS, arn)  # the next attempt
+        lease = locks.read(FUNCTION, ALIAS)
+    assert lease is not None and (lease.holder, lease.provisioned) == (arn, move)

@@ -122,6 +122,11 @@ def _put(function_name: str, alias: str, execution_arn: str, condition: str,
 def acquire(function_name: str, alias: str, execution_arn: str) -> None:
     """Hold the alias for ``execution_arn`` (again, if it already does), or say who holds it."""
     mine: dict[str, AttributeValueTypeDef] = {":me": {"S": execution_arn}}
+    # Held already (a retried publish): kept as it is, with what it says this release did (provisioned concurrency).
+    if _update_if(function_name, alias, execution_arn, expression="SET takenAt = :now",
+                  condition="executionArn = :me AND attribute_not_exists(#ended)",
+                  values={":now": {"S": datetime.now(UTC).isoformat()}}):
+        return
     try:
         _put(function_name, alias, execution_arn, f"attribute_not_exists(pk) OR executionArn = :me OR {_FREE}", mine)
         return

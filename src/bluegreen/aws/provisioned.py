@@ -24,16 +24,18 @@ https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bluegreen.aws import locks, readiness
+from bluegreen.aws import aliases, locks, readiness
 from bluegreen.aws.clients import lambda_client
 from bluegreen.contracts.state import ProvisionedMove, TargetPlan
 from bluegreen.errors import InvalidInput, VersionNotReady
 
+logger = logging.getLogger(__name__)
 _MISSING = {"ProvisionedConcurrencyConfigNotFoundException", "ResourceNotFoundException"}
 # How long a promotion waits for the alias's own configuration to be allocated on the new version before it removes
 # the release's (Lambda's allocation takes a minute or two).
@@ -83,10 +85,10 @@ def _put(name: str, version: str, amount: int) -> None:
         raise
 
 
-def follow(target: TargetPlan, old_version: str, execution_arn: str, deadline: readiness.Deadline) -> bool:
-    """The user's configuration given to the new version too, READY; whether the release gave it (not when the alias
-    has none, or the new version has its own). A refusal or a FAILED allocation removes what this release put and
-    refuses the release (nothing else changed yet)."""
+def give(target: TargetPlan, old_version: str, execution_arn: str) -> bool:
+    """The user's configuration put on the new version too (``wait_ready`` waits for it); whether the release gives
+    it (not when the alias has none, or the new version has its own). A refusal refuses the release: what this
+    release put is removed by the publish task's cleanup (``lease_cleanup``), nothing else has changed yet."""
     name, alias, new_version = target.function_name, target.alias, target.new_version
     configs = every_configuration(name)
     owner = next((o for o, qualifier in (("alias", alias), ("version", old_version)) if qualifier in configs), None)
@@ -96,22 +98,51 @@ def follow(target: TargetPlan, old_version: str, execution_arn: str, deadline: r
     mine = lease is not None and lease.provisioned is not None and lease.provisioned.on == new_version
     if new_version in configs and not mine:
         return False  # the user's own already: the release leaves every configuration as it is
-    if not mine:
-        amount = int(configs[alias if owner == "alias" else old_version]["RequestedProvisionedConcurrentExecutions"])
-        move = ProvisionedMove(on=new_version, owner="alias" if owner == "alias" else "version", amount=amount)
-        locks.note_provisioned(name, alias, execution_arn, move)
-        _put(name, new_version, amount)
-        try:
-            locks.ensure_held(name, alias, execution_arn)
-        except locks.LeaseLost:
-            remove(name, new_version)  # the guardian ended the release meanwhile: undo this put
-            raise
+    if new_version in configs:
+        return True  # put by this release's earlier attempt
+    amount = int(configs[alias if owner == "alias" else old_version]["RequestedProvisionedConcurrentExecutions"])
+    move = ProvisionedMove(on=new_version, owner="alias" if owner == "alias" else "version", amount=amount)
+    locks.note_provisioned(name, alias, execution_arn, move)
+    _put(name, new_version, amount)
     try:
-        _wait_ready(name, new_version, deadline)
-    except VersionNotReady:
-        remove(name, new_version)
+        locks.ensure_held(name, alias, execution_arn)
+    except locks.LeaseLost:
+        remove(name, new_version)  # the guardian ended the release meanwhile: undo this put
         raise
     return True
+
+
+def lease_cleanup(name: str, alias: str, execution_arn: str) -> None:
+    """What a refused (or ended) release put, removed: the lease says it, whether or not the plan was made."""
+    lease = locks.read(name, alias)
+    if lease is not None and lease.holder == execution_arn and lease.provisioned is not None:
+        remove(name, lease.provisioned.on)
+
+
+def wait_ready(versions: list[tuple[str, str]], deadline: readiness.Deadline) -> None:
+    """Every (function, version)'s allocation READY, polled together; VersionNotReady for one that FAILED."""
+    polls = iter(_FIRST_POLLS)
+    pending = list(versions)
+    while pending:
+        still = []
+        for name, version in pending:
+            config = configured(name, version)
+            status = config["Status"] if config else "FAILED"
+            if status == "FAILED":
+                reason = (config or {}).get("StatusReason", "the configuration was removed")
+                raise VersionNotReady(f"provisioned concurrency for version {version} of {name} failed: {reason}; "
+                                      "nothing was shifted")
+            if status != "READY":
+                still.append((name, version))
+        pending = still
+        if not pending:
+            return
+        left = deadline.left()
+        if left <= 0:
+            name, version = pending[0]
+            more = f" and {len(pending) - 1} more" if len(pending) > 1 else ""
+            readiness.out_of_time(deadline, f"provisioned concurrency for version {version} of {name}{more}:")
+        time.sleep(min(next(polls, readiness.POLL_SECONDS), left))
 
 
 def given(target: TargetPlan) -> ProvisionedMove | None:
@@ -120,23 +151,6 @@ def given(target: TargetPlan) -> ProvisionedMove | None:
         return None
     lease = locks.read(target.function_name, target.alias)
     return lease.provisioned if lease is not None else None
-
-
-def _wait_ready(name: str, version: str, deadline: readiness.Deadline) -> None:
-    polls = iter(_FIRST_POLLS)
-    while True:
-        config = configured(name, version)
-        status = config["Status"] if config else "FAILED"
-        if status == "READY":
-            return
-        if status == "FAILED":
-            reason = (config or {}).get("StatusReason", "the configuration was removed")
-            raise VersionNotReady(f"provisioned concurrency for version {version} of {name} failed: {reason}; "
-                                  "nothing was shifted")
-        left = deadline.left()
-        if left <= 0:
-            readiness.out_of_time(deadline, f"provisioned concurrency for version {version} of {name}:")
-        time.sleep(min(next(polls, readiness.POLL_SECONDS), left))
 
 
 def after_promotion(target: TargetPlan, move: ProvisionedMove | None, wait_seconds: float,
@@ -160,13 +174,29 @@ def after_promotion(target: TargetPlan, move: ProvisionedMove | None, wait_secon
             _put(name, target.old_version, move.amount)  # undo: the release did not end promoted
             raise
         return
+    if configured(name, move.on) is None:
+        return  # removed already (the promote task did; this is the guardian)
     until = time.monotonic() + wait_seconds
-    while time.monotonic() < until:
-        config = configured(name, target.alias)
-        if config is None or config["Status"] != "IN_PROGRESS":
-            break
+    config = configured(name, target.alias)
+    while config is not None and config["Status"] == "IN_PROGRESS" and time.monotonic() < until:
         time.sleep(min(readiness.POLL_SECONDS, max(0.0, until - time.monotonic())))
+        config = configured(name, target.alias)
+    if config is not None and config["Status"] != "READY":
+        logger.warning("the alias's provisioned concurrency is not READY on the new version yet; the release's own "
+                       "is removed as promised: calls may run cold until Lambda has allocated it",
+                       extra={"functionName": name, "alias": target.alias, "status": config["Status"]})
     remove(name, move.on)
+
+
+def settle_unpromoted(target: TargetPlan, move: ProvisionedMove | None) -> None:
+    """A release that did not promote (rolled back, left alone, aborted): its own configuration removed unless the
+    alias routes to the new version now (a person moved it there: it stays warm), the old version's as it was."""
+    if move is None:
+        return
+    now = aliases.read_alias(target.function_name, target.alias)
+    if now is not None and move.on in {now.function_version, *now.additional_weights}:
+        return
+    after_rollback(target, move)
 
 
 def after_rollback(target: TargetPlan, move: ProvisionedMove | None) -> None:

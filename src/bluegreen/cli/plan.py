@@ -139,13 +139,18 @@ def aws_actions(request: ReleaseRequest, steps: StepPlan) -> dict[str, list[str]
     publish = ["lambda:PublishVersion"] if any(t.version is None for t in request.targets) else []
     # Provisioned concurrency follows the release: looked for once per function; the rest only where there is some.
     follow = ["lambda:ListProvisionedConcurrencyConfigs (the alias's or its version's, if any)",
+              "dynamodb:GetItem and dynamodb:UpdateItem (the lease says what the release puts, before it does), "
               "lambda:PutProvisionedConcurrencyConfig, then lambda:GetProvisionedConcurrencyConfig every 1-5 s until "
-              "READY (where there is some: Lambda allocates in a minute or two, up to readyTimeoutSeconds)"] \
+              "READY (where there is some: Lambda allocates in a minute or two, up to readyTimeoutSeconds; "
+              "lambda:DeleteProvisionedConcurrencyConfig if the release is refused)"] \
         if request.follow_provisioned_concurrency else []
     handed_over = ["lambda:GetProvisionedConcurrencyConfig and lambda:DeleteProvisionedConcurrencyConfig (where there "
                    "is provisioned concurrency: the old version's, or the release's own once the alias's is READY on "
-                   "the new version, up to 180 s)"] if request.follow_provisioned_concurrency else []
-    given_back = ["lambda:DeleteProvisionedConcurrencyConfig (the release's own, where there is provisioned "
+                   "the new version, up to 180 s), dynamodb:GetItem (the lease says what the release put), "
+                   "lambda:PutProvisionedConcurrencyConfig (the old version's back, if the release was stopped "
+                   "meanwhile)"] if request.follow_provisioned_concurrency else []
+    given_back = ["dynamodb:GetItem (the lease says what the release put), lambda:GetAlias, "
+                  "lambda:DeleteProvisionedConcurrencyConfig (the release's own, where there is provisioned "
                   "concurrency), lambda:GetProvisionedConcurrencyConfig and, if a promotion had moved it, "
                   "lambda:PutProvisionedConcurrencyConfig (the old version's back)"] \
         if request.follow_provisioned_concurrency else []

@@ -128,8 +128,8 @@ def _settle_provisioned(target: TargetPlan, main: Guarded, promoted: bool) -> No
     move = provisioned.given(target)
     if promoted:
         provisioned.after_promotion(target, move, _HANDOVER_SECONDS)
-    elif main.action != "left alone":
-        provisioned.after_rollback(target, move)
+    else:
+        provisioned.settle_unpromoted(target, move)
 
 
 def _guard_alias(execution_arn: str, status: str, function: str, alias: str, start: Routing | None, *,

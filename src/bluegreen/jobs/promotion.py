@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from bluegreen.aws import provisioned
 from bluegreen.aws.aliases import step, whole, write_owned
@@ -17,7 +18,14 @@ from bluegreen.jobs.verification import after_promotion
 logger = logging.getLogger(__name__)
 
 
-def promote(task: PromoteTask) -> Outcome:
+# What the promote task keeps of its time after handing provisioned concurrency over (to answer).
+TASK_MARGIN_SECONDS = 15
+
+
+def promote(task: PromoteTask, remaining_ms: int | None = None) -> Outcome:
+    """``remaining_ms``: the task's time left when it started (Lambda's context), which bounds the hand-over of
+    provisioned concurrency after the checks (they may take most of it)."""
+    started = time.monotonic()
     plan, target = task.plan, task.target
     with paced_iteration(len(plan.targets)):
         if target.old_version is None:
@@ -34,7 +42,10 @@ def promote(task: PromoteTask) -> Outcome:
     # The checks through the promoted alias; a failure raises VerificationFailed: every function rolls back.
     verified = after_promotion(plan, target, task.execution_arn)
     # Only once the checks passed: a failed one rolls back, and the old version keeps what it had.
-    provisioned.after_promotion(target, provisioned.given(target), provisioned.HANDOVER_SECONDS, task.execution_arn)
+    handover = float(provisioned.HANDOVER_SECONDS)
+    if remaining_ms is not None:
+        handover = max(0.0, min(handover, remaining_ms / 1000 - (time.monotonic() - started) - TASK_MARGIN_SECONDS))
+    provisioned.after_promotion(target, provisioned.given(target), handover, task.execution_arn)
     early = task.progress.promoted_early if task.progress else None
     health = task.progress.health if task.progress else None
     cause = f"promoted early by {early.by or 'an operator'}: {early.reason}" if early else None

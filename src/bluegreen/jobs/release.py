@@ -83,7 +83,6 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
     payload.check_fits(_plan(request, steps, cadence, _provisional_targets(request, names), unchanged=[],
                              alarms_at_start=request.health.alarms))
     taken: list[tuple[str, str]] = []
-    warmed: list[TargetPlan] = []
     try:
         for name, target in zip(names, request.targets, strict=True):
             for alias in [target.alias, *(stage.alias for stage in request.stages_of(target))]:
@@ -100,12 +99,12 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
                                                unchanged=[], alarms_at_start=alarms_at_start), checked)
             versions = publish_ready([(c.request, c.name, c.config) for c in checked], deadline)
             planned = [_target_plan_unless_there(c, v) for c, v in zip(checked, versions, strict=True)]
-            planned = [_warmed(t, request, execution_arn, deadline, warmed) for t in planned]
+            planned = _warm(planned, request, execution_arn, deadline)
             pacer.settle(first_calls_of_a_map(sum(1 for t in planned if t is not None)))
     except VersionStillPending:
         raise  # the next attempt waits on: the leases stay this release's (taking them again is idempotent)
     except BaseException:
-        _let_go(taken, warmed, execution_arn)
+        _let_go(taken, execution_arn)
         raise
     changing = [t for t in planned if isinstance(t, TargetPlan)]
     unchanged = [c for c, t in zip(checked, planned, strict=True) if t is None]
@@ -116,24 +115,24 @@ def prepare(request: ReleaseRequest, own_region: str, own_account: str | None, e
                  alarms_at_start=alarms_at_start).model_copy(update={"traffic_note": traffic_note})
 
 
-def _let_go(taken: list[tuple[str, str]], warmed: list[TargetPlan], execution_arn: str) -> None:
+def _let_go(taken: list[tuple[str, str]], execution_arn: str) -> None:
     """A refused release changes nothing: the provisioned concurrency it put removed, every lease let go."""
-    for done in warmed:
-        provisioned.after_rollback(done, provisioned.given(done))
     for name, alias in taken:
+        provisioned.lease_cleanup(name, alias, execution_arn)
         locks.release(name, alias, execution_arn)
 
 
-def _warmed(target: TargetPlan | None, request: ReleaseRequest, execution_arn: str, deadline: readiness.Deadline,
-            warmed: list[TargetPlan]) -> TargetPlan | None:
-    """The target with the user's provisioned concurrency given to its new version, READY (``aws.provisioned``)."""
-    if target is None or target.old_version is None or not request.follow_provisioned_concurrency:
-        return target
-    if not provisioned.follow(target, target.old_version, execution_arn, deadline):
-        return target
-    target = target.model_copy(update={"provisioned": True})
-    warmed.append(target)
-    return target
+def _warm(planned: list[TargetPlan | None], request: ReleaseRequest, execution_arn: str,
+          deadline: readiness.Deadline) -> list[TargetPlan | None]:
+    """The targets whose alias has provisioned concurrency with the same put on their new versions, all READY
+    (waited for together, as the versions are)."""
+    if not request.follow_provisioned_concurrency:
+        return planned
+    warmed = [t.model_copy(update={"provisioned": True}) if t is not None and t.old_version is not None
+              and provisioned.give(t, t.old_version, execution_arn) else t for t in planned]
+    provisioned.wait_ready([(t.function_name, t.new_version) for t in warmed if t is not None and t.provisioned],
+                           deadline)
+    return warmed
 
 
 def _plan(request: ReleaseRequest, steps: StepPlan, cadence: Cadence, changing: list[TargetPlan], *,

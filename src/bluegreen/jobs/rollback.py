@@ -71,20 +71,6 @@ def every_function(plan: Plan) -> str:
     return f"every function of the release ({each}{f' and {more} more' if more > 0 else ''})"
 
 
-def _release_provisioned(target: TargetPlan, *, left_alone: bool) -> None:
-    """The provisioned concurrency the release gave the new version removed, the old version's as it was; an alias a
-    person moved to the new version keeps it warm."""
-    move = provisioned.given(target)
-    if move is None:
-        return
-    if left_alone:
-        now = read_alias(target.function_name, target.alias)
-        if now is not None and move.on not in {now.function_version, *now.additional_weights}:
-            provisioned.remove(target.function_name, move.on)
-        return
-    provisioned.after_rollback(target, move)
-
-
 def roll_back(plan: Plan, target: TargetPlan, execution_arn: str, error: dict[str, str] | None,
               progress: Progress | None, *, operator: Any = None) -> Outcome:
     """``target``'s alias, and its stage aliases, back 100% on the versions they had, with the reason the
@@ -103,11 +89,11 @@ def roll_back(plan: Plan, target: TargetPlan, execution_arn: str, error: dict[st
                                   start=whole(target.old_version)).function_version
         except AliasDrift as drift:
             # Someone else moved the alias: their change stands; say so rather than clobber it.
-            _release_provisioned(target, left_alone=True)
+            provisioned.settle_unpromoted(target, provisioned.given(target))
             return Outcome(outcome="left_alone", function_name=target.function_name, alias=target.alias,
                            function_version=None, error="AliasDrift",
                            cause=f"{drift}{back}; the release stopped: {cause}")
-    _release_provisioned(target, left_alone=False)
+    provisioned.settle_unpromoted(target, provisioned.given(target))
     undone = every_function(plan) if plan.several else f"to version {version}"
     return Outcome(outcome="rolled_back", function_name=target.function_name, alias=target.alias,
                    function_version=version, error=name, cause=f"rolled back {undone}{back}: {cause}")
