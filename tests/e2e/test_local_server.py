@@ -59,7 +59,7 @@ def test_a_newcomer_releases_and_operates_against_a_lasting_local_aws(person: Pe
     assert person.json("local", "status")["pid"] == served["pid"]
     release = tmp_path / "release.json"
     release.write_text(json.dumps({"functionName": "orders-api", "alias": "prod",
-                                   "strategy": {"steps": [10, 100], "intervalSeconds": 2}}))
+                                   "strategy": {"steps": [10, 100], "intervalSeconds": 5}}))
     started = person.json("deploy", str(release), "--local", "--no-watch")
     name = started["execution"]
     # A later command, another process: the release is there, and runs on (it did not die with `deploy`).
@@ -72,6 +72,23 @@ def test_a_newcomer_releases_and_operates_against_a_lasting_local_aws(person: Pe
     # Another client of the same AWS, as the AWS CLI with --endpoint-url would be.
     lam = boto3.client("lambda", endpoint_url=served["endpoint"], region_name=served["region"],
                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert lam.get_alias(FunctionName="orders-api", Name="prod")["FunctionVersion"] == "2"
+    reported = person.json("report", name, "--local", "--out", str(tmp_path / "release.svg"))
+    assert reported["outcome"] == "promoted" and (tmp_path / "release.svg").read_text().startswith("<svg")
+    # The finished release rolled back, through the state machine, at once.
+    rolled = person.run("rollback", "orders-api", "--alias", "prod", "--reason", "trying rollback", "--local")
+    assert rolled.returncode == 0, (rolled.stdout, rolled.stderr)
+    assert lam.get_alias(FunctionName="orders-api", Name="prod")["FunctionVersion"] == "1"
+    # A release that asks before promoting, approved from another command.
+    asking = tmp_path / "asking.json"
+    asking.write_text(json.dumps({"functionName": "orders-api", "alias": "prod", "version": "2",
+                                  "approval": {"before": "promote"},
+                                  "strategy": {"steps": [10, 100], "intervalSeconds": 5}}))
+    third = person.json("deploy", str(asking), "--local", "--no-watch")["execution"]
+    _until(lambda: person.json("status", third, "--local")["waitingFor"] is not None)
+    assert person.json("approve", third, "--local", "--reason", "looks good")["decision"] == "approve"
+    approved = person.run("watch", third, "--local")
+    assert approved.returncode == 0 and "PROMOTED" in approved.stdout, (approved.stdout, approved.stderr)
     assert lam.get_alias(FunctionName="orders-api", Name="prod")["FunctionVersion"] == "2"
     # An operator stops a release from another command: the guardian (the local AWS announces the execution's end,
     # as AWS does) puts the alias back.
