@@ -50,9 +50,18 @@ def reached(arn: str, state: str, timeout: float = 30.0, *, times: int = 1) -> l
         entered = [e for e in events if e.get("stateEnteredEventDetails", {}).get("name") == state]
         if len(entered) >= times:
             return events
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"execution {arn} did not enter {state!r} {times} time(s) within {timeout} s")
+        ended = events[-1]["type"] in _ENDED if events else False
+        if ended or time.monotonic() > deadline:
+            # Where it was: a test failing here says which state held it (or how it ended), not only how long.
+            last = next((e["stateEnteredEventDetails"]["name"] for e in reversed(events)
+                         if "stateEnteredEventDetails" in e), None)
+            why = f"it ended ({events[-1]['type']})" if ended else f"not within {timeout} s"
+            raise TimeoutError(f"execution {arn} did not enter {state!r} {times} time(s): {why}; "
+                               f"last state entered {last!r}, {len(events)} events")
         time.sleep(0.05)
+
+
+_ENDED = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 
 
 def announce_status_change(arn: str) -> None:
