@@ -29,9 +29,9 @@ class Person:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.env["BLUEGREEN_LOCAL_STATE"] = str(state)
 
-    def run(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 240, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([BLUEGREEN, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, input=input)
 
     def json(self, *args: str) -> Any:
         done = self.run(*args, "--json")
@@ -108,10 +108,41 @@ def test_a_newcomer_releases_and_operates_against_a_lasting_local_aws(person: Pe
     typo.write_text(json.dumps({"functionName": "orders-apx", "alias": "prod", "version": "2"}))
     refused = person.run("deploy", str(typo), "--local")
     assert refused.returncode == 2, (refused.stdout, refused.stderr)
-    assert "orders-apx" in refused.stdout + refused.stderr
+    assert "orders-apx does not exist" in refused.stdout
+    assert f"the local AWS has no function orders-apx: bluegreen local create {typo} creates" in refused.stderr
     stopped = person.json("local", "down")
     assert stopped["stopped"]["pid"] == served["pid"]
     assert person.run("local", "status").returncode == 1
+
+
+def test_a_local_command_starts_the_local_aws_which_has_only_what_is_created_in_it(person: Person) -> None:
+    # No local AWS running: the first --local command starts one, and says so; it invents nothing.
+    first = person.run("deploy", "events/all-at-once.json", "--local")
+    assert first.returncode == 2, (first.stdout, first.stderr)
+    assert "no local AWS was running: starting one that lasts" in first.stderr
+    assert "function orders-api does not exist" in first.stdout
+    assert "bluegreen local create events/all-at-once.json creates what an input names" in first.stderr
+    served = person.json("local", "status")
+    # What the sample names, created on request: the function, its versions up to 7, the alias on 6.
+    assert person.json("local", "create", "events/all-at-once.json") == {
+        "created": ["orders-api:prod"], "existing": [], "alarms": []}
+    lam = boto3.client("lambda", endpoint_url=served["endpoint"], region_name=served["region"],
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert lam.get_alias(FunctionName="orders-api", Name="prod")["FunctionVersion"] == "6"
+    released = person.run("deploy", "events/all-at-once.json", "--local")
+    assert released.returncode == 0, (released.stdout, released.stderr)
+    assert "no local AWS was running" not in released.stderr  # the same one, still running
+    alias = lam.get_alias(FunctionName="orders-api", Name="prod")
+    assert (alias["FunctionVersion"], alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})) == ("7", {})
+    # Created again: what exists is left as it is.
+    assert person.json("local", "create", "events/all-at-once.json")["existing"] == ["orders-api"]
+    assert lam.get_alias(FunctionName="orders-api", Name="prod")["FunctionVersion"] == "7"
+    # A function the local AWS does not manage: one line, exit 2, nothing created.
+    outside = person.run("local", "create", "-", input='{"functionName": "billing", "alias": "prod"}')
+    assert (outside.returncode, outside.stdout) == (2, ""), (outside.stdout, outside.stderr)
+    assert outside.stderr.strip().splitlines() == [
+        "error: functionName: the local AWS manages orders-*, payments-api (its ManagedFunctions), not billing"]
+    assert "billing" not in [f["FunctionName"] for f in lam.list_functions()["Functions"]]
 
 
 def readme_local_block() -> list[list[str]]:

@@ -16,18 +16,20 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.parametrize("command", [("plan", "{}", "--offline"), ("local", "create", "{}")], ids=" ".join)
 @pytest.mark.parametrize(("name", "content", "said"), [
     ("nope.json", None, "cannot read it: No such file or directory"),
     ("", None, "cannot read it: Is a directory"),
     ("bad.json", b"\xff\xfe{}", "not UTF-8 text"),
     ("list.json", b"[1]", "must be a JSON object"),
 ])
-def test_an_input_file_that_cannot_be_read_is_one_line(tmp_path: Path, name: str, content: bytes | None,
-                                                      said: str) -> None:
+def test_an_input_file_that_cannot_be_read_is_one_line(tmp_path: Path, command: tuple[str, ...], name: str,
+                                                      content: bytes | None, said: str) -> None:
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    code, output = run("plan", str(path), "--offline")
+    # Said before anything starts (`local create` starts no local AWS for it).
+    code, output = run(*(str(path) if arg == "{}" else arg for arg in command))
     assert code == 2 and said in output and "Traceback" not in output, output
     assert output.startswith("error: ") and output.count("\n") == 1
 

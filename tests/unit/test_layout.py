@@ -85,7 +85,7 @@ def test_the_cli_reaches_the_local_run_only_through_what_it_registers(path: Path
 def test_the_local_run_registers_what_the_cli_asks_of_it() -> None:
     registered = local_run()
     assert "healthy" in registered.demo.SCENARIOS and registered.active_stack() is None
-    assert all(callable(getattr(registered, name)) for name in ("announce_status_change", "world_for"))
+    assert all(callable(getattr(registered, name)) for name in ("announce_status_change", "server_argv"))
 
 
 def test_the_adapters_reach_no_job() -> None:

@@ -4,7 +4,6 @@ its modules, and works against AWS without it."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,9 +27,6 @@ class LocalRun(Protocol):
 
     def announce_status_change(self, execution_arn: str) -> None:
         """Emit the execution status change event AWS emits itself (the embedded AWS does not)."""
-
-    def world_for(self, execution_input: dict[str, Any]) -> AbstractContextManager[Any]:
-        """A fresh embedded run in which ``execution_input`` can run as written."""
 
     def server_argv(self, state_file: Path, port: int, example: bool) -> list[str]:
         """The command that serves the local run over HTTP until stopped (``bluegreen local up``)."""

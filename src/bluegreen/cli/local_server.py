@@ -13,8 +13,10 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bluegreen.cli.local_run import local_run
 
@@ -25,7 +27,11 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 
 class LocalServerError(Exception):
-    """The local AWS could not be started or stopped; the message says why."""
+    """The local AWS could not do what it was asked; the message says why, ``exit_code`` is the command's."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Served:
     table_name: str
     example: bool
     started_at: str
+    inbox: str  # where `bluegreen local create` leaves its requests for the server
 
 
 def state_file() -> Path:
@@ -63,7 +70,7 @@ def running() -> Served | None:
     try:
         raw = json.loads(path.read_text())
         served = Served(raw["endpoint"], int(raw["pid"]), raw["region"], raw["stateMachineArn"], raw["tableName"],
-                        bool(raw["example"]), raw["startedAt"])
+                        bool(raw["example"]), raw["startedAt"], raw["inbox"])
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -116,3 +123,26 @@ def use(served: Served) -> None:
     """This process's AWS calls go to the local AWS (a CLI command's own process, before it calls anything)."""
     os.environ.update({"AWS_ENDPOINT_URL": served.endpoint, "AWS_REGION": served.region,
                        "AWS_DEFAULT_REGION": served.region, **CREDENTIALS})
+
+
+def create(served: Served, execution_input: dict[str, Any], timeout: float = 180.0) -> dict[str, Any]:
+    """Ask the server to create what ``execution_input`` names; its answer ({"created", "existing", "alarms"}), or
+    LocalServerError with the server's reason."""
+    inbox = Path(served.inbox)
+    ticket = uuid.uuid4().hex
+    asked = inbox / f"{ticket}.tmp"
+    asked.write_text(json.dumps(execution_input))
+    asked.replace(inbox / f"{ticket}.json")  # whole or absent: the server never reads half of it
+    done = inbox / f"{ticket}.done"
+    deadline = time.monotonic() + timeout
+    while not done.exists():
+        if not _alive(served.pid):
+            raise LocalServerError(f"the local AWS stopped (its log: {log_file()})")
+        if time.monotonic() > deadline:
+            raise LocalServerError(f"the local AWS did not answer within {timeout:g} s (its log: {log_file()})")
+        time.sleep(0.2)
+    answer: dict[str, Any] = json.loads(done.read_text())
+    done.unlink(missing_ok=True)
+    if "error" in answer:
+        raise LocalServerError(answer["error"], 2 if answer.get("invalid") else 1)
+    return answer

@@ -85,17 +85,18 @@ def demo(
 StackOption = Annotated[str | None, typer.Option(
     "--stack", help="CloudFormation stack of bluegreen (default: samconfig.toml's stack_name).")]
 LocalOption = Annotated[bool, typer.Option(
-    "--local", help="Use the local AWS (bluegreen local up); without one, an embedded run in this process, started "
-                    "with the sample function (gone when the command ends).")]
+    "--local", help="Use the local AWS (bluegreen local up; started, and said, when none runs: it lasts until "
+                    "bluegreen local down).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 ExecutionArg = Annotated[str, typer.Argument(help="The execution's name (as printed by deploy) or ARN.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why: recorded with the decision.")]
 
 
 @contextmanager
-def _stack(name: str | None, local: bool, request: dict[str, Any] | None = None) -> Iterator[Any]:
-    """The bluegreen stack to operate on; exits 4 with the reason when it cannot be found. A fresh embedded
-    run is made for ``request`` when there is one: its functions, versions and alarms exist there."""
+def _stack(name: str | None, local: bool) -> Iterator[Any]:
+    """The bluegreen stack to operate on; exits 4 with the reason when it cannot be found. ``--local``: the local
+    AWS (``bluegreen local up``; started now, and said, when none runs), or the embedded run of this very process
+    (the tests')."""
     from bluegreen.cli import deployed_stack as stacks  # noqa: PLC0415 - keep `--help` fast
 
     if not local:
@@ -105,30 +106,19 @@ def _stack(name: str | None, local: bool, request: dict[str, Any] | None = None)
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(4) from None
         return
-    from bluegreen.cli import local_server  # noqa: PLC0415
+    from bluegreen.cli import local_commands, local_server  # noqa: PLC0415
 
     served = local_server.running()
-    if served is not None:  # `bluegreen local up`: this command's calls go to it
-        local_server.use(served)
-        yield stacks.Stack(served.state_machine_arn, served.table_name, local=True, served=True)
-        return
-    try:
-        yield stacks.embedded()
-    except stacks.StackNotFound:
-        typer.echo("no local AWS running (bluegreen local up starts one that lasts): this command runs in an "
-                   "embedded AWS of its own, gone when it ends", err=True)
-        embedded = _local_run()
-        local_demo = embedded.demo
-        if request is not None:
-            with embedded.world_for(request):
-                typer.echo("embedded local run started: template.yaml in moto, with what the input names",
-                           err=True)
-                yield stacks.embedded()
+    if served is None:
+        try:
+            in_process = stacks.embedded()
+        except stacks.StackNotFound:
+            served = local_commands.served()
+        else:
+            yield in_process
             return
-        with local_demo.sample_release(local_demo.SCENARIOS["healthy"]):
-            typer.echo("embedded local run started: template.yaml in moto, sample function orders-api (alias prod)",
-                       err=True)
-            yield stacks.embedded()
+    local_server.use(served)  # this command's calls go to it
+    yield stacks.Stack(served.state_machine_arn, served.table_name, local=True, served=True)
 
 
 def _follow(arn: str, json_output: bool) -> typer.Exit:
@@ -175,13 +165,18 @@ def deploy(
         parse_request(request)  # refuse a bad input here, before anything starts
     except InvalidInput as exc:
         raise _fail(str(exc), 2) from None
-    with _stack(stack, local, request) as deployed:
+    with _stack(stack, local) as deployed:
         # Who asks, as the stack's AWS (or the embedded one) knows them.
         arn = commands.start(deployed, commands.with_cli_trigger(request))
         name = arn.rsplit(":", 1)[-1]
         if watch_it:
             typer.echo(f"started {name}", err=json_output)
-            raise _follow(arn, json_output)
+            ended = _follow(arn, json_output)
+            if deployed.served and ended.exit_code == 2:
+                from bluegreen.cli.local_commands import hint_missing  # noqa: PLC0415
+
+                hint_missing(request, input_file)
+            raise ended
         _said(json_output, f"started {name}", execution=name, executionArn=arn, status="RUNNING")
 
 
@@ -385,7 +380,7 @@ def plan(input_file: Annotated[str | None, typer.Argument(help="Execution input 
             run = commands.plan(request, None)
             seen = commands.what_the_canary_sees(run, None, calls_per_minute, error_rate)
         else:
-            with _stack(stack, local, request) as deployed:
+            with _stack(stack, local) as deployed:
                 run = commands.plan(request, deployed)
                 seen = commands.what_the_canary_sees(run, deployed, calls_per_minute, error_rate)
     except InvalidInput as exc:

@@ -4,13 +4,11 @@ group ``bluegreen.local_run``: the CLI reaches the local run only through this o
 from __future__ import annotations
 
 import sys
-from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from bluegreen.local import demo as local_demo
-from bluegreen.local import execution, sample_world, stack
+from bluegreen.local import execution, stack
 
 
 class EmbeddedRun:
@@ -22,9 +20,6 @@ class EmbeddedRun:
 
     def announce_status_change(self, execution_arn: str) -> None:
         execution.announce_status_change(execution_arn)
-
-    def world_for(self, execution_input: dict[str, Any]) -> AbstractContextManager[Any]:
-        return sample_world.world_for(execution_input)
 
     def server_argv(self, state_file: Path, port: int, example: bool) -> list[str]:
         return [sys.executable, "-m", "bluegreen.local.server", "--state", str(state_file), "--port", str(port),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -20,13 +21,10 @@ from moto.awslambda.utils import get_backend as lambda_backend
 from bluegreen.contracts.request import ReleaseRequest, parse_request
 from bluegreen.local.stack import LocalStack, running_stack
 from bluegreen.local.stand_ins.accounts import ACCOUNT, REGION, split_function_name
-from bluegreen.local.traffic import SampleFunction, TrafficSimulator, wait_for_metric, wait_until_updated
+from bluegreen.local.traffic import RATE, SampleFunction, TrafficSimulator, wait_for_metric, wait_until_updated
 
 # Functions the embedded run manages besides those an input names (the tests' and the demo's).
 SAMPLE_MANAGED = ("orders-*", "payments-api")
-
-
-
 
 # The metrics the example application emits (with POWERTOOLS_METRICS_NAMESPACE set): an input's health.metrics
 # naming these report; any other name does not, and publish refuses it as AWS would (CloudWatch has no such metric).
@@ -35,7 +33,29 @@ EMITTED = ("Requests", "Responses5xx", "CheckoutLatency")
 EMITTING_RATE = 2_000.0
 
 
-def _create_target(stack: LocalStack, request: ReleaseRequest, index: int) -> TrafficSimulator:
+@dataclass(frozen=True)
+class Callers:
+    """The callers of one alias an input names, how often they call (a simulator made on demand: one stopped is
+    done)."""
+
+    function: str
+    alias: str
+    rate: float
+    seed: int
+
+    def simulator(self) -> TrafficSimulator:
+        return TrafficSimulator(self.function, self.alias, seed=self.seed, rate=self.rate)
+
+
+@dataclass(frozen=True)
+class Created:
+    """What ``create`` made: the callers of each alias it created, and the functions already there (left alone)."""
+
+    callers: list[Callers]
+    existing: list[str]
+
+
+def _create_target(stack: LocalStack, request: ReleaseRequest, index: int) -> Callers:
     target = request.targets[index]
     name = split_function_name(target.function_name)[0]
     fn = SampleFunction(name, target.alias, stack.role_arn, router=stack.router)
@@ -55,18 +75,48 @@ def _create_target(stack: LocalStack, request: ReleaseRequest, index: int) -> Tr
         if target.code_sha256:
             lambda_backend(ACCOUNT, REGION).get_function(name).code_sha_256 = target.code_sha256
         wait_until_updated(lam, name)
-    if namespace is not None:
-        return TrafficSimulator(name, target.alias, seed=index, rate=EMITTING_RATE)
-    return TrafficSimulator(name, target.alias, seed=index)
+    return Callers(name, target.alias, EMITTING_RATE if namespace is not None else RATE, seed=index)
 
 
 def _create_alarms(names: list[str]) -> None:
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    for name in names:
+    existing = {a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]} if names \
+        else set()
+    for name in (n for n in names if n not in existing):
         cloudwatch.put_metric_alarm(AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
                                     Period=60, EvaluationPeriods=1, Threshold=1,
                                     ComparisonOperator="GreaterThanOrEqualToThreshold")
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="the embedded run's sample")
+
+
+def create(stack: LocalStack, request: ReleaseRequest) -> Created:
+    """What ``request`` names, made in ``stack``'s AWS: its alarms, and each target's function unless one of that
+    name is there already (then left as it is: a person's, or an earlier input's)."""
+    _create_alarms(request.health.alarms)
+    lam = boto3.client("lambda", region_name=REGION)
+    existing = {f["FunctionName"] for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]}
+    callers, kept = [], []
+    for index, target in enumerate(request.targets):
+        name = split_function_name(target.function_name)[0]
+        if name in existing:
+            kept.append(name)
+            continue
+        callers.append(_create_target(stack, request, index))
+        existing.add(name)
+    return Created(callers, kept)
+
+
+def emitted_metrics(request: ReleaseRequest) -> list[tuple[str, str]]:
+    """The (namespace, name) of each application metric the input names that the sample functions emit."""
+    return [(metric.namespace, emitted) for metric in request.health.metrics
+            for emitted in sorted(n for n in (metric.failures, metric.total, metric.latency) if n in EMITTED)]
+
+
+def wait_for_metrics(request: ReleaseRequest) -> None:
+    """Until CloudWatch lists the application metrics the input names (their callers calling meanwhile): the old
+    versions' metrics are reported before a release names them, as in AWS (else it is refused)."""
+    for namespace, name in emitted_metrics(request):
+        wait_for_metric(namespace, name)
 
 
 @contextmanager
@@ -76,13 +126,9 @@ def world_for(execution_input: dict[str, Any], echo_logs: bool = False) -> Itera
     names = sorted({split_function_name(t.function_name)[0] for t in request.targets})
     parameters = {"ManagedFunctions": ",".join([*SAMPLE_MANAGED, *names])}
     with running_stack(parameters, echo_logs=echo_logs) as stack, ExitStack() as callers:
-        _create_alarms(request.health.alarms)
-        for index in range(len(request.targets)):
-            traffic = _create_target(stack, request, index)
+        for made in create(stack, request).callers:
+            traffic = made.simulator()
             traffic.start()
             callers.callback(traffic.stop)
-        # The old versions' metrics reported before the release names them (as in AWS; else it is refused).
-        for metric in request.health.metrics:
-            for emitted in sorted(n for n in (metric.failures, metric.total, metric.latency) if n in EMITTED):
-                wait_for_metric(metric.namespace, emitted)
+        wait_for_metrics(request)
         yield stack
