@@ -121,28 +121,19 @@ def lease_cleanup(name: str, alias: str, execution_arn: str) -> None:
 
 def wait_ready(versions: list[tuple[str, str]], deadline: readiness.Deadline) -> None:
     """Every (function, version)'s allocation READY, polled together; VersionNotReady for one that FAILED."""
-    polls = iter(_FIRST_POLLS)
-    pending = list(versions)
-    while pending:
-        still = []
-        for name, version in pending:
-            config = configured(name, version)
-            status = config["Status"] if config else "FAILED"
-            if status == "FAILED":
-                reason = (config or {}).get("StatusReason", "the configuration was removed")
-                raise VersionNotReady(f"provisioned concurrency for version {version} of {name} failed: {reason}; "
-                                      "nothing was shifted")
-            if status != "READY":
-                still.append((name, version))
-        pending = still
-        if not pending:
-            return
-        left = deadline.left()
-        if left <= 0:
-            name, version = pending[0]
-            more = f" and {len(pending) - 1} more" if len(pending) > 1 else ""
-            readiness.out_of_time(deadline, f"provisioned concurrency for version {version} of {name}{more}:")
-        time.sleep(min(next(polls, readiness.POLL_SECONDS), left))
+    readiness.poll_together([found for found in versions if not _allocated(*found)], lambda found: _allocated(*found),
+                            deadline, lambda found: f"provisioned concurrency for version {found[1]} of {found[0]}",
+                            _FIRST_POLLS)
+
+
+def _allocated(name: str, version: str) -> bool:
+    config = configured(name, version)
+    status = config["Status"] if config else "FAILED"
+    if status == "FAILED":
+        reason = (config or {}).get("StatusReason", "the configuration was removed")
+        raise VersionNotReady(f"provisioned concurrency for version {version} of {name} failed: {reason}; "
+                              "nothing was shifted")
+    return status == "READY"
 
 
 def given(target: TargetPlan) -> ProvisionedMove | None:

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from botocore.exceptions import ClientError, WaiterError
 
 from bluegreen.aws.clients import lambda_client
 from bluegreen.errors import InvalidInput, VersionNotReady, VersionStillPending
 
+T = TypeVar("T")
 # The waiters' poll: boto3's own for published_version_active and function_updated.
 POLL_SECONDS = 5
 # What the publish task keeps of its time to plan and answer after waiting.
@@ -95,12 +97,21 @@ def wait_until_active(versions: list[tuple[str, str, Any]], deadline: Deadline) 
     """Every (function, version, its configuration as last read: PublishVersion's answer, say) Active. The
     Pending ones are polled together, every POLL_SECONDS as boto3's published_version_active waiter does (one
     waiter per version would wait for them one after another, and past the attempt's end)."""
-    pending = [(name, version) for name, version, config in versions if not _ready(name, version, config)]
+    poll_together([(name, version) for name, version, config in versions if not _ready(name, version, config)],
+                  lambda found: _ready(*found, lambda_client().get_function_configuration(
+                      FunctionName=found[0], Qualifier=found[1])),
+                  deadline, lambda found: f"version {found[1]} of {found[0]}")
+
+
+def poll_together(pending: list[T], ready: Callable[[T], bool], deadline: Deadline, named: Callable[[T], str],
+                  first_polls: Sequence[float] = ()) -> None:
+    """Until ``ready`` holds for each of ``pending``, polled together: ``first_polls`` seconds apart at first, then
+    every POLL_SECONDS, the last poll at the deadline itself; out of time there, naming what still waits."""
+    polls = iter(first_polls)
     while pending:
         left = deadline.left()
         if left <= 0:
-            shown = ", ".join(f"version {v} of {n}" for n, v in pending[:3])
+            shown = ", ".join(named(item) for item in pending[:3])
             out_of_time(deadline, shown + (f" and {len(pending) - 3} more" if len(pending) > 3 else "") + ":")
-        time.sleep(min(POLL_SECONDS, left))  # the last poll at the deadline itself
-        pending = [(name, version) for name, version in pending if not _ready(
-            name, version, lambda_client().get_function_configuration(FunctionName=name, Qualifier=version))]
+        time.sleep(min(next(polls, POLL_SECONDS), left))
+        pending = [item for item in pending if not ready(item)]

@@ -34,6 +34,9 @@ class Guarded:
     function_version: str | None = None
     # The release had not ended this alias itself: the guardian ended its lease (and so its history record).
     fenced: bool = False
+    # The alias's lease was still this release's (it ended or promoted it itself, or the guardian fenced it): what
+    # the release put on the alias's function is the guardian's to settle.
+    own: bool = False
 
 
 def read_plan(execution_arn: str) -> Plan | None:
@@ -122,8 +125,7 @@ _HANDOVER_SECONDS = 20
 def _settle_provisioned(target: TargetPlan, main: Guarded, promoted: bool) -> None:
     """The provisioned concurrency the release gave the new version, settled as its promotion or rollback would have
     (idempotent): only for an alias this release still held or ended itself."""
-    if not target.provisioned or not (main.fenced or main.detail.startswith(
-            ("the release ended it itself", "the release was promoted"))):
+    if not target.provisioned or not (main.fenced or main.own):
         return
     move = provisioned.given(target)
     if promoted:
@@ -142,10 +144,10 @@ def _guard_alias(execution_arn: str, status: str, function: str, alias: str, sta
         return Guarded(execution_arn, "nothing to do", f"not this release's any more (release {before.holder} {now})")
     if before.ended not in (None, PROMOTED):
         return Guarded(execution_arn, "nothing to do", f"the release ended it itself ({before.ended})",
-                       before.state[0] if before.state else None)
+                       before.state[0] if before.state else None, own=True)
     if promoted:
         return Guarded(execution_arn, "nothing to do", "the release was promoted",
-                       before.state[0] if before.state else None)
+                       before.state[0] if before.state else None, own=True)
     # The fence: from here on no task of this execution may write the alias (one in flight undoes its write).
     locks.end(function, alias, execution_arn, status, only_open=True)
     lease = locks.read(function, alias) or before
