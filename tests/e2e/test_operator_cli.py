@@ -175,9 +175,34 @@ def test_abort_leaves_the_alias_whole_on_the_old_version(stack: LocalStack, samp
     assert rows[0]["status"] == "ABORTED"
 
 
-def test_unknown_execution_exits_4(stack: LocalStack) -> None:
-    assert cli("status", "no-such-release").exit_code == 4
-    assert cli("approve", "no-such-release").exit_code != 0
+# A person's ordinary mistakes, every command: (its arguments, the exit code docs/cli.md gives, what the line says).
+NO_RELEASE = "no such execution (ExecutionDoesNotExist"
+MISTAKES = [
+    (("status", "no-such-release"), 4, f"no execution no-such-release: {NO_RELEASE}"),
+    (("watch", "no-such-release"), 4, f"no execution no-such-release: {NO_RELEASE}"),
+    (("report", "no-such-release", "--out", "x.svg"), 4, f"no execution no-such-release: {NO_RELEASE}"),
+    (("approve", "no-such-release"), 4, NO_RELEASE),
+    (("reject", "no-such-release"), 4, NO_RELEASE),
+    (("promote-now", "no-such-release", "--reason", "now"), 4, NO_RELEASE),
+    (("abort", "no-such-release"), 4, f"cannot stop no-such-release: {NO_RELEASE}"),
+    (("aliases", "no-such-function"), 4, "cannot read no-such-function: not found (ResourceNotFoundException"),
+    (("rollback", "no-such-function", "--alias", "prod", "--reason", "r"), 2, "no-such-function has no alias prod"),
+    (("deploy", "nope.json"), 2, "nope.json: cannot read it: No such file or directory"),
+    (("deploy", "--function", FUNCTION), 2, "alias"),
+    (("deploy", "--function", FUNCTION, "--alias", ALIAS, "--strategy", "Sideways"), 2, "strategy"),
+    (("plan", "nope.json"), 2, "nope.json: cannot read it"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "said"), MISTAKES, ids=[" ".join(args) for args, _, _ in MISTAKES])
+def test_a_mistake_is_one_line_with_its_exit_code(stack: LocalStack, args: tuple[str, ...], code: int,
+                                                  said: str) -> None:
+    result = CliRunner().invoke(app, [*args, "--local"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert said in result.stderr, result.stderr
+    assert "Traceback" not in result.output and "An error occurred (" not in result.output, result.output
 
 
 @pytest.fixture

@@ -42,3 +42,32 @@ def test_a_bad_demo_strategy_is_said_before_anything_starts() -> None:
 def test_the_version() -> None:
     code, output = run("--version")
     assert code == 0 and output.startswith("bluegreen ") and output.strip().split()[1][0].isdigit()
+
+
+def test_no_region_is_said_plainly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    code, output = run("status", "some-release", "--stack", "bluegreen")
+    assert (code, output) == (4, "error: no AWS region: export AWS_REGION=... (or AWS_DEFAULT_REGION), or give your "
+                                 "profile one (aws configure)\n")
+
+
+def test_aws_region_is_read_as_the_aws_cli_reads_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: the call is refused at once
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}.items():
+        monkeypatch.setenv(name, value)
+    code, output = run("status", "some-release", "--stack", "bluegreen")
+    assert code == 4 and output.startswith("error: stack bluegreen not found or not readable: cannot reach AWS at "
+                                           "http://127.0.0.1:9"), output
+    assert output.count("\n") == 1
+
+
+def test_verbose_shows_the_traceback_before_the_line(tmp_path: Path) -> None:
+    code, output = run("--verbose", "plan", str(tmp_path / "nope.json"), "--offline")
+    assert code == 2 and output.startswith("Traceback (most recent call last):"), output
+    assert output.splitlines()[-1] == f"error: {tmp_path / 'nope.json'}: cannot read it: No such file or directory"

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from bluegreen.aws import settings
+from bluegreen.cli import aws_errors
 from bluegreen.cli.local_run import LocalRunMissing, local_run
 
 
@@ -59,8 +60,10 @@ def from_cloudformation(stack_name: str | None) -> Stack:
         raise StackNotFound("no stack: pass --stack NAME (or run where samconfig.toml names one)")
     try:
         stack = boto3.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    except (NoRegionError, NoCredentialsError) as exc:
+        raise StackNotFound(aws_errors.said(exc)) from None
     except (BotoCoreError, ClientError) as exc:
-        raise StackNotFound(f"stack {name} not found or not readable: {exc}") from None
+        raise StackNotFound(f"stack {name} not found or not readable: {aws_errors.said(exc)}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     try:
         return Stack(outputs["DeploymentStateMachineArn"], outputs["DeploymentsTableName"])

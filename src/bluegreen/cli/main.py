@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -26,10 +29,22 @@ def _print_version(asked: bool) -> None:
         raise typer.Exit()
 
 
+# `bluegreen --verbose ...`: an error's line follows its traceback (set for each command, before it runs).
+_verbose = False
+
+
 @app.callback()
 def main(show_version: Annotated[bool, typer.Option(
-        "--version", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False) -> None:
+        "--version", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False,
+         verbose: Annotated[bool, typer.Option(
+             "--verbose", "-v", help="On an error, also print its traceback (AWS's whole answer).")] = False) -> None:
     """Blue-green and canary releases of AWS Lambda aliases, orchestrated by Step Functions."""
+    global _verbose  # noqa: PLW0603 - one command per process (and per CliRunner call)
+    _verbose = verbose
+    # AWS_REGION as the AWS CLI reads it (before AWS_DEFAULT_REGION); boto3 reads only the latter. This command's own
+    # process, before any AWS call.
+    if os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
+        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"]
 
 
 def _local_run() -> LocalRun:
@@ -97,28 +112,34 @@ def _stack(name: str | None, local: bool) -> Iterator[Any]:
     """The bluegreen stack to operate on; exits 4 with the reason when it cannot be found. ``--local``: the local
     AWS (``bluegreen local up``; started now, and said, when none runs), or the embedded run of this very process
     (the tests')."""
+    from bluegreen.cli import aws_errors  # noqa: PLC0415
     from bluegreen.cli import deployed_stack as stacks  # noqa: PLC0415 - keep `--help` fast
 
+    try:
+        deployed = _find_stack(name, local)
+    except stacks.StackNotFound as exc:
+        raise _fail(str(exc), 4) from None
+    try:
+        yield deployed
+    except aws_errors.AWS_ERRORS as exc:  # what a command's own handling did not say: AWS's words, one line
+        raise _fail(aws_errors.said(exc), 4) from None
+
+
+def _find_stack(name: str | None, local: bool) -> Any:
+    from bluegreen.cli import deployed_stack as stacks  # noqa: PLC0415
+
     if not local:
-        try:
-            yield stacks.from_cloudformation(name)
-        except stacks.StackNotFound as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(4) from None
-        return
+        return stacks.from_cloudformation(name)
     from bluegreen.cli import local_commands, local_server  # noqa: PLC0415
 
     served = local_server.running()
     if served is None:
         try:
-            in_process = stacks.embedded()
+            return stacks.embedded()
         except stacks.StackNotFound:
             served = local_commands.served()
-        else:
-            yield in_process
-            return
     local_server.use(served)  # this command's calls go to it
-    yield stacks.Stack(served.state_machine_arn, served.table_name, local=True, served=True)
+    return stacks.Stack(served.state_machine_arn, served.table_name, local=True, served=True)
 
 
 def _follow(arn: str, json_output: bool) -> typer.Exit:
@@ -138,6 +159,10 @@ def _said(json_output: bool, text: str, **fields: Any) -> None:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
+    """The one line of an error, and its exit; with --verbose, the exception being handled first, whole."""
+    handled = sys.exc_info()[1]
+    if _verbose and handled is not None:
+        typer.echo("".join(traceback.format_exception(handled)).rstrip(), err=True)
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
@@ -189,7 +214,7 @@ def watch(execution: ExecutionArg, stack: StackOption = None, local: LocalOption
         try:
             raise _follow(arn, json_output)
         except _client_error() as exc:
-            raise _fail(f"no execution {execution}: {exc}", 4) from None
+            raise _fail(f"no execution {execution}: {_aws_said(exc)}", 4) from None
 
 
 @app.command()
@@ -202,7 +227,7 @@ def status(execution: ExecutionArg, stack: StackOption = None, local: LocalOptio
         try:
             state = commands.status(deployed, deployed.execution_arn(execution))
         except _client_error() as exc:
-            raise _fail(f"no execution {execution}: {exc}", 4) from None
+            raise _fail(f"no execution {execution}: {_aws_said(exc)}", 4) from None
     if json_output:
         typer.echo(json.dumps(state, default=str))
     else:
@@ -257,7 +282,7 @@ def abort(execution: ExecutionArg, reason: ReasonOption = "aborted by an operato
         try:
             commands.abort(deployed, deployed.execution_arn(execution), reason)
         except _client_error() as exc:
-            raise _fail(f"cannot stop {execution}: {exc}", 4) from None
+            raise _fail(f"cannot stop {execution}: {_aws_said(exc)}", 4) from None
     _said(json_output, f"stopped {execution}: the guardian returns the alias to the old version",
           execution=execution, status="ABORTED", reason=reason)
 
@@ -308,7 +333,7 @@ def aliases(function: Annotated[str, typer.Argument(help="Function name.")],
             done = environments.init(function) if init else []
             described = environments.describe(function)
         except _client_error() as exc:
-            raise _fail(f"cannot read {function}: {exc}", 4) from None
+            raise _fail(f"cannot read {function}: {_aws_said(exc)}", 4) from None
     if json_output:
         typer.echo(json.dumps({**described, "initialised": done} if init else described))
         return
@@ -442,7 +467,7 @@ def report(execution: ExecutionArg, out: Annotated[str, typer.Option("--out", he
         except LookupError:
             raise _fail(f"{execution} is still running: report it once it has ended", 4) from None
         except _client_error() as exc:
-            raise _fail(f"no execution {execution}: {exc}", 4) from None
+            raise _fail(f"no execution {execution}: {_aws_said(exc)}", 4) from None
     line = reports.timeline(result)
     Path(out).write_text(reports.svg(line) if out.endswith(".svg") else reports.page(line), encoding="utf-8")
     _said(json_output, f"wrote {out}", execution=execution, outcome=result.outcome, out=out)
@@ -452,3 +477,9 @@ def _client_error() -> type[Exception]:
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
     return ClientError
+
+
+def _aws_said(exc: Exception) -> str:
+    from bluegreen.cli import aws_errors  # noqa: PLC0415
+
+    return aws_errors.said(exc)
