@@ -165,7 +165,7 @@ def after_promotion(target: TargetPlan, move: ProvisionedMove | None, wait_secon
             _put(name, target.old_version, move.amount)  # undo: the release did not end promoted
             raise
         return
-    if configured(name, move.on) is None:
+    if execution_arn is None and configured(name, move.on) is None:
         return  # removed already (the promote task did; this is the guardian)
     until = time.monotonic() + wait_seconds
     config = configured(name, target.alias)

@@ -93,7 +93,8 @@ def roll_back(plan: Plan, target: TargetPlan, execution_arn: str, error: dict[st
             return Outcome(outcome="left_alone", function_name=target.function_name, alias=target.alias,
                            function_version=None, error="AliasDrift",
                            cause=f"{drift}{back}; the release stopped: {cause}")
-    provisioned.settle_unpromoted(target, provisioned.given(target))
+    # The alias is back on the old version (or was new): nothing keeps the new version's allocation.
+    provisioned.after_rollback(target, provisioned.given(target))
     undone = every_function(plan) if plan.several else f"to version {version}"
     return Outcome(outcome="rolled_back", function_name=target.function_name, alias=target.alias,
                    function_version=version, error=name, cause=f"rolled back {undone}{back}: {cause}")
