@@ -230,7 +230,8 @@ def run_demo(options: DemoOptions) -> int:
 
 
 def print_summary(console: Console, summary: dict[str, Any]) -> None:
-    table = Table(title=f"Deployment {summary['outcome'].upper()}", show_header=False)
+    # At most 120 wide: a log's 200 columns (progress.PIPED_WIDTH) would pad every short row to the longest one.
+    table = Table(title=f"Deployment {summary['outcome'].upper()}", show_header=False, width=min(console.width, 120))
     alias = summary["alias"]
     weights = alias["additionalVersionWeights"]
     table.add_row("execution", summary["executionStatus"] + (f" ({summary['error']})" if summary["error"] else ""))
