@@ -97,6 +97,13 @@ def test_a_newcomer_releases_and_operates_against_a_lasting_local_aws(person: Pe
     second = person.json("deploy", str(back), "--local", "--no-watch")["execution"]
     _until(lambda: lam.get_alias(FunctionName="orders-api", Name="prod").get("RoutingConfig", {}).get(
         "AdditionalVersionWeights") == {"1": 0.1})
+    # Functions created while a release runs are called at once, as the others are (not after it ended).
+    assert person.json("local", "create", "events/several-functions.json")["created"] == [
+        "orders-worker:prod", "payments-api:prod"]
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=served["endpoint"], region_name=served["region"],
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+    _until(lambda: cloudwatch.list_metrics(Namespace="AWS/Lambda", MetricName="Invocations", Dimensions=[
+        {"Name": "FunctionName", "Value": "payments-api"}])["Metrics"], timeout=30)
     person.json("abort", second, "--local", "--reason", "trying it")
     _until(lambda: person.json("history", "orders-api", "--local")[0]["status"] == "ABORTED")
     alias = lam.get_alias(FunctionName="orders-api", Name="prod")
@@ -115,10 +122,16 @@ def test_a_newcomer_releases_and_operates_against_a_lasting_local_aws(person: Pe
 
 
 def test_a_local_command_starts_the_local_aws_which_has_only_what_is_created_in_it(person: Person) -> None:
-    # No local AWS running: the first --local command starts one, and says so; it invents nothing.
+    # No local AWS running, two --local commands at once: one starts it, and says so; the other waits and uses it.
+    pair = [subprocess.Popen([BLUEGREEN, "history", "orders-api", "--local"], cwd=ROOT, env=person.env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    said = [started.communicate(timeout=240) for started in pair]
+    assert [started.returncode for started in pair] == [0, 0], said
+    assert sorted("no local AWS was running: starting one that lasts" in err for _, err in said) == [False, True]
+    assert [out for out, _ in said] == ["no releases of orders-api:prod recorded\n"] * 2
+    # It invents nothing: the release is refused, as in AWS, and the line says how to create what is missing.
     first = person.run("deploy", "events/all-at-once.json", "--local")
     assert first.returncode == 2, (first.stdout, first.stderr)
-    assert "no local AWS was running: starting one that lasts" in first.stderr
     assert "function orders-api does not exist" in first.stdout
     assert "bluegreen local create events/all-at-once.json creates what an input names" in first.stderr
     served = person.json("local", "status")

@@ -46,7 +46,8 @@ def test_the_version() -> None:
 
 def test_no_region_is_said_plainly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # recorded first, so that whatever the CLI sets is undone
+        monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     code, output = run("status", "some-release", "--stack", "bluegreen")
     assert (code, output) == (4, "error: no AWS region: export AWS_REGION=... (or AWS_DEFAULT_REGION), or give your "
@@ -54,7 +55,8 @@ def test_no_region_is_said_plainly(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 def test_aws_region_is_read_as_the_aws_cli_reads_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "")  # recorded first, so that the value the CLI sets is undone
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")

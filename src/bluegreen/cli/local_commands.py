@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bluegreen.cli import local_server
+from bluegreen.cli.failing import fail
 from bluegreen.cli.local_run import LocalRunMissing
 
 local_app = typer.Typer(help="A local AWS that lasts across commands: moto's server on 127.0.0.1 with this "
@@ -34,12 +35,13 @@ def up(example: Annotated[bool, typer.Option(
        json_output: JsonOption = False) -> None:
     """Start the local AWS in the background (or say where it already runs). Exit 0 when it serves, 1 if it
     could not start, 2 without the 'local' extra."""
-    served = local_server.running()
-    if served is not None:
-        _said(served, f"already running at {served.endpoint} (pid {served.pid}); bluegreen local down stops it",
-              json_output)
-        return
-    served = _start(example, port)
+    with local_server.starting():
+        served = local_server.running()
+        if served is not None:
+            _said(served, f"already running at {served.endpoint} (pid {served.pid}); bluegreen local down stops it",
+                  json_output)
+            return
+        served = _start(example, port)
     _said(served, f"local AWS at {served.endpoint} (pid {served.pid})\n"
                   "  bluegreen deploy --function orders-api --alias prod --strategy Canary10Percent5Minutes --local "
                   "--no-watch\n  bluegreen status EXECUTION --local     # watch, history, abort, report ... --local\n"
@@ -53,20 +55,19 @@ def _start(example: bool, port: int = 0) -> local_server.Served:
     try:
         return local_server.up(example, port)
     except LocalRunMissing as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc), 2) from None
     except local_server.LocalServerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc), 1) from None
 
 
 def served() -> local_server.Served:
     """The local AWS a --local command uses: the one running, else one started now (and said so: it lasts)."""
-    running = local_server.running()
-    if running is not None:
-        return running
-    typer.echo("no local AWS was running: starting one that lasts (bluegreen local down stops it)", err=True)
-    started = _start(example=False)
+    with local_server.starting():
+        running = local_server.running()
+        if running is not None:
+            return running
+        typer.echo("no local AWS was running: starting one that lasts (bluegreen local down stops it)", err=True)
+        started = _start(example=False)
     typer.echo(f"local AWS at {started.endpoint} (pid {started.pid}); it has only what you create in it: "
                "bluegreen local create FILE (what an input names), or local up --example after local down", err=True)
     return started
@@ -85,6 +86,8 @@ def hint_missing(execution_input: dict[str, object], input_file: str | None) -> 
             lam.get_function(FunctionName=target.function_name)
         except lam.exceptions.ResourceNotFoundException:
             missing.append(target.function_name)
+        except Exception:
+            return
     if missing:
         typer.echo(f"the local AWS has no function {', '.join(missing)}: bluegreen local create "
                    f"{input_file or 'FILE'} creates what an input names (bluegreen local up --example: the example "
@@ -104,14 +107,12 @@ def create(input_file: Annotated[str, typer.Argument(help="An execution input JS
     try:
         request = load_request(input_file, {})
     except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc), 2) from None
     server = served()
     try:
         answer = local_server.create(server, request)
     except local_server.LocalServerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     if json_output:
         typer.echo(json.dumps(answer))
         return

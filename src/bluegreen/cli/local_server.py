@@ -8,12 +8,15 @@ when it stops. A file whose process is gone is stale: removed when read.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +73,7 @@ def running() -> Served | None:
     try:
         raw = json.loads(path.read_text())
         served = Served(raw["endpoint"], int(raw["pid"]), raw["region"], raw["stateMachineArn"], raw["tableName"],
-                        bool(raw["example"]), raw["startedAt"], raw["inbox"])
+                        bool(raw["example"]), raw["startedAt"], raw.get("inbox", ""))
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -80,6 +83,20 @@ def running() -> Served | None:
         path.unlink(missing_ok=True)
         return None
     return served
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    """One command at a time checks for and starts the local AWS (two --local commands at once would start two,
+    each removing the other's state file): an exclusive lock on a file beside the state file."""
+    path = state_file().with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def up(example: bool, port: int, timeout: float = 180.0) -> Served:
@@ -128,11 +145,17 @@ def use(served: Served) -> None:
 def create(served: Served, execution_input: dict[str, Any], timeout: float = 180.0) -> dict[str, Any]:
     """Ask the server to create what ``execution_input`` names; its answer ({"created", "existing", "alarms"}), or
     LocalServerError with the server's reason."""
+    if not served.inbox:
+        raise LocalServerError("the local AWS running was started by an older bluegreen: bluegreen local down, then "
+                               "bluegreen local up")
     inbox = Path(served.inbox)
     ticket = uuid.uuid4().hex
     asked = inbox / f"{ticket}.tmp"
-    asked.write_text(json.dumps(execution_input))
-    asked.replace(inbox / f"{ticket}.json")  # whole or absent: the server never reads half of it
+    try:
+        asked.write_text(json.dumps(execution_input))
+        asked.replace(inbox / f"{ticket}.json")  # whole or absent: the server never reads half of it
+    except OSError as exc:
+        raise LocalServerError(f"cannot reach the local AWS's inbox ({exc.strerror or exc}): is it stopping?") from None
     done = inbox / f"{ticket}.done"
     deadline = time.monotonic() + timeout
     while not done.exists():

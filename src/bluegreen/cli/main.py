@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
-from bluegreen.cli import progress
+from bluegreen.cli import failing, progress
 from bluegreen.cli.local_commands import local_app
 from bluegreen.cli.local_run import LocalRun, LocalRunMissing, local_run
 
@@ -29,22 +27,22 @@ def _print_version(asked: bool) -> None:
         raise typer.Exit()
 
 
-# `bluegreen --verbose ...`: an error's line follows its traceback (set for each command, before it runs).
-_verbose = False
-
-
 @app.callback()
 def main(show_version: Annotated[bool, typer.Option(
         "--version", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False,
          verbose: Annotated[bool, typer.Option(
              "--verbose", "-v", help="On an error, also print its traceback (AWS's whole answer).")] = False) -> None:
     """Blue-green and canary releases of AWS Lambda aliases, orchestrated by Step Functions."""
-    global _verbose  # noqa: PLW0603 - one command per process (and per CliRunner call)
-    _verbose = verbose
-    # AWS_REGION as the AWS CLI reads it (before AWS_DEFAULT_REGION); boto3 reads only the latter. This command's own
-    # process, before any AWS call.
-    if os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
-        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"]
+    failing.verbose = verbose
+    # AWS_REGION as the AWS CLI reads it (it wins over AWS_DEFAULT_REGION); boto3 reads only the latter. This
+    # command's own process, before any AWS call (written only when they differ).
+    region = os.environ.get("AWS_REGION")
+    if region and os.environ.get("AWS_DEFAULT_REGION") != region:
+        os.environ["AWS_DEFAULT_REGION"] = region
+
+
+# A user's mistake or AWS's error: one line, an exit code (and, with --verbose, the traceback first).
+_fail = failing.fail
 
 
 def _local_run() -> LocalRun:
@@ -52,8 +50,7 @@ def _local_run() -> LocalRun:
     try:
         return local_run()
     except LocalRunMissing as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(str(exc), 2) from None
 
 
 @app.command()
@@ -156,15 +153,6 @@ def _follow(arn: str, json_output: bool) -> typer.Exit:
 def _said(json_output: bool, text: str, **fields: Any) -> None:
     """A command's one result: its line, or (--json) its fields as one JSON object."""
     typer.echo(json.dumps(fields) if json_output else text)
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    """The one line of an error, and its exit; with --verbose, the exception being handled first, whole."""
-    handled = sys.exc_info()[1]
-    if _verbose and handled is not None:
-        typer.echo("".join(traceback.format_exception(handled)).rstrip(), err=True)
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.command()

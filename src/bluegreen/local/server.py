@@ -56,16 +56,20 @@ class Server:
 
     def __init__(self, stack: LocalStack, callers: list[Callers], inbox: Path) -> None:
         self.stack = stack
-        self.callers = callers  # each alias's callers, calling while a release runs
-        self.inbox = inbox  # `bluegreen local create`'s requests, answered in order
+        self.inbox = inbox  # `bluegreen local create`'s requests, answered in order on a thread of their own
         self.stop = threading.Event()
-        self._traffic: list[TrafficSimulator] = []
+        # Each alias's callers, calling while a release runs; shared with the inbox's thread, which adds to them.
+        self._lock = threading.Lock()
+        self._callers = list(callers)
+        self._running: dict[int, TrafficSimulator] = {}  # by index in _callers
+        self._on = False
         self._announced: set[str] = set()
         self._sfn: Any = boto3.client("stepfunctions", region_name=REGION)
 
     def watch(self) -> None:
-        """Twice a second: callers on while an execution runs; each execution that ended unpromoted announced;
-        each request in the inbox carried out."""
+        """Twice a second: callers on while an execution runs; each execution that ended unpromoted announced.
+        The inbox meanwhile on its own thread (a create waits for metrics: announcements must not wait for it)."""
+        threading.Thread(target=self._answer_inbox, name="inbox", daemon=True).start()
         while not self.stop.wait(0.5):
             executions = [e for page in self._sfn.get_paginator("list_executions").paginate(
                 stateMachineArn=self.stack.state_machine_arn) for e in page["executions"]]
@@ -74,24 +78,37 @@ class Server:
                 if ended["status"] in ENDED and ended["executionArn"] not in self._announced:
                     self._announced.add(ended["executionArn"])
                     execution.announce_status_change(ended["executionArn"])
-            for request in sorted(self.inbox.glob("*.json")):
-                self._answer(request)
         self._calling(False)
 
     def _calling(self, on: bool) -> None:
-        if on == bool(self._traffic):
-            return
-        for traffic in self._traffic:
-            traffic.stop()
-        self._traffic = [callers.simulator() for callers in self.callers] if on else []
-        for traffic in self._traffic:
-            traffic.start()
+        """Every alias's callers calling (those added since included), or none."""
+        with self._lock:
+            self._on = on
+            if not on:
+                for traffic in self._running.values():
+                    traffic.stop()
+                self._running.clear()
+                return
+            for index, callers in enumerate(self._callers):
+                if index not in self._running:
+                    self._running[index] = callers.simulator()
+                    self._running[index].start()
+
+    def _answer_inbox(self) -> None:
+        while not self.stop.wait(0.2):
+            for request in sorted(self.inbox.glob("*.json")):
+                claimed = request.with_suffix(".work")
+                try:
+                    request.rename(claimed)  # claimed once: never carried out twice
+                except FileNotFoundError:
+                    continue
+                self._answer(claimed)
 
     def _answer(self, path: Path) -> None:
         """Create what an input names (``bluegreen local create``); the answer beside it, as ``<ticket>.done``."""
         try:
             answer = self.create(json.loads(path.read_text()))
-        except (InvalidInput, ValueError) as exc:
+        except (InvalidInput, json.JSONDecodeError) as exc:
             answer = {"error": str(exc), "invalid": True}
         except Exception as exc:  # the server keeps serving; its log has the traceback
             traceback.print_exc()
@@ -109,9 +126,14 @@ class Server:
                                f"not {', '.join(outside)}")
         created = sample_world.create(self.stack, request)
         made = [replace(c, rate=min(c.rate, EXAMPLE_RATE)) for c in created.callers]
-        if sample_world.emitted_metrics(request):
+        with self._lock:  # called from now on, whatever happens below
+            self._callers.extend(made)
+            on = self._on
+        if on:
+            self._calling(True)  # a release runs now: their callers call with the others'
+        if made and sample_world.emitted_metrics(request):
             # Their metrics listed before a release names them, as in AWS: the new callers call a while now.
-            warming = [c.simulator() for c in made]
+            warming = [] if on else [c.simulator() for c in made]
             for traffic in warming:
                 traffic.start()
             try:
@@ -119,7 +141,6 @@ class Server:
             finally:
                 for traffic in warming:
                     traffic.stop()
-        self.callers.extend(made)
         return {"created": [f"{c.function}:{c.alias}" for c in made], "existing": created.existing,
                 "alarms": request.health.alarms}
 
@@ -137,7 +158,8 @@ def serve(state_file: Path, port: int, example: bool) -> None:
         server.start()
         bound = server._server.server_port if server._server else port  # moto exposes no getter for it
         inbox = state_file.with_suffix(".inbox")
-        inbox.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(inbox, ignore_errors=True)  # a killed server's requests are not this one's to carry out
+        inbox.mkdir(parents=True)
         running = Server(stack, callers, inbox)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: running.stop.set())
