@@ -233,6 +233,10 @@ class TrafficSimulator:
         alias = _lambda_backend().get_alias(self.alias, self.function_name)
         extra = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
         weights = {alias.function_version: 1.0 - sum(extra.values()), **extra}
+        # Each version as the tick's calls find it, read with the weights: a tick's handlers take a while to run,
+        # and a version's state or provisioned concurrency read after them would judge its calls by a later moment.
+        active = {v: _lambda_backend().get_function(self.function_name, v).state == "Active" for v in weights}
+        warm = {v: provisioned_concurrency.warm(_lambda_backend(), self.function_name, v) for v in weights}
         # Callers do not slow down when this machine does: a late tick makes up the calls of the time it missed.
         now, started = time.monotonic(), datetime.now(UTC)
         elapsed = self.tick_seconds if self._last_tick is None else min(now - self._last_tick, 5 * self.tick_seconds)
@@ -247,10 +251,10 @@ class TrafficSimulator:
         cold: dict[str, int] = {}
         printed: list[str] = []
         for version, count in chosen.items():
-            if _lambda_backend().get_function(self.function_name, version).state != "Active":
+            if not active[version]:
                 not_ready[version] = count  # SnapStartNotReadyException (or a conflict) to each caller
                 continue
-            if provisioned_concurrency.warm(_lambda_backend(), self.function_name, version) is False:
+            if warm[version] is False:
                 cold[version] = count
             env = self._version_env(version)
             throttles[version] = self._throttled(version, env, count)
